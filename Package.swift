@@ -1,0 +1,107 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "intake",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "IntakeRuntime", targets: ["IntakeRuntime"]),
+        .library(name: "IntakeActors", targets: ["IntakeActors"]),
+        .library(name: "IntakeServer", targets: ["IntakeServer"]),
+        .executable(name: "intake", targets: ["intake"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .target(
+            name: "IntakeRuntime",
+            dependencies: [
+                "CLibPQ", "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Runtime",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "IntakeActors",
+            dependencies: ["IntakeRuntime"],
+            path: "Sources/Actors",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "IntakeServer",
+            dependencies: ["IntakeActors", "IntakeRuntime"],
+            path: "Sources/Server",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "intake",
+            dependencies: [
+                "IntakeServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/intake",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntakeRuntimeTests",
+            dependencies: ["IntakeRuntime"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntakeRuntimeIntegrationTests",
+            dependencies: ["IntakeRuntime"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntakeActorsTests",
+            dependencies: ["IntakeActors"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntakeServerTests",
+            dependencies: ["IntakeServer"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
+
+// Micro benchmarks (package-benchmark) are built only on request, so tests and CI never build them:
+//   ENABLE_BENCHMARKS=1 swift package benchmark
+if Context.environment["ENABLE_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"])
+    )
+    package.targets.append(
+        .executableTarget(
+            name: "FoundationBenchmarks",
+            dependencies: [
+                "IntakeRuntime",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/FoundationBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+}

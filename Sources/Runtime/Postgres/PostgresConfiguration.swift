@@ -1,0 +1,91 @@
+import CLibPQ
+
+/// How to reach Postgres and how many connections to keep.
+public struct PostgresConfiguration: Sendable {
+    /// A libpq connection URI, `postgres://user:password@host:port/database?option=value`.
+    public var url: String
+    /// The most connections the pool opens.
+    public var poolSize: Int
+    /// How long a caller waits for a free connection before `poolTimeout`.
+    public var leaseTimeout: Duration
+    /// How long opening a connection may take before `unavailable` (libpq's `connect_timeout`).
+    public var connectTimeoutSeconds: Int
+    /// How long one round trip may stay silent before the connection is declared lost.
+    public var ioTimeout: Duration
+    /// If set, every connection's `search_path` (tests use one schema each).
+    public var searchPath: String?
+    /// Shown in `pg_stat_activity`.
+    public var applicationName: String
+
+    /// Validates `url` with libpq's own parser, so a typo fails here with libpq's message.
+    public init(
+        url: String,
+        poolSize: Int = 8,
+        leaseTimeout: Duration = .seconds(5),
+        connectTimeoutSeconds: Int = 5,
+        ioTimeout: Duration = .seconds(60),
+        searchPath: String? = nil,
+        applicationName: String = "intake"
+    ) throws {
+        guard poolSize > 0 else {
+            throw PostgresError(code: .invalidConfiguration, message: "pool size must be at least 1, got \(poolSize)")
+        }
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(url, &errorMessage) else {
+            let message = errorMessage.map { String(cString: $0) } ?? "unparseable"
+            if let errorMessage { PQfreemem(errorMessage) }
+            throw PostgresError(
+                code: .invalidConfiguration,
+                message: "invalid database URL: \(message.trimmingTrailingWhitespace())")
+        }
+        PQconninfoFree(options)
+        self.url = url
+        self.poolSize = poolSize
+        self.leaseTimeout = leaseTimeout
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.ioTimeout = ioTimeout
+        self.searchPath = searchPath
+        self.applicationName = applicationName
+    }
+
+    /// libpq keyword/value pairs; `dbname` carries the URL (expanded by libpq), the rest
+    /// override it.
+    var connectionParameters: [(String, String)] {
+        var serverOptions = "-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3"
+        if let searchPath {
+            serverOptions += " -c search_path=\(searchPath.replacingOccurrences(of: " ", with: "\\ "))"
+        }
+        return [
+            ("dbname", url),
+            ("connect_timeout", String(connectTimeoutSeconds)),
+            ("application_name", applicationName),
+            ("client_encoding", "UTF8"),
+            ("options", serverOptions),
+            ("keepalives", "1"),
+            ("keepalives_idle", "30"),
+        ]
+    }
+
+    /// The URL with any password replaced by `***`, for logs.
+    public var redactedURL: String { URLRedaction.redact(url) }
+}
+
+extension String {
+    func trimmingTrailingWhitespace() -> String {
+        var text = self
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return text
+    }
+}
+
+/// Removes the password from `scheme://user:password@host/...` URLs before they are logged.
+enum URLRedaction {
+    static func redact(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://"), let at = url[schemeEnd.upperBound...].lastIndex(of: "@") else {
+            return url
+        }
+        let credentials = url[schemeEnd.upperBound..<at]
+        guard let colon = credentials.firstIndex(of: ":") else { return url }
+        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
+    }
+}

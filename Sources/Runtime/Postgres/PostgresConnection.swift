@@ -1,0 +1,249 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection. Blocking, not thread-safe, and never shared: it lives on one
+/// `BlockingThread` (see `ConnectionPool`), or is driven by the listener's own thread.
+final class PostgresConnection: PoolableConnection {
+    private(set) var handle: OpaquePointer?
+    let configuration: PostgresConfiguration
+
+    init(configuration: PostgresConfiguration) {
+        self.configuration = configuration
+    }
+
+    deinit { close() }
+
+    var isConnected: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// The server backend's process id (for `pg_terminate_backend` in tests and logs).
+    var backendPID: Int32 { handle.map(PQbackendPID) ?? 0 }
+
+    func connect() throws {
+        close()
+        let parameters = configuration.connectionParameters
+        let connection = withCStrings(parameters.map(\.0)) { keywords in
+            withCStrings(parameters.map(\.1)) { values in
+                PQconnectdbParams(keywords, values, 1)
+            }
+        }
+        guard let connection else {
+            throw PostgresError(code: .unavailable, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection)).trimmingTrailingWhitespace()
+            PQfinish(connection)
+            throw PostgresError(code: .unavailable, message: "cannot connect to \(configuration.redactedURL): \(message)")
+        }
+        // Without a processor libpq prints NOTICEs to stderr; the server log keeps them.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        handle = connection
+    }
+
+    func prepareForUse() throws {
+        guard let handle, PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else {
+            try connect()
+            return
+        }
+        // An idle connection has nothing to read unless the server spoke first: a notification,
+        // or the FATAL message and EOF of a restart or `pg_terminate_backend`.
+        var rounds = 0
+        while Socket.isReadable(PQsocket(handle)), rounds < 4 {
+            rounds += 1
+            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+                try connect()
+                return
+            }
+            _ = drainNotifications()
+        }
+    }
+
+    func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+    }
+
+    func requireHandle() throws -> OpaquePointer {
+        guard let handle else {
+            throw PostgresError(code: .connectionLost, message: "the connection is closed")
+        }
+        return handle
+    }
+
+    // MARK: Statements
+
+    /// Runs one statement with parameters (extended protocol) and returns its rows.
+    func query(_ sql: String, _ parameters: [PostgresValue]) throws -> PostgresRows {
+        let handle = try requireHandle()
+        let result = try Self.withParameters(parameters) { types, values, lengths, formats in
+            PQexecParams(handle, sql, Int32(parameters.count), types, values, lengths, formats, 0)
+        }
+        defer { PQclear(result) }
+        return try rows(from: result, statementIndex: nil)
+    }
+
+    /// Runs a script of one or more statements without parameters (simple protocol), as
+    /// migrations need. Returns the last statement's rows.
+    @discardableResult
+    func simpleQuery(_ sql: String) throws -> PostgresRows {
+        let handle = try requireHandle()
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        return try rows(from: result, statementIndex: nil)
+    }
+
+    /// Ends the open transaction with COMMIT; see `PostgresTransaction.commit()`.
+    func commit() throws {
+        let handle = try requireHandle()
+        if PQtransactionStatus(handle) == PQTRANS_INERROR {
+            try simpleQuery("ROLLBACK")
+            throw PostgresError(
+                code: .sqlError, message: "transaction rolled back: a statement in it failed and the error was caught")
+        }
+        try simpleQuery("COMMIT")
+    }
+
+    /// Notifications received so far on this connection.
+    func drainNotifications() -> [PostgresNotification] {
+        guard let handle else { return [] }
+        var notifications: [PostgresNotification] = []
+        while let notify = PQnotifies(handle) {
+            notifications.append(
+                PostgresNotification(
+                    channel: String(cString: notify.pointee.relname),
+                    payload: String(cString: notify.pointee.extra),
+                    senderPID: notify.pointee.be_pid))
+            PQfreemem(notify)
+        }
+        return notifications
+    }
+
+    // MARK: Results
+
+    func rows(from result: OpaquePointer?, statementIndex: Int?) throws -> PostgresRows {
+        guard let result else { throw lostConnectionError(statementIndex: statementIndex) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
+            return Self.decodeRows(result)
+        case PGRES_EMPTY_QUERY:
+            return .empty
+        case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR:
+            throw error(from: result, statementIndex: statementIndex)
+        case PGRES_PIPELINE_ABORTED:
+            throw PostgresError(
+                code: .sqlError, message: "not run: an earlier statement of the pipeline failed",
+                statementIndex: statementIndex)
+        default:
+            throw PostgresError(
+                code: .protocolViolation, message: "unexpected result status \(PQresultStatus(result).rawValue)",
+                statementIndex: statementIndex)
+        }
+    }
+
+    private static func decodeRows(_ result: OpaquePointer) -> PostgresRows {
+        let fieldCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        var columns: [String] = []
+        var types: [PostgresType] = []
+        columns.reserveCapacity(fieldCount)
+        for field in 0..<fieldCount {
+            columns.append(String(cString: PQfname(result, Int32(field))))
+            types.append(PostgresType(rawValue: PQftype(result, Int32(field))))
+        }
+        var cells: [String?] = []
+        cells.reserveCapacity(rowCount * fieldCount)
+        for row in 0..<Int32(rowCount) {
+            for field in 0..<Int32(fieldCount) {
+                if PQgetisnull(result, row, field) == 1 {
+                    cells.append(nil)
+                } else {
+                    let length = Int(PQgetlength(result, row, field))
+                    let bytes = UnsafeRawPointer(PQgetvalue(result, row, field)!).assumingMemoryBound(to: UInt8.self)
+                    cells.append(String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self))
+                }
+            }
+        }
+        let tuples = String(cString: PQcmdTuples(result))
+        return PostgresRows(
+            columns: columns, columnTypes: types, cells: cells, affectedRows: Int(tuples) ?? rowCount)
+    }
+
+    func error(from result: OpaquePointer, statementIndex: Int?) -> PostgresError {
+        func field(_ code: Character) -> String? {
+            guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            return String(cString: value)
+        }
+        guard let sqlState = field("C") else {
+            return lostConnectionError(statementIndex: statementIndex)
+        }
+        return PostgresError(
+            code: PostgresError.code(forSQLState: sqlState),
+            message: field("M") ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace(),
+            sqlState: sqlState,
+            detail: field("D"),
+            constraint: field("n"),
+            statementIndex: statementIndex)
+    }
+
+    func lostConnectionError(statementIndex: Int?) -> PostgresError {
+        let message = handle.map { String(cString: PQerrorMessage($0)).trimmingTrailingWhitespace() } ?? ""
+        return PostgresError(
+            code: .connectionLost, message: message.isEmpty ? "connection lost" : message,
+            statementIndex: statementIndex)
+    }
+
+    // MARK: Parameters
+
+    /// Lays the parameters out in one buffer and hands libpq pointers into it.
+    static func withParameters<T>(
+        _ parameters: [PostgresValue],
+        _ body: (
+            UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?
+        ) throws -> T
+    ) throws -> T {
+        var types: [Oid] = []
+        var lengths: [Int32] = []
+        var formats: [Int32] = []
+        var offsets: [Int?] = []
+        var storage: [UInt8] = []
+        types.reserveCapacity(parameters.count)
+        for (index, parameter) in parameters.enumerated() {
+            types.append(parameter.typeOID)
+            guard let (bytes, isBinary) = parameter.encoded() else {
+                offsets.append(nil)
+                lengths.append(0)
+                formats.append(0)
+                continue
+            }
+            // Text parameters are NUL-terminated (libpq ignores their length), so a NUL inside
+            // one would silently cut it short.
+            if !isBinary, bytes.contains(0) {
+                throw PostgresError(
+                    code: .encoding, message: "parameter $\(index + 1) contains a NUL character, which Postgres text cannot hold")
+            }
+            offsets.append(storage.count)
+            storage.append(contentsOf: bytes)
+            storage.append(0)
+            lengths.append(Int32(bytes.count))
+            formats.append(isBinary ? 1 : 0)
+        }
+        storage.append(0)
+        return try storage.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            let pointers: [UnsafePointer<CChar>?] = offsets.map { $0.map { base + $0 } }
+            return try pointers.withUnsafeBufferPointer { values in
+                try body(types, values.baseAddress, lengths, formats)
+            }
+        }
+    }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings.
+func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
+    let duplicates = strings.map { strdup($0) }
+    defer { duplicates.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = duplicates.map { $0.map { UnsafePointer($0) } } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

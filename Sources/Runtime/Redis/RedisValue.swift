@@ -1,0 +1,60 @@
+/// A Redis reply (RESP2).
+public enum RedisValue: Sendable, Hashable {
+    case status(String)
+    case error(String)
+    case integer(Int64)
+    case bulk([UInt8])
+    case null
+    case array([RedisValue])
+
+    /// A bulk or status reply as UTF-8 text.
+    public var string: String? {
+        switch self {
+        case .bulk(let bytes): String(decoding: bytes, as: UTF8.self)
+        case .status(let text): text
+        default: nil
+        }
+    }
+
+    public var bytes: [UInt8]? {
+        if case .bulk(let bytes) = self { return bytes }
+        return nil
+    }
+
+    public var integer: Int64? {
+        if case .integer(let value) = self { return value }
+        return nil
+    }
+
+    public var array: [RedisValue]? {
+        if case .array(let values) = self { return values }
+        return nil
+    }
+
+    public var isNull: Bool { self == .null }
+
+    /// Throws `RedisError.errorReply` for an error reply; returns the value otherwise.
+    public func throwingErrorReply() throws -> RedisValue {
+        if case .error(let message) = self { throw RedisError(code: .errorReply, message: message) }
+        return self
+    }
+}
+
+/// One argument of a Redis command: binary safe.
+public struct RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+    public var bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ text: String) { self.bytes = Array(text.utf8) }
+    public init(_ number: Int) { self.bytes = Array(String(number).utf8) }
+    public init(stringLiteral value: String) { self.init(value) }
+    public init(integerLiteral value: Int) { self.init(value) }
+}
+
+/// A command and its arguments, e.g. `RedisCommand("SET", "k", "v")`.
+public struct RedisCommand: Sendable, Hashable {
+    public var arguments: [RedisArgument]
+
+    public init(_ arguments: RedisArgument...) { self.arguments = arguments }
+    public init(arguments: [RedisArgument]) { self.arguments = arguments }
+}

@@ -1,0 +1,88 @@
+# Shared by scripts/run and scripts/test: install what is missing, find the Postgres binaries,
+# start and stop throwaway servers. Source it; do not run it.
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages Intake needs to build (headers) and to run (servers).
+INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config)
+
+ensure_packages() {
+  local missing=()
+  for p in "${INTAKE_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get to install them"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    log "installing ${missing[*]}"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    # Installing postgresql/redis-server may try to start system services; in containers that
+    # fails harmlessly, and Intake never uses them.
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v swift >/dev/null || die "swift is not on PATH (Swift 6.1 or newer is required)"
+}
+
+pg_bindir() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -n "$dir" ] || dir=$(pg_config --bindir 2>/dev/null)
+  [ -x "$dir/initdb" ] || die "initdb not found: install the Debian package postgresql"
+  echo "$dir"
+}
+
+# A TCP port on 127.0.0.1 nobody listens on, starting the search at $1.
+free_port() {
+  local port=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  echo "$port"
+}
+
+# Runs a command as the postgres user when we are root (initdb and postgres refuse root).
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# start_throwaway_services DIR: a Postgres and a Redis for tests, in DIR, on loopback.
+# Sets TEST_PG_PORT, TEST_REDIS_PORT. fsync is off: this cluster is thrown away.
+start_throwaway_services() {
+  local dir=$1 bindir
+  bindir=$(pg_bindir)
+  chmod 755 "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+  TEST_PG_PORT=$(free_port 55432)
+  TEST_REDIS_PORT=$(free_port 56379)
+  as_postgres "$bindir/initdb" -D "$dir/pg" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+  cat >>"$dir/pg/postgresql.conf" <<CONF
+port = $TEST_PG_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 300
+shared_buffers = 256MB
+CONF
+  as_postgres "$bindir/pg_ctl" -D "$dir/pg" -l "$dir/pg.log" -w -t 30 start >/dev/null \
+    || { cat "$dir/pg.log" >&2; die "postgres did not start"; }
+  redis-server --port "$TEST_REDIS_PORT" --bind 127.0.0.1 --daemonize yes --pidfile "$dir/redis.pid" \
+    --dir "$dir" --logfile "$dir/redis.log" --save '' --appendonly no >/dev/null \
+    || die "redis-server did not start"
+  local i
+  for i in $(seq 1 50); do
+    redis-cli -p "$TEST_REDIS_PORT" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  redis-cli -p "$TEST_REDIS_PORT" ping >/dev/null 2>&1 || die "redis-server is not answering"
+}
+
+stop_throwaway_services() {
+  local dir=$1 bindir
+  bindir=$(pg_bindir)
+  [ -n "${TEST_REDIS_PORT:-}" ] && redis-cli -p "$TEST_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  [ -f "$dir/pg/postmaster.pid" ] && as_postgres "$bindir/pg_ctl" -D "$dir/pg" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
