@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// One numbered schema change: a SQL script applied once, in a transaction.
@@ -15,12 +14,7 @@ public struct Migration: Sendable, Hashable {
 
     /// SHA-256 of the script, hex. An applied migration whose script changed afterwards is
     /// refused: the database no longer matches what the code believes it ran.
-    public var checksum: String {
-        SHA256.hash(data: Data(sql.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
-    }
+    public var checksum: String { Hex.sha256(sql) }
 }
 
 /// A module's migrations (the runtime's own tables, the domain's), applied in version order.

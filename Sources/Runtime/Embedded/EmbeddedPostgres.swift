@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+
+/// A private PostgreSQL server run from the installed packages, for development and for
+/// `intake serve` without `INTAKE_DATABASE_URL` (the embedded-postgres pattern).
+///
+/// `initdb` runs once; later starts reuse the cluster. The server listens on a free port of
+/// 127.0.0.1 only, with no Unix socket, password authentication (the password is generated
+/// into the data directory), and `fsync` on: durability is the product. As root it runs as
+/// the `postgres` system user, since Postgres refuses root.
+public struct EmbeddedPostgres: Sendable {
+    /// `postgres://intake:...@127.0.0.1:PORT/intake`.
+    public let url: String
+    public let port: Int
+    /// The directory holding `data/` (PGDATA) and `server.log`.
+    public let directory: URL
+    let binDirectory: URL
+    let runAs: String?
+    let logger: Logger
+
+    static let database = "intake"
+    static let user = "intake"
+
+    /// Starts the server whose files live under `dataDirectory/postgres`, creating the
+    /// cluster on first use.
+    public static func start(dataDirectory: URL, logger: Logger = Logger(label: "intake.embedded")) async throws -> EmbeddedPostgres {
+        let bin = try binDirectory()
+        let runAs = DataDirectory.isRoot ? "postgres" : nil
+        try DataDirectory.create(dataDirectory)
+        let password = try DataDirectory.secret(dataDirectory.appendingPathComponent("postgres.password"))
+        let directory = try await serverDirectory(dataDirectory, runAs: runAs, logger: logger)
+        let pgdata = directory.appendingPathComponent("data")
+        let pgCtl = bin.appendingPathComponent("pg_ctl").path
+
+        if !FileManager.default.fileExists(atPath: pgdata.appendingPathComponent("PG_VERSION").path) {
+            try await initialize(pgdata, in: directory, bin: bin, password: password, runAs: runAs, logger: logger)
+        }
+        // A server left running by a process that was killed: stop it, then start afresh on
+        // a new port.
+        if try await Subprocess.run(pgCtl, ["-D", pgdata.path, "status"], as: runAs).status == 0 {
+            logger.warning("stopping an embedded Postgres left running by an earlier process", metadata: ["data": "\(pgdata.path)"])
+            try await Subprocess.check(pgCtl, ["-D", pgdata.path, "-m", "fast", "-w", "stop"], as: runAs)
+        }
+        let port = try LocalPorts.free()
+        let log = directory.appendingPathComponent("server.log").path
+        try await Subprocess.check(
+            pgCtl, ["-D", pgdata.path, "-l", log, "-w", "-t", "60", "-o", "-p \(port)", "start"], as: runAs)
+        let server = EmbeddedPostgres(
+            url: "postgres://\(user):\(password)@127.0.0.1:\(port)/\(database)", port: port, directory: directory,
+            binDirectory: bin, runAs: runAs, logger: logger)
+        try await server.createDatabaseIfMissing(password: password)
+        logger.info("embedded Postgres started", metadata: ["port": "\(port)", "data": "\(pgdata.path)", "log": "\(log)"])
+        return server
+    }
+
+    /// Stops the server (fast shutdown: open transactions roll back, committed data stays).
+    public func stop() async throws {
+        try await Subprocess.check(
+            binDirectory.appendingPathComponent("pg_ctl").path,
+            ["-D", directory.appendingPathComponent("data").path, "-m", "fast", "-w", "stop"], as: runAs)
+        logger.info("embedded Postgres stopped", metadata: ["port": "\(port)"])
+    }
+
+    /// The Postgres binaries: `INTAKE_PG_BINDIR`, `pg_config --bindir`, or the newest
+    /// `/usr/lib/postgresql/*/bin`.
+    static func binDirectory() throws -> URL {
+        var candidates: [String] = []
+        if let configured = ProcessInfo.processInfo.environment["INTAKE_PG_BINDIR"] { candidates.append(configured) }
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        candidates += versions.compactMap(Int.init).sorted(by: >).map { "/usr/lib/postgresql/\($0)/bin" }
+        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate + "/initdb") {
+            return URL(fileURLWithPath: candidate)
+        }
+        throw EmbeddedError(
+            code: .missingBinary,
+            message: "PostgreSQL server binaries (initdb, pg_ctl) not found: install the Debian package postgresql "
+                + "(apt-get install -y postgresql), or set INTAKE_DATABASE_URL to use an existing server")
+    }
+
+    /// `dataDirectory/postgres`, owned by the server's user. As root, when the `postgres`
+    /// user cannot reach the data directory (a checkout under a 0700 home), a directory under
+    /// /var/lib/intake named after the data directory's path is used instead.
+    private static func serverDirectory(_ dataDirectory: URL, runAs: String?, logger: Logger) async throws -> URL {
+        var directory = dataDirectory.appendingPathComponent("postgres")
+        try DataDirectory.create(directory, mode: 0o700)
+        if let runAs {
+            if !(await DataDirectory.reachable(dataDirectory, by: runAs)) {
+                let key = Hex.sha256(dataDirectory.standardizedFileURL.path).prefix(16)
+                directory = URL(fileURLWithPath: "/var/lib/intake/\(key)/postgres")
+                try DataDirectory.create(directory.deletingLastPathComponent())
+                try DataDirectory.create(directory, mode: 0o700)
+                logger.notice(
+                    "the postgres user cannot reach the data directory; keeping the embedded cluster elsewhere",
+                    metadata: ["data_dir": "\(dataDirectory.path)", "cluster": "\(directory.path)"])
+            }
+            try await DataDirectory.chown(directory, to: runAs)
+        }
+        return directory
+    }
+
+    private static func initialize(
+        _ pgdata: URL, in directory: URL, bin: URL, password: String, runAs: String?, logger: Logger
+    ) async throws {
+        logger.info("creating the embedded Postgres cluster", metadata: ["data": "\(pgdata.path)"])
+        let passwordFile = directory.appendingPathComponent("initdb.pw")
+        guard FileManager.default.createFile(atPath: passwordFile.path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw EmbeddedError(code: .dataDirectory, message: "cannot write \(passwordFile.path)")
+        }
+        defer { try? FileManager.default.removeItem(at: passwordFile) }
+        if let runAs { try await DataDirectory.chown(passwordFile, to: runAs) }
+        try await Subprocess.check(
+            bin.appendingPathComponent("initdb").path,
+            ["-D", pgdata.path, "-U", user, "--pwfile", passwordFile.path, "-A", "scram-sha-256", "-E", "UTF8",
+             "--locale=C.UTF-8"], as: runAs)
+        let settings = """
+
+            # Written by intake: loopback only, TCP only, durable.
+            listen_addresses = '127.0.0.1'
+            unix_socket_directories = ''
+            fsync = on
+            synchronous_commit = on
+            max_connections = 200
+            shared_buffers = 256MB
+            max_wal_size = 2GB
+
+            """
+        let conf = pgdata.appendingPathComponent("postgresql.conf")
+        guard let handle = FileHandle(forWritingAtPath: conf.path) else {
+            throw EmbeddedError(code: .dataDirectory, message: "cannot open \(conf.path)")
+        }
+        defer { try? handle.close() }
+        handle.seekToEndOfFile()
+        handle.write(Data(settings.utf8))
+    }
+
+    private func createDatabaseIfMissing(password: String) async throws {
+        let admin = PostgresClient(
+            configuration: try PostgresConfiguration(url: "postgres://\(Self.user):\(password)@127.0.0.1:\(port)/postgres", poolSize: 1))
+        defer { admin.shutdown() }
+        let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [.text(Self.database)])
+        if exists.isEmpty {
+            try await admin.query("CREATE DATABASE \(quoteIdentifier(Self.database))")
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import IntakeRuntime
+import Testing
+
+@Suite("Embedded Postgres and Redis", .serialized)
+struct EmbeddedServersTests {
+    @Test func startStopStartKeepsData() async throws {
+        let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("intake-embedded-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: dataDirectory) }
+
+        let postgres = try await EmbeddedPostgres.start(dataDirectory: dataDirectory)
+        let redis = try await EmbeddedRedis.start(dataDirectory: dataDirectory)
+        #expect(postgres.url.contains("@127.0.0.1:"))
+        do {
+            let db = PostgresClient(configuration: try PostgresConfiguration(url: postgres.url, poolSize: 1))
+            try await db.query("CREATE TABLE kept (note text)")
+            try await db.query("INSERT INTO kept VALUES ('survives a restart')")
+            let fsync = try await db.query("SHOW fsync")[0].decode(0, as: String.self)
+            #expect(fsync == "on")
+            db.shutdown()
+            let cache = RedisClient(configuration: try RedisConfiguration(url: redis.url, poolSize: 1))
+            try await cache.command("SET", "kept", "in the append-only file")
+            cache.shutdown()
+        }
+        try await postgres.stop()
+        await redis.stop()
+
+        // Nothing answers on the old ports any more.
+        let stopped = PostgresClient(configuration: try PostgresConfiguration(url: postgres.url, poolSize: 1))
+        await #expect(throws: PostgresError.self) { try await stopped.query("SELECT 1") }
+        stopped.shutdown()
+
+        let postgresAgain = try await EmbeddedPostgres.start(dataDirectory: dataDirectory)
+        let redisAgain = try await EmbeddedRedis.start(dataDirectory: dataDirectory)
+        do {
+            let db = PostgresClient(configuration: try PostgresConfiguration(url: postgresAgain.url, poolSize: 1))
+            let note = try await db.query("SELECT note FROM kept")[0].decode("note", as: String.self)
+            #expect(note == "survives a restart")
+            db.shutdown()
+            let cache = RedisClient(configuration: try RedisConfiguration(url: redisAgain.url, poolSize: 1))
+            #expect(try await cache.command("GET", "kept").string == "in the append-only file")
+            // The generated password is required.
+            let anonymous = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(redisAgain.port)/0", poolSize: 1))
+            await #expect(throws: RedisError.self) { try await anonymous.command("GET", "kept") }
+            anonymous.shutdown()
+            cache.shutdown()
+        }
+        try await postgresAgain.stop()
+        await redisAgain.stop()
+    }
+}
