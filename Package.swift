@@ -37,6 +37,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Runtime",
+            resources: [.copy("Migrations/SQL")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,4 +1,5 @@
 import CLibPQ
+import Foundation
 
 /// How to reach Postgres and how many connections to keep.
 public struct PostgresConfiguration: Sendable {
@@ -75,6 +76,11 @@ extension String {
         var text = self
         while let last = text.last, last.isWhitespace { text.removeLast() }
         return text
+    }
+
+    /// The text on one line: libpq's multi-line messages joined with spaces.
+    func oneLine() -> String {
+        split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
     }
 }
 

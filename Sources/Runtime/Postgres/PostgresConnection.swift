@@ -33,7 +33,7 @@ final class PostgresConnection: PoolableConnection {
             throw PostgresError(code: .unavailable, message: "libpq could not allocate a connection")
         }
         guard PQstatus(connection) == CONNECTION_OK else {
-            let message = String(cString: PQerrorMessage(connection)).trimmingTrailingWhitespace()
+            let message = String(cString: PQerrorMessage(connection)).oneLine()
             PQfinish(connection)
             throw PostgresError(code: .unavailable, message: "cannot connect to \(configuration.redactedURL): \(message)")
         }
@@ -188,7 +188,7 @@ final class PostgresConnection: PoolableConnection {
     }
 
     func lostConnectionError(statementIndex: Int?) -> PostgresError {
-        let message = handle.map { String(cString: PQerrorMessage($0)).trimmingTrailingWhitespace() } ?? ""
+        let message = handle.map { String(cString: PQerrorMessage($0)).oneLine() } ?? ""
         return PostgresError(
             code: .connectionLost, message: message.isEmpty ? "connection lost" : message,
             statementIndex: statementIndex)

@@ -1,0 +1,99 @@
+import Foundation
+import IntakeRuntime
+import Logging
+
+/// Everything `intake` can be configured with. Each setting comes from an `INTAKE_*`
+/// environment variable, and `intake serve` flags override them.
+public struct IntakeConfiguration: Sendable {
+    /// `development` generates secrets and may start embedded servers; `production` requires
+    /// both URLs and refuses embedded servers.
+    public enum Environment: String, Sendable {
+        case development, production
+    }
+
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var dataDirectory = URL(fileURLWithPath: ".intake")
+    /// Nil: start the embedded Postgres.
+    public var databaseURL: String?
+    /// Nil: start the embedded Redis.
+    public var redisURL: String?
+    public var environment = Environment.development
+    public var logLevel = Logger.Level.info
+    public var logFormat = LoggingSetup.Format.json
+    public var databasePoolSize = 16
+    public var redisPoolSize = 8
+
+    public init() {}
+
+    /// Reads the `INTAKE_*` variables of `variables`; unknown values fail with the variable's
+    /// name.
+    public static func load(from variables: [String: String]) throws -> IntakeConfiguration {
+        var configuration = IntakeConfiguration()
+        var reader = Reader(variables: variables)
+        if let host = reader.string("INTAKE_HOST") { configuration.host = host }
+        if let port = try reader.integer("INTAKE_PORT", in: 0...65_535) { configuration.port = port }
+        if let directory = reader.string("INTAKE_DATA_DIR") { configuration.dataDirectory = URL(fileURLWithPath: directory) }
+        configuration.databaseURL = reader.string("INTAKE_DATABASE_URL")
+        configuration.redisURL = reader.string("INTAKE_REDIS_URL")
+        if let environment = try reader.choice("INTAKE_ENV", Environment.self) { configuration.environment = environment }
+        if let level = try reader.choice("INTAKE_LOG_LEVEL", Logger.Level.self) { configuration.logLevel = level }
+        if let format = try reader.choice("INTAKE_LOG_FORMAT", LoggingSetup.Format.self) { configuration.logFormat = format }
+        if let size = try reader.integer("INTAKE_DB_POOL_SIZE", in: 1...1000) { configuration.databasePoolSize = size }
+        if let size = try reader.integer("INTAKE_REDIS_POOL_SIZE", in: 1...1000) { configuration.redisPoolSize = size }
+        return configuration
+    }
+
+    /// Checks the combination of settings (each value was checked on its own when read).
+    public func validate() throws {
+        if environment == .production && (databaseURL == nil || redisURL == nil) {
+            throw ConfigurationError(
+                "INTAKE_ENV=production needs INTAKE_DATABASE_URL and INTAKE_REDIS_URL: embedded servers are for development only")
+        }
+        if let databaseURL {
+            do { _ = try PostgresConfiguration(url: databaseURL) } catch let error as PostgresError {
+                throw ConfigurationError("database URL (INTAKE_DATABASE_URL or --database-url): \(error.message)")
+            }
+        }
+        if let redisURL {
+            do { _ = try RedisConfiguration(url: redisURL) } catch let error as RedisError {
+                throw ConfigurationError("Redis URL (INTAKE_REDIS_URL or --redis-url): \(error.message)")
+            }
+        }
+    }
+
+    /// Reads variables, treating empty ones as unset.
+    struct Reader {
+        var variables: [String: String]
+
+        func string(_ name: String) -> String? {
+            guard let value = variables[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            return value
+        }
+
+        func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+            guard let text = string(name) else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                throw ConfigurationError("\(name)=\(text): expected a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+
+        func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+            guard let text = string(name) else { return nil }
+            guard let value = T(rawValue: text.lowercased()) else {
+                throw ConfigurationError("\(name)=\(text): expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return value
+        }
+    }
+}
+
+extension IntakeConfiguration.Environment: CaseIterable {}
+
+/// A setting that cannot be used; the message names the variable or flag.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,8 @@
+import IntakeRuntime
+
+/// The migration sets of every module, in dependency order.
+public enum IntakeMigrations {
+    public static func all() throws -> [MigrationSet] {
+        [try RuntimeMigrations.set()]
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import IntakeRuntime
+import IntakeServer
+import Logging
+
+@main
+struct Intake: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "intake",
+        abstract: "Order intake at high concurrency that never loses an order.",
+        discussion: "Settings come from INTAKE_* environment variables; flags override them. See README.md.",
+        subcommands: [Serve.self, Migrate.self])
+}
+
+/// Options shared by every command that talks to Postgres and Redis.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "Postgres URL (INTAKE_DATABASE_URL); unset: start the embedded Postgres.")
+    var databaseURL: String?
+
+    @Option(help: "Redis URL (INTAKE_REDIS_URL); unset: start the embedded Redis.")
+    var redisURL: String?
+
+    @Option(help: "Data directory for embedded servers and dev secrets (INTAKE_DATA_DIR, default ./.intake).")
+    var dataDir: String?
+
+    @Option(help: "development or production (INTAKE_ENV).")
+    var env: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (INTAKE_LOG_LEVEL).")
+    var logLevel: String?
+
+    @Option(help: "json or text (INTAKE_LOG_FORMAT).")
+    var logFormat: String?
+
+    /// The environment's configuration with these flags laid over it.
+    func configuration() throws -> IntakeConfiguration {
+        var variables = ProcessInfo.processInfo.environment
+        variables["INTAKE_DATABASE_URL"] = databaseURL ?? variables["INTAKE_DATABASE_URL"]
+        variables["INTAKE_REDIS_URL"] = redisURL ?? variables["INTAKE_REDIS_URL"]
+        variables["INTAKE_DATA_DIR"] = dataDir ?? variables["INTAKE_DATA_DIR"]
+        variables["INTAKE_ENV"] = env ?? variables["INTAKE_ENV"]
+        variables["INTAKE_LOG_LEVEL"] = logLevel ?? variables["INTAKE_LOG_LEVEL"]
+        variables["INTAKE_LOG_FORMAT"] = logFormat ?? variables["INTAKE_LOG_FORMAT"]
+        return try IntakeConfiguration.load(from: variables)
+    }
+}
+
+/// Runs `body`, turning any error into one line on standard error and exit status 1.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        FileHandle.standardError.write(Data("intake: \(error)\n".utf8))
+        throw ExitCode.failure
+    }
+}
