@@ -45,10 +45,11 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# start_throwaway_services DIR: a Postgres and a Redis for tests, in DIR, on loopback.
-# Sets TEST_PG_PORT, TEST_REDIS_PORT. fsync is off: this cluster is thrown away.
+# start_throwaway_services DIR [durable]: a Postgres and a Redis in DIR, on loopback.
+# Sets TEST_PG_PORT, TEST_REDIS_PORT. For tests fsync is off (the cluster is thrown away);
+# "durable" keeps fsync on, as benchmarks must.
 start_throwaway_services() {
-  local dir=$1 bindir
+  local dir=$1 mode=${2:-fast} bindir
   bindir=$(pg_bindir)
   chmod 755 "$dir"
   [ "$(id -u)" = 0 ] && chown postgres: "$dir"
@@ -60,12 +61,14 @@ start_throwaway_services() {
 port = $TEST_PG_PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 max_connections = 300
-shared_buffers = 256MB
+shared_buffers = 512MB
+max_wal_size = 8GB
+wal_buffers = 64MB
 CONF
+  if [ "$mode" != durable ]; then
+    printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >>"$dir/pg/postgresql.conf"
+  fi
   as_postgres "$bindir/pg_ctl" -D "$dir/pg" -l "$dir/pg.log" -w -t 30 start >/dev/null \
     || { cat "$dir/pg.log" >&2; die "postgres did not start"; }
   redis-server --port "$TEST_REDIS_PORT" --bind 127.0.0.1 --daemonize yes --pidfile "$dir/redis.pid" \
