@@ -70,7 +70,11 @@ let package = Package(
         ),
         .testTarget(
             name: "IntakeRuntimeIntegrationTests",
-            dependencies: ["IntakeRuntime"],
+            dependencies: [
+                "IntakeRuntime",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

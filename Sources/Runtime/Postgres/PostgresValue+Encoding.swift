@@ -30,7 +30,15 @@ extension PostgresValue {
         case .boolArray(let values): return Self.arrayLiteral(values.map { $0 ? "t" : "f" }, quoted: false)
         case .timestamptzArray(let values):
             return Self.arrayLiteral(values.map(PostgresTimestamp.format), quoted: true)
+        case .float8Array(let values):
+            return Self.arrayLiteral(values.map(Self.float8Text), quoted: false)
         }
+    }
+
+    static func float8Text(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "Infinity" : "-Infinity" }
+        return "\(value)"
     }
 
     /// `{a,b,c}`; with `quoted`, each element is double-quoted with `\` and `"` escaped, so any

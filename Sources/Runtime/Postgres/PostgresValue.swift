@@ -25,6 +25,8 @@ public enum PostgresValue: Sendable, Hashable {
     case numericArray([Decimal])
     case boolArray([Bool])
     case timestamptzArray([Date])
+    /// `float8[]`; NaN and infinities are sent as Postgres spells them.
+    case float8Array([Double])
 
     /// The Postgres type OID sent with the parameter.
     var typeOID: UInt32 {
@@ -47,6 +49,7 @@ public enum PostgresValue: Sendable, Hashable {
         case .numericArray: PostgresType.numericArray.rawValue
         case .boolArray: PostgresType.boolArray.rawValue
         case .timestamptzArray: PostgresType.timestamptzArray.rawValue
+        case .float8Array: PostgresType.float8Array.rawValue
         }
     }
 }
@@ -85,6 +88,7 @@ public struct PostgresType: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let json = PostgresType(rawValue: 114)
     public static let float4 = PostgresType(rawValue: 700)
     public static let float8 = PostgresType(rawValue: 701)
+    public static let float8Array = PostgresType(rawValue: 1022)
     public static let boolArray = PostgresType(rawValue: 1000)
     public static let int2Array = PostgresType(rawValue: 1005)
     public static let int4Array = PostgresType(rawValue: 1007)
@@ -108,6 +112,6 @@ public struct PostgresType: RawRepresentable, Hashable, Sendable, CustomStringCo
     var isInteger: Bool { [.int2, .int4, .int8, .oid].contains(self) }
     var isArray: Bool {
         [.boolArray, .int2Array, .int4Array, .textArray, .varcharArray, .int8Array, .timestamptzArray,
-         .numericArray, .uuidArray].contains(self)
+         .numericArray, .uuidArray, .float8Array].contains(self)
     }
 }

@@ -1,5 +1,8 @@
 import Foundation
 import IntakeRuntime
+import Logging
+import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// The throwaway servers `scripts/test` starts. Each test gets its own schema (Postgres) or
@@ -62,5 +65,105 @@ func expectPostgresError(_ body: () async throws -> Void, sourceLocation: Source
     } catch {
         Issue.record("expected a PostgresError, got \(error)", sourceLocation: sourceLocation)
         return nil
+    }
+}
+
+extension TestServices {
+    /// `withSchema`, with the runtime's tables migrated into the schema.
+    static func withRuntimeSchema<T>(
+        poolSize: Int = 8, _ body: (PostgresClient, PostgresConfiguration) async throws -> T
+    ) async throws -> T {
+        try await withSchema(poolSize: poolSize) { db, configuration in
+            try await Migrator(client: db).migrate([try RuntimeMigrations.set()])
+            return try await body(db, configuration)
+        }
+    }
+}
+
+/// Waits until `condition` holds, checking every 20 ms, and records an issue if it still
+/// does not after `timeout`. For state written asynchronously (batched completions).
+func waitUntil(
+    _ description: String, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("timed out after \(timeout) waiting until \(description)", sourceLocation: sourceLocation)
+    throw WaitTimedOut()
+}
+
+struct WaitTimedOut: Error {}
+
+/// Runs `services` in a ServiceGroup while `body` runs, then shuts them down gracefully and
+/// waits for them to stop.
+func withRunningServices<T>(_ services: [any Service], _ body: () async throws -> T) async throws -> T {
+    let group = ServiceGroup(
+        configuration: .init(services: services.map { .init(service: $0) }, logger: Logger(label: "test.services")))
+    let running = Task { try await group.run() }
+    do {
+        let result = try await body()
+        await group.triggerGracefulShutdown()
+        try await running.value
+        return result
+    } catch {
+        await group.triggerGracefulShutdown()
+        _ = try? await running.value
+        throw error
+    }
+}
+
+/// Counts events from concurrent handlers and lets a test wait for a count.
+final class Signal: Sendable {
+    private let state = Mutex<(count: Int, waiters: [(Int, CheckedContinuation<Void, Never>)])>((0, []))
+
+    var count: Int { state.withLock { $0.count } }
+
+    func fire() {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.count += 1
+            let ready = state.waiters.filter { $0.0 <= state.count }.map(\.1)
+            state.waiters.removeAll { $0.0 <= state.count }
+            return ready
+        }
+        ready.forEach { $0.resume() }
+    }
+
+    /// Waits until `fire()` has been called `target` times, at most `timeout`.
+    func wait(for target: Int, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let reached = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let now = self.state.withLock { state -> Bool in
+                        if state.count >= target { return true }
+                        state.waiters.append((target, continuation))
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            if !first {
+                // Unblock the waiting child so the group can finish.
+                let pending = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                    defer { state.waiters.removeAll() }
+                    return state.waiters.map(\.1)
+                }
+                pending.forEach { $0.resume() }
+            }
+            group.cancelAll()
+            return first
+        }
+        if !reached {
+            Issue.record("timed out after \(timeout) waiting for \(target) signals (got \(count))", sourceLocation: sourceLocation)
+            throw WaitTimedOut()
+        }
     }
 }

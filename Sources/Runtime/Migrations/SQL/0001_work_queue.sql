@@ -19,8 +19,8 @@ CREATE TABLE jobs (
     finalized_at timestamptz
 );
 
--- Fetching: the next runnable jobs of a queue, by priority then time.
-CREATE INDEX jobs_fetch ON jobs (queue, priority, run_at, id) WHERE state IN ('available', 'retryable');
+-- Fetching: the next runnable jobs of a kind in a queue, by priority then time.
+CREATE INDEX jobs_fetch ON jobs (kind, queue, priority, run_at, id) WHERE state IN ('available', 'retryable');
 -- Rescuing: running jobs whose lease expired.
 CREATE INDEX jobs_leases ON jobs (lease_until) WHERE state = 'running';
 -- Unique jobs: one unfinished job per key.

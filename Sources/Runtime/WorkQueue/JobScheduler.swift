@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Enqueues periodic jobs, exactly once per slot however many processes run a scheduler.
+///
+/// Each schedule's next slot is a row of `job_schedules`. A scheduler that finds the slot due
+/// advances the row with a compare-and-set on the value it read and inserts the job in the
+/// same statement, so only one process wins a slot. Slots missed while every process was
+/// down are not replayed one by one: the job runs once, and the schedule resumes.
+public struct JobScheduler: Service {
+    let client: PostgresClient
+    let jobs: [PeriodicJob]
+    let tickInterval: Duration
+    let logger: Logger
+
+    public init(client: PostgresClient, jobs: [PeriodicJob], tickInterval: Duration = .milliseconds(250), logger: Logger = Logger(label: "intake.jobs")) {
+        self.client = client
+        self.jobs = jobs
+        self.tickInterval = tickInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await PeriodicTask.run(every: tickInterval) {
+            do {
+                try await tick(now: Date())
+            } catch {
+                logger.warning("scheduling periodic jobs failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Enqueues every job whose slot is due at `now`; returns the names it enqueued.
+    @discardableResult
+    public func tick(now: Date) async throws -> [String] {
+        var enqueued: [String] = []
+        for job in jobs {
+            if try await tick(job, now: now) { enqueued.append(job.name) }
+        }
+        return enqueued
+    }
+
+    private func tick(_ job: PeriodicJob, now: Date) async throws -> Bool {
+        guard let first = job.schedule.next(after: now) else { return false }
+        try await client.query(
+            "INSERT INTO job_schedules (name, next_run_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            [.text(job.name), .timestamptz(first)])
+        let current = try await client.query("SELECT next_run_at FROM job_schedules WHERE name = $1", [.text(job.name)])
+        guard let slot = try current.first?.decode("next_run_at", as: Date.self), slot <= now,
+            let next = job.schedule.next(after: now)
+        else { return false }
+        let request = job.request
+        let results = try await client.pipeline([
+            PostgresStatement(
+                """
+                WITH won AS (
+                    UPDATE job_schedules SET next_run_at = $2 WHERE name = $1 AND next_run_at = $3 RETURNING 1
+                )
+                INSERT INTO jobs (kind, queue, args, priority, max_attempts, unique_key)
+                SELECT $4, $5, $6::jsonb, $7, $8, $9 FROM won
+                RETURNING id
+                """,
+                [
+                    .text(job.name), .timestamptz(next), .timestamptz(slot), .text(request.kind), .text(request.queue),
+                    .text(request.args), .int16(request.priority), .int32(Int32(clamping: request.maxAttempts)),
+                    .text("schedule:\(job.name):\(PostgresTimestamp.format(slot))"),
+                ]),
+            JobQueries.notify(kinds: [request.kind]),
+        ])
+        let won = !results[0].isEmpty
+        if won {
+            logger.debug("enqueued periodic job", metadata: ["name": "\(job.name)", "slot": "\(slot)"])
+        }
+        return won
+    }
+}
