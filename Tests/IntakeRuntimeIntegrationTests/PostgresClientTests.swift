@@ -241,6 +241,12 @@ struct PostgresClientTests {
             let admin = PostgresClient(configuration: try PostgresConfiguration(url: configuration.url, poolSize: 1))
             defer { admin.shutdown() }
             try await admin.query("SELECT pg_terminate_backend(pid) FROM unnest($1::int4[]) AS pid", [.int32Array(pids)])
+            // pg_terminate_backend only signals: wait until both backends are gone, so that
+            // the connections are dead while idle (as after a server restart).
+            try await waitUntil("the backends have exited") {
+                try await admin.query("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY($1)", [.int32Array(pids)])[0]
+                    .decode("n", as: Int.self) == 0
+            }
             // Both pooled connections are dead; callers never see it.
             for _ in 0..<4 {
                 #expect(try await db.query("SELECT 1 AS one")[0].decode("one", as: Int.self) == 1)

@@ -1,0 +1,78 @@
+import DequeModule
+import Synchronization
+
+/// One activation: its mailbox, lifecycle and instance. The mailbox is drained by at most one
+/// task at a time (`draining`), which is what makes message handling serial.
+final class Activation<A: VirtualActor>: Sendable {
+    typealias Delivery = CheckedContinuation<Result<A.Reply, any Error>?, Never>
+
+    struct Envelope: Sendable {
+        var message: A.Message
+        var delivery: Delivery
+        var enqueuedAt: ContinuousClock.Instant
+    }
+
+    struct State: ~Copyable {
+        var lifecycle = ActivationLifecycle.creating
+        var mailbox = Deque<Envelope>()
+        var draining = false
+        var instance: A?
+        var lastUsed: ContinuousClock.Instant
+    }
+
+    enum EnqueueOutcome: Equatable {
+        /// Queued; the caller must start a drain task when `startDrain`.
+        case accepted(startDrain: Bool, depth: Int)
+        case full
+        /// Passivated meanwhile: look the key up again.
+        case retired
+    }
+
+    let key: A.Key
+    let capacity: Int
+    let state: Mutex<State>
+
+    init(key: A.Key, capacity: Int) {
+        self.key = key
+        self.capacity = capacity
+        self.state = Mutex(State(lastUsed: .now))
+    }
+
+    func enqueue(_ envelope: Envelope) -> EnqueueOutcome {
+        state.withLock { state in
+            if state.lifecycle == .deactivating || state.lifecycle == .invalid { return .retired }
+            if state.mailbox.count >= capacity { return .full }
+            state.mailbox.append(envelope)
+            let start = !state.draining
+            state.draining = true
+            return .accepted(startDrain: start, depth: state.mailbox.count)
+        }
+    }
+
+    /// The next message to handle, or nil — and then draining stops — when the mailbox is empty.
+    func next() -> Envelope? {
+        state.withLock { state in
+            if let envelope = state.mailbox.popFirst() { return envelope }
+            state.draining = false
+            state.lastUsed = .now
+            return nil
+        }
+    }
+
+    /// Retires the activation if it is idle (nothing queued, nothing running) and, with
+    /// `idleSince`, unused since then. Returns the instance to deactivate (nil if it never
+    /// activated) wrapped in `.some`, or nil when it is not idle.
+    func retireIfIdle(unusedSince cutoff: ContinuousClock.Instant?) -> A?? {
+        state.withLock { state in
+            guard !state.draining, state.mailbox.isEmpty, state.lifecycle == .valid || state.lifecycle == .creating else {
+                return nil
+            }
+            if let cutoff, state.lastUsed > cutoff { return nil }
+            state.lifecycle = .deactivating
+            return .some(state.instance)
+        }
+    }
+
+    var lastUsed: ContinuousClock.Instant { state.withLock { $0.lastUsed } }
+    var depth: Int { state.withLock { $0.mailbox.count } }
+}

@@ -1,0 +1,211 @@
+import Logging
+import Metrics
+import Synchronization
+
+/// Addresses virtual actors by key: activates one on its first message, keeps exactly one
+/// activation per key in this process, delivers each activation's messages one at a time in
+/// arrival order through a bounded mailbox, and passivates idle activations (see
+/// `IdleCollector`).
+public final class ActorRegistry<A: VirtualActor>: Sendable {
+    /// Limits and timings of a registry.
+    public struct Settings: Sendable {
+        /// Messages an activation may hold before sends fail with `overloaded`.
+        public var mailboxCapacity: Int
+        /// Activations unused this long are passivated.
+        public var idleTimeout: Duration
+        /// Past this many activations, the least recently used idle ones are passivated.
+        public var maxActivations: Int
+
+        public init(mailboxCapacity: Int = 1024, idleTimeout: Duration = .seconds(300), maxActivations: Int = 100_000) {
+            self.mailboxCapacity = max(1, mailboxCapacity)
+            self.idleTimeout = idleTimeout
+            self.maxActivations = max(1, maxActivations)
+        }
+    }
+
+    private struct State: ~Copyable {
+        var activations: [A.Key: Activation<A>] = [:]
+        /// Keys whose previous activation is still deactivating: the next activation of the
+        /// key waits for it, so two instances never overlap.
+        var deactivations: [A.Key: Task<Void, Never>] = [:]
+        var shutDown = false
+    }
+
+    public let name: String
+    public let settings: Settings
+    private let context: A.Context
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let activeGauge: Gauge
+    private let activationsCounter: Counter
+    private let passivationsCounter: Counter
+    private let mailboxDepth: Recorder
+    private let latency: Metrics.Timer
+
+    public init(name: String, context: A.Context, settings: Settings = Settings(), logger: Logger = Logger(label: "intake.actors")) {
+        self.name = name
+        self.context = context
+        self.settings = settings
+        self.logger = logger
+        let dimensions = [("registry", name)]
+        activeGauge = Gauge(label: "intake_actors_active", dimensions: dimensions)
+        activationsCounter = Counter(label: "intake_actor_activations_total", dimensions: dimensions)
+        passivationsCounter = Counter(label: "intake_actor_passivations_total", dimensions: dimensions)
+        mailboxDepth = Recorder(label: "intake_actor_mailbox_depth", dimensions: dimensions)
+        latency = Metrics.Timer(label: "intake_actor_message_seconds", dimensions: dimensions)
+    }
+
+    /// Delivers `message` to the activation of `key` (activating it if needed) and returns
+    /// its reply. Fails at once with `overloaded` when that mailbox is full.
+    public func send(_ message: A.Message, to key: A.Key) async throws -> A.Reply {
+        while true {
+            let activation = try activation(for: key)
+            let result: Result<A.Reply, any Error>? = await withCheckedContinuation { delivery in
+                switch activation.enqueue(.init(message: message, delivery: delivery, enqueuedAt: .now)) {
+                case .accepted(let startDrain, let depth):
+                    mailboxDepth.record(depth)
+                    if startDrain { Task { await self.drain(activation) } }
+                case .full:
+                    delivery.resume(returning: .failure(ActorError(
+                        code: .overloaded, message: "mailbox of \(name) \(key) is full (\(settings.mailboxCapacity) messages)")))
+                case .retired:
+                    delivery.resume(returning: nil)
+                }
+            }
+            if let result { return try result.get() }
+            // The activation was passivated between lookup and delivery: look up again.
+        }
+    }
+
+    /// Messages waiting in the mailbox of `key`'s activation (not counting the one being
+    /// handled); 0 when it is not active.
+    public func mailboxDepth(of key: A.Key) -> Int {
+        state.withLock { $0.activations[key] }?.depth ?? 0
+    }
+
+    /// Activations currently in the registry.
+    public var activeCount: Int { state.withLock { $0.activations.count } }
+
+    private func activation(for key: A.Key) throws -> Activation<A> {
+        let (activation, created, count) = try state.withLock { state in
+            if state.shutDown { throw ActorError(code: .shutDown, message: "registry \(name) is shut down") }
+            if let existing = state.activations[key] { return (existing, false, state.activations.count) }
+            let activation = Activation<A>(key: key, capacity: settings.mailboxCapacity)
+            state.activations[key] = activation
+            return (activation, true, state.activations.count)
+        }
+        if created { activeGauge.record(count) }
+        return activation
+    }
+
+    /// Handles queued messages until the mailbox is empty. Only one drain runs per activation.
+    private func drain(_ activation: Activation<A>) async {
+        while let envelope = activation.next() {
+            let instance: A
+            do {
+                instance = try await instanceOf(activation)
+            } catch {
+                envelope.delivery.resume(returning: .failure(error))
+                continue
+            }
+            let result: Result<A.Reply, any Error>
+            do {
+                result = .success(try await instance.handle(envelope.message))
+            } catch {
+                result = .failure(error)
+            }
+            latency.recordNanoseconds((ContinuousClock.now - envelope.enqueuedAt).nanoseconds)
+            envelope.delivery.resume(returning: result)
+        }
+    }
+
+    private func instanceOf(_ activation: Activation<A>) async throws -> A {
+        if let instance = activation.state.withLock({ $0.instance }) { return instance }
+        if let previous = state.withLock({ $0.deactivations[activation.key] }) {
+            await previous.value
+        }
+        activation.state.withLock { $0.lifecycle = .activating }
+        do {
+            let instance = try await A.activate(key: activation.key, context: context)
+            activation.state.withLock { state in
+                state.instance = instance
+                state.lifecycle = .valid
+            }
+            activationsCounter.increment()
+            return instance
+        } catch {
+            activation.state.withLock { $0.lifecycle = .creating }
+            logger.warning("activation failed", metadata: ["registry": "\(name)", "key": "\(activation.key)", "error": "\(error)"])
+            throw error
+        }
+    }
+
+    /// Passivates activations unused for `idleTimeout`, then the least recently used idle ones
+    /// past `maxActivations`. Busy activations are never passivated: they finish their
+    /// mailbox first and are considered again next time.
+    public func collect(now: ContinuousClock.Instant = .now) async {
+        let candidates = state.withLock { Array($0.activations.values) }
+        var retired: [(Activation<A>, A?)] = []
+        let cutoff = now - settings.idleTimeout
+        for activation in candidates {
+            if let instance = activation.retireIfIdle(unusedSince: cutoff) { retired.append((activation, instance)) }
+        }
+        let excess = candidates.count - retired.count - settings.maxActivations
+        if excess > 0 {
+            let retiredKeys = Set(retired.map { $0.0.key })
+            let byAge = candidates.filter { !retiredKeys.contains($0.key) }.sorted { $0.lastUsed < $1.lastUsed }
+            var evicted = 0
+            for activation in byAge where evicted < excess {
+                if let instance = activation.retireIfIdle(unusedSince: nil) {
+                    retired.append((activation, instance))
+                    evicted += 1
+                }
+            }
+        }
+        guard !retired.isEmpty else { return }
+        let tasks = state.withLock { state -> [Task<Void, Never>] in
+            retired.map { activation, instance in
+                if state.activations[activation.key] === activation {
+                    state.activations.removeValue(forKey: activation.key)
+                }
+                let previous = state.deactivations[activation.key]
+                let task = Task {
+                    await previous?.value
+                    await instance?.deactivate()
+                    activation.state.withLock { $0.lifecycle = .invalid }
+                }
+                state.deactivations[activation.key] = task
+                return task
+            }
+        }
+        for task in tasks { await task.value }
+        let count = state.withLock { state in
+            for (activation, _) in retired where state.deactivations[activation.key] != nil {
+                // Forget finished deactivations (a newer one may have replaced the entry).
+                if activation.state.withLock({ $0.lifecycle == .invalid }) {
+                    state.deactivations.removeValue(forKey: activation.key)
+                }
+            }
+            return state.activations.count
+        }
+        passivationsCounter.increment(by: retired.count)
+        activeGauge.record(count)
+        logger.debug("passivated activations", metadata: ["registry": "\(name)", "count": "\(retired.count)"])
+    }
+
+    /// Refuses new messages; passivates every activation once its mailbox is empty.
+    public func shutdown() async {
+        state.withLock { $0.shutDown = true }
+        while activeCount > 0 {
+            await collect(now: .now + settings.idleTimeout + .seconds(1))
+            if activeCount > 0 { try? await Task.sleep(for: .milliseconds(10)) }
+        }
+    }
+}
+
+extension ActorRegistry: PassivatingRegistry {}
+
+/// A registry whose idle activations `IdleCollector` passivates.
+public protocol PassivatingRegistry: Sendable {
+    func collect(now: ContinuousClock.Instant) async
+}

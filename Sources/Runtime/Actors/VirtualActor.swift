@@ -1,0 +1,45 @@
+/// An actor addressed by key and activated on demand by an `ActorRegistry` (Orleans' grain).
+///
+/// The registry delivers messages one at a time, each to completion — including every
+/// `await` inside `handle` — in arrival order. So although Swift actors are re-entrant at
+/// each `await`, no two messages of one activation ever interleave: a message sent while an
+/// earlier one awaits its write waits too, and then sees that write's result.
+public protocol VirtualActor: Actor {
+    associatedtype Key: Hashable & Sendable
+    associatedtype Message: Sendable
+    associatedtype Reply: Sendable
+    /// What activation needs (database clients, configuration); shared by every activation.
+    associatedtype Context: Sendable
+
+    /// Creates the activation for `key`, loading its state. Runs before its first message; if
+    /// it throws, that message fails with the error and the next message tries again.
+    static func activate(key: Key, context: Context) async throws -> Self
+
+    func handle(_ message: Message) async throws -> Reply
+
+    /// Called once when the activation is passivated (idle, or evicted past the cap), after
+    /// its mailbox is empty.
+    func deactivate() async
+}
+
+extension VirtualActor {
+    public func deactivate() async {}
+}
+
+/// Why a message was not delivered.
+public struct ActorError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        /// The activation's mailbox is full: answer "overloaded" and let the caller retry.
+        public static let overloaded = Code("overloaded")
+        /// The registry has been shut down.
+        public static let shutDown = Code("shutDown")
+        public var description: String { name }
+    }
+
+    public var code: Code
+    public var message: String
+
+    public var description: String { "actor \(code): \(message)" }
+}

@@ -1,0 +1,164 @@
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// Commits many callers' write sets in one transaction.
+///
+/// A single writer takes every write set that arrived while the previous transaction was in
+/// flight and sends them as one libpq pipeline (one round trip, one transaction), then
+/// resumes every waiter with its own statements' results. Under load, batches grow and each
+/// commit's fsync is shared; alone, a write set costs one commit as before.
+///
+/// A batch that fails on a write set's SQL is retried without it, so one bad write set fails
+/// alone. When the connection breaks mid-commit the outcome is unknown, and every waiter of
+/// that batch gets `connectionLost`: callers must treat that as "maybe committed" (idempotency
+/// keys make the retry safe). Run it as a `Service`; on graceful shutdown it refuses new
+/// write sets and commits those already queued.
+public final class GroupCommit: Service, Sendable {
+    private struct State: ~Copyable {
+        var machine: StateMachine
+        var waiting: [StateMachine.ID: Waiter] = [:]
+        var nextID = 0
+    }
+
+    private struct Waiter {
+        var writeSet: WriteSet
+        var continuation: CheckedContinuation<[PostgresRows], any Error>
+    }
+
+    private let client: PostgresClient
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    private let batchSize = Recorder(label: "intake_group_commit_batch_write_sets")
+    private let commitLatency = Metrics.Timer(label: "intake_group_commit_seconds")
+    private let transactions = Counter(label: "intake_group_commit_transactions_total")
+    private let transactionCount = Mutex(0)
+
+    public init(
+        client: PostgresClient, maxWriteSetsPerBatch: Int = 2000, maxStatementsPerBatch: Int = 20_000,
+        maxPending: Int = 50_000, logger: Logger = Logger(label: "intake.group-commit")
+    ) {
+        self.client = client
+        self.logger = logger
+        self.state = Mutex(State(machine: StateMachine(
+            maxWriteSets: maxWriteSetsPerBatch, maxStatements: maxStatementsPerBatch, maxPending: maxPending)))
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Write sets waiting for a batch (not counting the batch in flight).
+    public var queuedWriteSets: Int { state.withLock { $0.machine.pending.count } }
+
+    /// Transactions committed (or attempted) so far.
+    public var transactionsCommitted: Int { transactionCount.withLock { $0 } }
+
+    /// Commits `writeSet` (in a batch with others) and returns the rows of each of its
+    /// statements, in order.
+    @discardableResult
+    public func submit(_ writeSet: WriteSet) async throws -> [PostgresRows] {
+        if writeSet.statements.isEmpty { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let action = state.withLock { state -> StateMachine.SubmitAction in
+                let id = state.nextID
+                state.nextID += 1
+                let action = state.machine.submitted(id, statements: writeSet.statements.count)
+                if action == .queued || action == .queuedWakeWriter {
+                    state.waiting[id] = Waiter(writeSet: writeSet, continuation: continuation)
+                }
+                return action
+            }
+            switch action {
+            case .queuedWakeWriter: wake.yield()
+            case .queued: break
+            case .rejectOverloaded:
+                continuation.resume(throwing: GroupCommitError(code: .overloaded, message: "too many write sets are waiting to commit"))
+            case .rejectShutDown:
+                continuation.resume(throwing: GroupCommitError(code: .shutDown, message: "the writer has stopped"))
+            }
+        }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            for await _ in wakeups {
+                await writeAvailableBatches()
+                if state.withLock({ $0.machine.shuttingDown && $0.machine.isDrained }) { break }
+            }
+        } onGracefulShutdown: {
+            self.state.withLock { $0.machine.shutDown() }
+            self.wake.yield()
+            self.wake.finish()
+        }
+        // Whatever was queued before shutdown still commits.
+        await writeAvailableBatches()
+        logger.info("group commit stopped", metadata: ["transactions": "\(transactionsCommitted)"])
+    }
+
+    private func writeAvailableBatches() async {
+        while true {
+            let batch = state.withLock { state -> [(StateMachine.ID, Waiter)]? in
+                guard let ids = state.machine.nextBatch() else { return nil }
+                return ids.compactMap { id in state.waiting.removeValue(forKey: id).map { (id, $0) } }
+            }
+            guard let batch else { return }
+            await commit(batch.map(\.1))
+            state.withLock { $0.machine.batchFinished() }
+        }
+    }
+
+    /// Commits `batch`; on a write set's own SQL error, fails that one and retries the rest.
+    private func commit(_ batch: [Waiter]) async {
+        var remaining = batch
+        while !remaining.isEmpty {
+            let statements = remaining.flatMap(\.writeSet.statements)
+            let start = ContinuousClock.now
+            transactionCount.withLock { $0 += 1 }
+            transactions.increment()
+            do {
+                let results = try await client.pipeline(statements)
+                commitLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+                batchSize.record(remaining.count)
+                var offset = 0
+                for waiter in remaining {
+                    let count = waiter.writeSet.statements.count
+                    waiter.continuation.resume(returning: Array(results[offset..<offset + count]))
+                    offset += count
+                }
+                return
+            } catch let error as PostgresError {
+                guard let culprit = Self.culprit(of: error, in: remaining), remaining.count > 1 else {
+                    // No single write set to blame (connection lost, commit failed, or a
+                    // batch of one): everyone gets the error.
+                    remaining.forEach { $0.continuation.resume(throwing: error) }
+                    return
+                }
+                var ownError = error
+                ownError.statementIndex = error.statementIndex.map { $0 - Self.offset(of: culprit, in: remaining) }
+                remaining[culprit].continuation.resume(throwing: ownError)
+                remaining.remove(at: culprit)
+                logger.debug("write set failed; committing the rest of its batch again", metadata: ["error": "\(error)"])
+            } catch {
+                remaining.forEach { $0.continuation.resume(throwing: error) }
+                return
+            }
+        }
+    }
+
+    /// The write set whose statement failed, when the error names a statement and the SQL
+    /// itself failed (not the connection).
+    private static func culprit(of error: PostgresError, in batch: [Waiter]) -> Int? {
+        guard let index = error.statementIndex, !error.isUnavailable else { return nil }
+        var offset = 0
+        for (position, waiter) in batch.enumerated() {
+            offset += waiter.writeSet.statements.count
+            if index < offset { return position }
+        }
+        return nil
+    }
+
+    private static func offset(of position: Int, in batch: [Waiter]) -> Int {
+        batch[..<position].reduce(0) { $0 + $1.writeSet.statements.count }
+    }
+}

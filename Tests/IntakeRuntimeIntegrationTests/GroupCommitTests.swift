@@ -1,0 +1,99 @@
+import Foundation
+import IntakeRuntime
+import Testing
+
+@Suite("Group commit against a real server")
+struct GroupCommitTests {
+    @Test func thousandConcurrentSubmittersShareFewTransactions() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE orders (id uuid PRIMARY KEY, n int NOT NULL)")
+            try await db.query("CREATE TABLE events (order_id uuid NOT NULL, n int NOT NULL)")
+            let writer = GroupCommit(client: db)
+            let ids = (0..<1000).map { _ in UUID() }
+            try await withRunningServices([writer]) {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (n, id) in ids.enumerated() {
+                        group.addTask {
+                            let results = try await writer.submit(WriteSet([
+                                PostgresStatement("INSERT INTO orders VALUES ($1, $2) RETURNING n", [.uuid(id), .int32(Int32(n))]),
+                                PostgresStatement("INSERT INTO events VALUES ($1, $2)", [.uuid(id), .int32(Int32(n))]),
+                            ]))
+                            // Each submitter gets its own statements' results.
+                            let returned = try results[0][0].decode("n", as: Int.self)
+                            if returned != n { throw MismatchedResult(expected: n, got: returned) }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            let orders = try await db.query("SELECT count(*) AS n FROM orders")[0].decode("n", as: Int.self)
+            let events = try await db.query("SELECT count(*) AS n FROM events")[0].decode("n", as: Int.self)
+            #expect(orders == 1000)
+            #expect(events == 1000)
+            #expect(writer.transactionsCommitted < 200, "\(writer.transactionsCommitted) transactions for 1000 write sets")
+        }
+    }
+
+    struct MismatchedResult: Error {
+        var expected: Int
+        var got: Int
+    }
+
+    @Test func badWriteSetFailsAloneAndTheRestCommit() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE items (id int PRIMARY KEY, note text)")
+            try await db.query("INSERT INTO items VALUES (13, 'already here')")
+            let writer = GroupCommit(client: db)
+            let outcomes = try await withRunningServices([writer]) {
+                try await withThrowingTaskGroup(of: (Int, PostgresError?).self) { group in
+                    for n in 0..<50 {
+                        group.addTask {
+                            do {
+                                try await writer.submit(WriteSet([
+                                    PostgresStatement("INSERT INTO items VALUES ($1 + 1000, 'first')", [.int32(Int32(n))]),
+                                    PostgresStatement("INSERT INTO items VALUES ($1, 'second')", [.int32(Int32(n))]),
+                                ]))
+                                return (n, nil)
+                            } catch let error as PostgresError {
+                                return (n, error)
+                            }
+                        }
+                    }
+                    return try await group.reduce(into: [Int: PostgresError?]()) { $0[$1.0] = $1.1 }
+                }
+            }
+            let failed = outcomes.filter { $0.value != nil }
+            #expect(failed.keys.sorted() == [13])
+            #expect(failed[13]??.code == .uniqueViolation)
+            #expect(failed[13]??.statementIndex == 1, "the index is the statement's within its own write set")
+            let count = try await db.query("SELECT count(*) AS n FROM items")[0].decode("n", as: Int.self)
+            #expect(count == 1 + 49 * 2, "nothing of the bad write set, everything of the others")
+        }
+    }
+
+    @Test func fullQueueRefusesAtOnceAndShutdownCommitsWhatWasQueued() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE t (n int)")
+            let writer = GroupCommit(client: db, maxPending: 2)
+            // The writer is not running yet: two write sets queue, the third is refused.
+            let first = Task { try await writer.submit(WriteSet([PostgresStatement("INSERT INTO t VALUES (1)")])) }
+            let second = Task { try await writer.submit(WriteSet([PostgresStatement("INSERT INTO t VALUES (2)")])) }
+            try await waitUntil("two write sets are queued") { writer.queuedWriteSets == 2 }
+            do {
+                try await writer.submit(WriteSet([PostgresStatement("INSERT INTO t VALUES (3)")]))
+                Issue.record("the third write set must be refused, not queued")
+            } catch let error as GroupCommitError {
+                #expect(error.code == .overloaded)
+            }
+            try await withRunningServices([writer]) {
+                _ = try await first.value
+                _ = try await second.value
+            }
+            let values = try await db.query("SELECT n FROM t ORDER BY n").map { try $0.decode("n", as: Int.self) }
+            #expect(values == [1, 2])
+            await #expect(throws: GroupCommitError.self) {
+                try await writer.submit(WriteSet([PostgresStatement("INSERT INTO t VALUES (4)")]))
+            }
+        }
+    }
+}
