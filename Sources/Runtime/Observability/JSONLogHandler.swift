@@ -61,27 +61,11 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    /// A JSON string literal with the escapes RFC 8259 requires.
     static func appendString(_ text: String, to line: inout String) {
-        line += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                line += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: line.unicodeScalars.append(scalar)
-            }
-        }
-        line += "\""
+        JSONText.appendString(text, to: &line)
     }
 
     private static func timestamp() -> String {
-        let text = PostgresTimestamp.format(Date())  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
-        return text.prefix(10) + "T" + text.dropFirst(11).prefix(12) + "Z"
+        JSONText.timestamp(Date())
     }
 }

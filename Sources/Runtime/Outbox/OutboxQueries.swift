@@ -1,0 +1,44 @@
+/// Every SQL statement of the outbox, in one place.
+public enum OutboxQueries {
+    /// The channel writers notify after adding events and the relay listens on.
+    public static let channel = "intake_outbox"
+
+    /// Adds `events` in one statement; put it in the write set of the change they describe,
+    /// followed by `notify`.
+    public static func insert(_ events: [OutboxEvent]) -> PostgresStatement {
+        PostgresStatement(
+            """
+            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+            """,
+            [
+                .uuidArray(events.map(\.event.id)), .textArray(events.map(\.aggregateType)),
+                .textArray(events.map(\.aggregateID)), .textArray(events.map(\.event.type)),
+                .textArray(events.map { $0.event.structuredJSON() }),
+            ])
+    }
+
+    /// Wakes the relay once the transaction commits.
+    public static let notify = PostgresStatement("SELECT pg_notify('\(channel)', '')")
+
+    static let lockKey = "hashtext('intake.outbox.relay:' || current_schema())"
+
+    static let unpublished = """
+        SELECT id, event_id::text AS event_id, aggregate_type, aggregate_id, event_type, event
+        FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
+        """
+
+    static let markPublished = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::int8[])"
+
+    static let lag = """
+        SELECT COALESCE(extract(epoch FROM now() - min(created_at)) * 1000, 0)::int8 AS lag_ms
+        FROM outbox WHERE published_at IS NULL
+        """
+
+    /// Deletes rows published more than `$1` ms ago, oldest first, at most `$2`.
+    static let prune = """
+        DELETE FROM outbox WHERE id IN (
+            SELECT id FROM outbox WHERE published_at < now() - $1 * interval '1 millisecond' ORDER BY id LIMIT $2
+        )
+        """
+}

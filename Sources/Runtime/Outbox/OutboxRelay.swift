@@ -1,0 +1,127 @@
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// Publishes outbox rows to its sinks: reads unpublished rows in id order in batches,
+/// publishes them, then marks them published. Delivery is at least once (a crash between
+/// publishing and marking republishes the batch), in commit order per aggregate.
+///
+/// Only one relay publishes at a time: it holds a Postgres advisory lock on the connection
+/// it works on. Others wait as standbys and take over within `standbyRetry` once that
+/// connection goes away (the leader died or lost the database).
+public final class OutboxRelay: Service, Sendable {
+    public struct Settings: Sendable {
+        public var batchSize: Int
+        /// Look for rows even without a notification this often.
+        public var pollInterval: Duration
+        /// How often a standby tries to become the leader.
+        public var standbyRetry: Duration
+
+        public init(batchSize: Int = 1000, pollInterval: Duration = .seconds(1), standbyRetry: Duration = .seconds(1)) {
+            self.batchSize = max(1, batchSize)
+            self.pollInterval = pollInterval
+            self.standbyRetry = standbyRetry
+        }
+    }
+
+    private let client: PostgresClient
+    private let sinks: [any OutboxSink]
+    private let settings: Settings
+    private let logger: Logger
+    private let leader = Mutex(false)
+    private let publishedCount = Mutex(0)
+    private let lagGauge = Gauge(label: "intake_outbox_lag_seconds")
+    private let published = Counter(label: "intake_outbox_published_total")
+    private let batchSizes = Recorder(label: "intake_outbox_batch_size")
+
+    public init(client: PostgresClient, sinks: [any OutboxSink], settings: Settings = Settings(), logger: Logger = Logger(label: "intake.outbox")) {
+        self.client = client
+        self.sinks = sinks
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Whether this relay holds the lock now.
+    public var isLeader: Bool { leader.withLock { $0 } }
+    /// Events this relay has published (and marked) so far.
+    public var publishedEvents: Int { publishedCount.withLock { $0 } }
+
+    public func run() async throws {
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let listener = Task {
+            for await _ in client.listener(channels: [OutboxQueries.channel]) { wake.yield() }
+        }
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: settings.pollInterval)
+                wake.yield()
+            }
+        }
+        defer {
+            listener.cancel()
+            ticker.cancel()
+        }
+        try? await cancelWhenGracefulShutdown {
+            var wakeIterator = wakeups.makeAsyncIterator()
+            while !Task.isCancelled {
+                do {
+                    try await self.leadWhilePossible(&wakeIterator)
+                } catch where Task.isCancelled {
+                    return
+                } catch {
+                    self.logger.warning("outbox relay lost its connection; retrying", metadata: ["error": "\(error)"])
+                }
+                self.leader.withLock { $0 = false }
+                try await Task.sleep(for: self.settings.standbyRetry)
+            }
+        }
+        leader.withLock { $0 = false }
+    }
+
+    /// Holds one connection: tries the lock, and while it holds it publishes whenever woken.
+    private func leadWhilePossible(_ wakeups: inout AsyncStream<Void>.Iterator) async throws {
+        try await client.withConnection { session in
+            let locked = try await session.query("SELECT pg_try_advisory_lock(\(OutboxQueries.lockKey)) AS locked")
+            guard try locked[0].decode("locked", as: Bool.self) else { return }
+            leader.withLock { $0 = true }
+            logger.info("outbox relay is the leader")
+            defer { leader.withLock { $0 = false } }
+            do {
+                var lastLagCheck = ContinuousClock.now - .seconds(10)
+                while !Task.isCancelled {
+                    while try await publishBatch(session) == settings.batchSize {}
+                    if ContinuousClock.now - lastLagCheck > .seconds(1) {
+                        let lag = try await session.query(OutboxQueries.lag)[0].decode("lag_ms", as: Int64.self)
+                        lagGauge.record(Double(lag) / 1000)
+                        lastLagCheck = .now
+                    }
+                    guard await wakeups.next() != nil else { break }
+                }
+                _ = try? await session.query("SELECT pg_advisory_unlock(\(OutboxQueries.lockKey))")
+            } catch {
+                _ = try? await session.query("SELECT pg_advisory_unlock(\(OutboxQueries.lockKey))")
+                throw error
+            }
+        }
+    }
+
+    /// Publishes one batch; returns how many rows it had.
+    private func publishBatch(_ session: PostgresSession) async throws -> Int {
+        let rows = try await session.query(OutboxQueries.unpublished, [.int32(Int32(settings.batchSize))])
+        if rows.isEmpty { return 0 }
+        let records = try rows.map { row in
+            OutboxRecord(
+                id: try row.decode("id"), eventID: try row.decode("event_id"), aggregateType: try row.decode("aggregate_type"),
+                aggregateID: try row.decode("aggregate_id"), eventType: try row.decode("event_type"), event: try row.decode("event"))
+        }
+        for sink in sinks {
+            try await sink.publish(records)
+        }
+        try await session.query(OutboxQueries.markPublished, [.int64Array(records.map(\.id))])
+        published.increment(by: records.count)
+        batchSizes.record(records.count)
+        publishedCount.withLock { $0 += records.count }
+        return records.count
+    }
+}

@@ -1,0 +1,37 @@
+/// Writing JSON text by hand where a JSONEncoder would cost more than the data (log lines,
+/// CloudEvents envelopes).
+public enum JSONText {
+    /// Appends `text` as a JSON string literal, with the escapes RFC 8259 requires.
+    public static func appendString(_ text: String, to out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+
+    /// `text` as a JSON string literal.
+    public static func string(_ text: String) -> String {
+        var out = ""
+        appendString(text, to: &out)
+        return out
+    }
+
+    /// RFC 3339 UTC with milliseconds: `2026-11-27T17:40:00.123Z`.
+    public static func timestamp(_ date: Date) -> String {
+        let text = PostgresTimestamp.format(date)  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
+        return text.prefix(10) + "T" + text.dropFirst(11).prefix(12) + "Z"
+    }
+}
+
+import Foundation

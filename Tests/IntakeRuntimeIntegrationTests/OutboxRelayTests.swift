@@ -1,0 +1,139 @@
+import Foundation
+import IntakeRuntime
+import Synchronization
+import Testing
+
+@Suite("Outbox relay against real servers")
+struct OutboxRelayTests {
+    static let quick = OutboxRelay.Settings(batchSize: 50, pollInterval: .milliseconds(100), standbyRetry: .milliseconds(100))
+
+    /// Commits `count` events for `aggregates` round-robin, one transaction each, and
+    /// returns their event ids in commit order.
+    func commitEvents(_ db: PostgresClient, count: Int, aggregates: [String] = ["a"]) async throws -> [String] {
+        var ids: [String] = []
+        for n in 0..<count {
+            let aggregate = aggregates[n % aggregates.count]
+            let event = CloudEvent(source: "/test", type: "com.example.test.happened", subject: aggregate, data: #"{"n":\#(n)}"#)
+            _ = try await db.pipeline([
+                OutboxQueries.insert([OutboxEvent(aggregateType: "test", aggregateID: aggregate, event: event)]),
+                OutboxQueries.notify,
+            ])
+            ids.append(event.id.uuidString.lowercased())
+        }
+        return ids
+    }
+
+    /// The event ids in `stream`, in stream order.
+    func streamEventIDs(_ redis: RedisClient, _ stream: String) async throws -> [String] {
+        let entries = try await redis.command("XRANGE", RedisArgument(stream), "-", "+").array ?? []
+        return try entries.map { entry in
+            let fields = entry.array?[1].array ?? []
+            let json = try #require(fields.count == 2 ? fields[1].bytes : nil)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+            return try #require(object["id"] as? String)
+        }
+    }
+
+    func unpublished(_ db: PostgresClient) async throws -> Int {
+        try await db.query("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")[0].decode("n", as: Int.self)
+    }
+
+    @Test func eventsArriveInCommitOrder() async throws {
+        try await TestServices.withRuntimeSchema { db, _ in
+            try await TestServices.withRedis { redis, prefix in
+                let stream = prefix + "events"
+                let relay = OutboxRelay(client: db, sinks: [RedisStreamSink(redis: redis, stream: stream)], settings: Self.quick)
+                let ids = try await withRunningServices([relay]) {
+                    let ids = try await commitEvents(db, count: 120, aggregates: ["a", "b", "c"])
+                    try await waitUntil("every event is published") { try await unpublished(db) == 0 }
+                    return ids
+                }
+                #expect(try await streamEventIDs(redis, stream) == ids)
+            }
+        }
+    }
+
+    /// Publishes the first half of its first batch, then fails, as a relay that dies between
+    /// publishing and marking.
+    final class DyingSink: OutboxSink {
+        let inner: RedisStreamSink
+        let died = Mutex(false)
+
+        init(inner: RedisStreamSink) { self.inner = inner }
+
+        func publish(_ records: [OutboxRecord]) async throws {
+            let firstCall = died.withLock { died in
+                defer { died = true }
+                return !died
+            }
+            if firstCall {
+                try await inner.publish(Array(records.prefix(records.count / 2)))
+                throw SinkCrashed()
+            }
+            try await inner.publish(records)
+        }
+    }
+
+    struct SinkCrashed: Error {}
+
+    @Test func relayDyingMidBatchLosesNothing() async throws {
+        try await TestServices.withRuntimeSchema { db, _ in
+            try await TestServices.withRedis { redis, prefix in
+                let stream = prefix + "events"
+                let ids = try await commitEvents(db, count: 40)
+                let dying = OutboxRelay(
+                    client: db, sinks: [DyingSink(inner: RedisStreamSink(redis: redis, stream: stream))], settings: Self.quick)
+                try await withRunningServices([dying]) {
+                    try await waitUntil("the relay died once and then published everything") { try await unpublished(db) == 0 }
+                }
+                let published = try await streamEventIDs(redis, stream)
+                #expect(Set(published) == Set(ids), "no gaps")
+                #expect(published.count == 40 + 20, "the half published before dying came again (at least once)")
+                // In order, once the duplicates are dropped.
+                var seen = Set<String>()
+                #expect(published.filter { seen.insert($0).inserted } == ids)
+            }
+        }
+    }
+
+    @Test func twoRelaysOnePublishesAndTheOtherTakesOverWhenItStops() async throws {
+        try await TestServices.withRuntimeSchema { db, configuration in
+            try await TestServices.withRedis { redis, prefix in
+                let stream = prefix + "events"
+                let clients = [PostgresClient(configuration: configuration), PostgresClient(configuration: configuration)]
+                defer { clients.forEach { $0.shutdown() } }
+                let first = OutboxRelay(client: clients[0], sinks: [RedisStreamSink(redis: redis, stream: stream)], settings: Self.quick)
+                let second = OutboxRelay(client: clients[1], sinks: [RedisStreamSink(redis: redis, stream: stream)], settings: Self.quick)
+                var ids: [String] = []
+                try await withRunningServices([second]) {
+                    try await withRunningServices([first]) {
+                        try await waitUntil("one relay leads") { first.isLeader || second.isLeader }
+                        // Give the other a few standby rounds to try, and fail, to lead too.
+                        try await Task.sleep(for: .milliseconds(300))
+                        #expect(first.isLeader != second.isLeader, "exactly one leader")
+                        ids += try await commitEvents(db, count: 30)
+                        try await waitUntil("published") { try await unpublished(db) == 0 }
+                    }
+                    // `first` has stopped. Whichever was the standby leads now (or still does).
+                    try await waitUntil("the survivor leads", timeout: .seconds(5)) { second.isLeader }
+                    ids += try await commitEvents(db, count: 30)
+                    try await waitUntil("published by the survivor") { try await unpublished(db) == 0 }
+                }
+                #expect(try await streamEventIDs(redis, stream) == ids, "each event once, in order")
+                #expect(first.publishedEvents == 0 || second.publishedEvents >= 30)
+            }
+        }
+    }
+
+    @Test func publishedRowsArePrunedAfterRetention() async throws {
+        try await TestServices.withRuntimeSchema { db, _ in
+            _ = try await commitEvents(db, count: 10)
+            try await db.query("UPDATE outbox SET published_at = now() - interval '2 days' WHERE id <= 6")
+            try await db.query("UPDATE outbox SET published_at = now() WHERE id = 7")
+            let pruned = try await OutboxPruner(client: db, retention: .seconds(86_400)).pruneOnce()
+            #expect(pruned == 6)
+            let left = try await db.query("SELECT count(*) AS n FROM outbox")[0].decode("n", as: Int.self)
+            #expect(left == 4, "recent and unpublished rows stay")
+        }
+    }
+}
