@@ -68,12 +68,21 @@ let package = Package(
             dependencies: ["IntakeRuntime"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "IntakeRuntimeIntegrationTests",
+        .target(
+            name: "IntakeTestSupport",
             dependencies: [
                 "IntakeRuntime",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/IntakeTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntakeRuntimeIntegrationTests",
+            dependencies: [
+                "IntakeRuntime", "IntakeTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
@@ -85,7 +94,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IntakeServerTests",
-            dependencies: ["IntakeServer"],
+            dependencies: [
+                "IntakeServer", "IntakeTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]
@@ -105,6 +117,20 @@ if Context.environment["ENABLE_BENCHMARKS"] != nil {
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/FoundationBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+    package.targets.append(
+        .executableTarget(
+            name: "RuntimeBenchmarks",
+            dependencies: [
+                "IntakeRuntime",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/RuntimeBenchmarks",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         )

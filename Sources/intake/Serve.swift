@@ -33,9 +33,10 @@ struct Serve: AsyncParsableCommand {
                         "postgres": "\(infrastructure.postgres.configuration.redactedURL)",
                         "redis": "\(infrastructure.redis.configuration.redactedURL)",
                     ])
+                let services = IntakeServices(infrastructure: infrastructure, configuration: configuration, logger: logger)
                 let group = ServiceGroup(
                     configuration: .init(
-                        services: [.init(service: UntilShutdown())],
+                        services: services.all.map { .init(service: $0) },
                         gracefulShutdownSignals: [.sigterm, .sigint],
                         logger: logger))
                 try await group.run()
@@ -46,12 +47,5 @@ struct Serve: AsyncParsableCommand {
             logger.notice("shutting down")
             await infrastructure.shutdown()
         }
-    }
-}
-
-/// Keeps the service group alive until a graceful shutdown is requested.
-struct UntilShutdown: Service {
-    func run() async throws {
-        try? await gracefulShutdown()
     }
 }

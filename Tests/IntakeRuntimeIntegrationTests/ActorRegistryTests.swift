@@ -1,5 +1,6 @@
 import Foundation
 import IntakeRuntime
+import IntakeTestSupport
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import IntakeRuntime
+import IntakeTestSupport
 import Testing
 
 @Suite("Group commit against a real server")

@@ -1,5 +1,6 @@
 import Foundation
 import IntakeRuntime
+import IntakeTestSupport
 import Testing
 
 @Suite("Redis client against a real server")

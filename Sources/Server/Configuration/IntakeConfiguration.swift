@@ -23,6 +23,8 @@ public struct IntakeConfiguration: Sendable {
     public var logFormat = LoggingSetup.Format.json
     public var databasePoolSize = 16
     public var redisPoolSize = 8
+    /// The Redis stream the outbox relay publishes CloudEvents to.
+    public var eventStream = "intake:events"
 
     public init() {}
 
@@ -41,6 +43,7 @@ public struct IntakeConfiguration: Sendable {
         if let format = try reader.choice("INTAKE_LOG_FORMAT", LoggingSetup.Format.self) { configuration.logFormat = format }
         if let size = try reader.integer("INTAKE_DB_POOL_SIZE", in: 1...1000) { configuration.databasePoolSize = size }
         if let size = try reader.integer("INTAKE_REDIS_POOL_SIZE", in: 1...1000) { configuration.redisPoolSize = size }
+        if let stream = reader.string("INTAKE_EVENT_STREAM") { configuration.eventStream = stream }
         return configuration
     }
 

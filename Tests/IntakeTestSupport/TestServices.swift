@@ -7,22 +7,22 @@ import Testing
 
 /// The throwaway servers `scripts/test` starts. Each test gets its own schema (Postgres) or
 /// key prefix (Redis), so tests run in parallel without seeing each other.
-enum TestServices {
-    struct Missing: Error, CustomStringConvertible {
+public enum TestServices {
+    public struct Missing: Error, CustomStringConvertible {
         var variable: String
-        var description: String { "\(variable) is not set: run the tests with scripts/test" }
+        public var description: String { "\(variable) is not set: run the tests with scripts/test" }
     }
 
-    static func environment(_ name: String) throws -> String {
+    public static func environment(_ name: String) throws -> String {
         guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { throw Missing(variable: name) }
         return value
     }
 
-    static func databaseURL() throws -> String { try environment("INTAKE_TEST_DATABASE_URL") }
-    static func redisURL() throws -> String { try environment("INTAKE_TEST_REDIS_URL") }
+    public static func databaseURL() throws -> String { try environment("INTAKE_TEST_DATABASE_URL") }
+    public static func redisURL() throws -> String { try environment("INTAKE_TEST_REDIS_URL") }
 
     /// Runs `body` with a client whose `search_path` is a fresh schema, dropped afterwards.
-    static func withSchema<T>(
+    public static func withSchema<T>(
         poolSize: Int = 4,
         leaseTimeout: Duration = .seconds(10),
         _ body: (PostgresClient, PostgresConfiguration) async throws -> T
@@ -46,7 +46,7 @@ enum TestServices {
         }
     }
 
-    static func withRedis<T>(poolSize: Int = 4, _ body: (RedisClient, String) async throws -> T) async throws -> T {
+    public static func withRedis<T>(poolSize: Int = 4, _ body: (RedisClient, String) async throws -> T) async throws -> T {
         let client = RedisClient(configuration: try RedisConfiguration(url: redisURL(), poolSize: poolSize))
         defer { client.shutdown() }
         let prefix = "test:\(UUID().uuidString):"
@@ -55,7 +55,7 @@ enum TestServices {
 }
 
 /// Expects `body` to throw a `PostgresError` and returns it.
-func expectPostgresError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> PostgresError? {
+public func expectPostgresError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> PostgresError? {
     do {
         try await body()
         Issue.record("expected a PostgresError, but nothing was thrown", sourceLocation: sourceLocation)
@@ -70,7 +70,7 @@ func expectPostgresError(_ body: () async throws -> Void, sourceLocation: Source
 
 extension TestServices {
     /// `withSchema`, with the runtime's tables migrated into the schema.
-    static func withRuntimeSchema<T>(
+    public static func withRuntimeSchema<T>(
         poolSize: Int = 8, _ body: (PostgresClient, PostgresConfiguration) async throws -> T
     ) async throws -> T {
         try await withSchema(poolSize: poolSize) { db, configuration in
@@ -82,7 +82,7 @@ extension TestServices {
 
 /// Waits until `condition` holds, checking every 20 ms, and records an issue if it still
 /// does not after `timeout`. For state written asynchronously (batched completions).
-func waitUntil(
+public func waitUntil(
     _ description: String, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async throws {
@@ -95,11 +95,11 @@ func waitUntil(
     throw WaitTimedOut()
 }
 
-struct WaitTimedOut: Error {}
+public struct WaitTimedOut: Error {}
 
 /// Runs `services` in a ServiceGroup while `body` runs, then shuts them down gracefully and
 /// waits for them to stop.
-func withRunningServices<T>(_ services: [any Service], _ body: () async throws -> T) async throws -> T {
+public func withRunningServices<T>(_ services: [any Service], _ body: () async throws -> T) async throws -> T {
     let group = ServiceGroup(
         configuration: .init(services: services.map { .init(service: $0) }, logger: Logger(label: "test.services")))
     let running = Task { try await group.run() }
@@ -116,12 +116,13 @@ func withRunningServices<T>(_ services: [any Service], _ body: () async throws -
 }
 
 /// Counts events from concurrent handlers and lets a test wait for a count.
-final class Signal: Sendable {
+public final class Signal: Sendable {
+    public init() {}
     private let state = Mutex<(count: Int, waiters: [(Int, CheckedContinuation<Void, Never>)])>((0, []))
 
-    var count: Int { state.withLock { $0.count } }
+    public var count: Int { state.withLock { $0.count } }
 
-    func fire() {
+    public func fire() {
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.count += 1
             let ready = state.waiters.filter { $0.0 <= state.count }.map(\.1)
@@ -132,7 +133,7 @@ final class Signal: Sendable {
     }
 
     /// Waits until `fire()` has been called `target` times, at most `timeout`.
-    func wait(for target: Int, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    public func wait(for target: Int, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let reached = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in

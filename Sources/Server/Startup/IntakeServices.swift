@@ -1,0 +1,34 @@
+import IntakeRuntime
+import Logging
+import ServiceLifecycle
+
+/// The long-running parts of one `intake` process, in the order a `ServiceGroup` must start
+/// them. It stops them in reverse: first the producers of work (scheduler, queue workers),
+/// then the relay, and the group-commit writer last, so that every write acknowledged
+/// before SIGTERM is committed.
+public struct IntakeServices: Sendable {
+    public let groupCommit: GroupCommit
+    public let workQueue: WorkQueue
+    public let relay: OutboxRelay
+    public let rescuer: JobRescuer
+    public let scheduler: JobScheduler
+    public let jobPruner: JobPruner
+
+    public init(infrastructure: IntakeInfrastructure, configuration: IntakeConfiguration, logger: Logger) {
+        let db = infrastructure.postgres
+        groupCommit = GroupCommit(client: db, logger: logger)
+        workQueue = WorkQueue(client: db, logger: logger)
+        let outboxPruner = OutboxPruner(client: db)
+        outboxPruner.register(on: workQueue)
+        relay = OutboxRelay(
+            client: db, sinks: [RedisStreamSink(redis: infrastructure.redis, stream: configuration.eventStream)], logger: logger)
+        rescuer = JobRescuer(client: db, logger: logger)
+        scheduler = JobScheduler(client: db, jobs: [OutboxPruner.periodicJob()], logger: logger)
+        jobPruner = JobPruner(client: db, logger: logger)
+    }
+
+    /// Start order; a `ServiceGroup` shuts down in reverse.
+    public var all: [any Service] {
+        [groupCommit, relay, workQueue, rescuer, jobPruner, scheduler]
+    }
+}
