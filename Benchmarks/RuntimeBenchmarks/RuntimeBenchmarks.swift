@@ -27,13 +27,13 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: Mailbox
 
-    Benchmark("mailbox, one activation, 64 senders", configuration: configuration(.mega)) { benchmark, registry in
+    Benchmark("mailbox, one activation, 64 senders", configuration: configuration(.mega)) { (benchmark: Benchmark, registry: ActorRegistry<Echo>) in
         await send(benchmark.scaledIterations.count, senders: 64, keys: 1, registry)
     } setup: {
         ActorRegistry<Echo>(name: "bench", context: (), settings: .init(mailboxCapacity: 1_000_000))
     }
 
-    Benchmark("mailbox, 10000 activations, 64 senders", configuration: configuration(.mega)) { benchmark, registry in
+    Benchmark("mailbox, 10000 activations, 64 senders", configuration: configuration(.mega)) { (benchmark: Benchmark, registry: ActorRegistry<Echo>) in
         await send(benchmark.scaledIterations.count, senders: 64, keys: 10_000, registry)
     } setup: {
         ActorRegistry<Echo>(name: "bench", context: (), settings: .init(mailboxCapacity: 1_000_000))
@@ -42,8 +42,7 @@ let benchmarks: @Sendable () -> Void = {
     // MARK: Group commit vs one transaction per write
 
     for submitters in [1, 64, 1024] {
-        Benchmark("group commit, \(submitters) submitters", configuration: configuration(.kilo)) { benchmark, setup in
-            let (_, writer) = setup
+        Benchmark("group commit, \(submitters) submitters", configuration: configuration(.kilo)) { (benchmark: Benchmark, writer: GroupCommit) in
             await concurrently(benchmark.scaledIterations.count, workers: submitters) { n in
                 try? await writer.submit(WriteSet([
                     PostgresStatement("INSERT INTO bench_writes (n, note) VALUES ($1, $2)", [.int64(Int64(n)), "write"]),
@@ -53,11 +52,11 @@ let benchmarks: @Sendable () -> Void = {
             let db = try await freshDatabase(databaseURL, poolSize: 4)
             let writer = GroupCommit(client: db)
             Task { try await writer.run() }
-            return (db, writer)
+            return writer
         }
     }
 
-    Benchmark("one transaction per write, 64 writers, pool of 16", configuration: configuration(.kilo)) { benchmark, db in
+    Benchmark("one transaction per write, 64 writers, pool of 16", configuration: configuration(.kilo)) { (benchmark: Benchmark, db: PostgresClient) in
         await concurrently(benchmark.scaledIterations.count, workers: 64) { n in
             try? await db.query("INSERT INTO bench_writes (n, note) VALUES ($1, $2)", [.int64(Int64(n)), "write"])
         }
@@ -67,7 +66,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: Work queue
 
-    Benchmark("work queue, enqueue then complete, no-op jobs", configuration: configuration(.kilo, seconds: 20)) { benchmark, setup in
+    Benchmark("work queue, enqueue then complete, no-op jobs", configuration: configuration(.kilo, seconds: 20)) { (benchmark: Benchmark, setup: (PostgresClient, Countdown)) in
         let (db, done) = setup
         let total = benchmark.scaledIterations.count
         let start = done.count
@@ -93,7 +92,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: Outbox relay
 
-    Benchmark("outbox relay to a Redis stream", configuration: configuration(.kilo, seconds: 20)) { benchmark, setup in
+    Benchmark("outbox relay to a Redis stream", configuration: configuration(.kilo, seconds: 20)) { (benchmark: Benchmark, setup: (PostgresClient, OutboxRelay)) in
         let (db, relay) = setup
         let total = benchmark.scaledIterations.count
         let before = relay.publishedEvents
