@@ -56,6 +56,22 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    let batchedInsert = BatchedStatement("INSERT INTO bench_writes (n, note) SELECT * FROM unnest($1::int8[], $2::text[])", columns: 2)
+    for submitters in [1, 64, 1024] {
+        Benchmark("group commit, batched rows, \(submitters) submitters", configuration: configuration(.kilo)) { (benchmark: Benchmark, writer: GroupCommit) in
+            await concurrently(benchmark.scaledIterations.count, workers: submitters) { n in
+                var writeSet = WriteSet()
+                writeSet.append([.int64(Int64(n)), "write"], to: batchedInsert)
+                try? await writer.submit(writeSet)
+            }
+        } setup: {
+            let db = try await freshDatabase(databaseURL, poolSize: 4)
+            let writer = GroupCommit(client: db)
+            Task { try await writer.run() }
+            return writer
+        }
+    }
+
     Benchmark("one transaction per write, 64 writers, pool of 16", configuration: configuration(.kilo)) { (benchmark: Benchmark, db: PostgresClient) in
         await concurrently(benchmark.scaledIterations.count, workers: 64) { n in
             try? await db.query("INSERT INTO bench_writes (n, note) VALUES ($1, $2)", [.int64(Int64(n)), "write"])
@@ -66,10 +82,10 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: Work queue
 
-    Benchmark("work queue, enqueue then complete, no-op jobs", configuration: configuration(.kilo, seconds: 20)) { (benchmark: Benchmark, setup: (PostgresClient, Countdown)) in
-        let (db, done) = setup
+    Benchmark("work queue, enqueue then complete, no-op jobs", configuration: configuration(.kilo, seconds: 20)) { (benchmark: Benchmark, setup: (PostgresClient, WorkQueue)) in
+        let (db, queue) = setup
         let total = benchmark.scaledIterations.count
-        let start = done.count
+        let start = queue.finalizationsWritten
         let requests = (0..<1000).map { _ in JobRequest(kind: "noop") }
         var enqueued = 0
         while enqueued < total {
@@ -77,17 +93,16 @@ let benchmarks: @Sendable () -> Void = {
             try? await WorkQueue.enqueueMany(Array(requests.prefix(chunk)), using: db)
             enqueued += chunk
         }
-        await done.wait(until: start + total)
+        // Done when every job's completion is written back, not merely when it ran.
+        while queue.finalizationsWritten < start + total {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
     } setup: {
         let db = try await freshDatabase(databaseURL, poolSize: 8)
-        let done = Countdown()
         let queue = WorkQueue(client: db, configuration: WorkQueueConfiguration(pollInterval: .milliseconds(50)))
-        queue.register(kind: "noop", concurrency: 2000) { _ in
-            done.increment()
-            return .completed
-        }
+        queue.register(kind: "noop", concurrency: 2000) { _ in .completed }
         Task { try await queue.run() }
-        return (db, done)
+        return (db, queue)
     }
 
     // MARK: Outbox relay
@@ -159,15 +174,3 @@ func freshDatabase(_ url: String, poolSize: Int) async throws -> PostgresClient 
     try await Migrator(client: db).migrate([try RuntimeMigrations.set()])
     return db
 }
-
-/// Counts finished jobs; lets the benchmark wait for a count.
-final class Countdown: Sendable {
-    private let value = Atomic<Int>(0)
-    var count: Int { value.load(ordering: .acquiring) }
-    func increment() { value.add(1, ordering: .releasing) }
-    func wait(until target: Int) async {
-        while count < target { try? await Task.sleep(for: .milliseconds(1)) }
-    }
-}
-
-import Synchronization

@@ -35,6 +35,67 @@ struct GroupCommitTests {
         }
     }
 
+    static let insertItem = BatchedStatement(
+        "INSERT INTO items (id, qty, note) SELECT * FROM unnest($1::uuid[], $2::int4[], $3::text[])", columns: 3)
+
+    @Test func batchedRowsFromManyWriteSetsMergeIntoOneStatement() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE items (id uuid PRIMARY KEY, qty int NOT NULL, note text)")
+            try await db.query("CREATE TABLE audit (id uuid NOT NULL)")
+            let writer = GroupCommit(client: db)
+            let ids = (0..<1000).map { _ in UUID() }
+            try await withRunningServices([writer]) {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (n, id) in ids.enumerated() {
+                        group.addTask {
+                            var writeSet = WriteSet([PostgresStatement("INSERT INTO audit VALUES ($1)", [.uuid(id)])])
+                            writeSet.append([.uuid(id), .int32(Int32(n)), n % 10 == 0 ? .null : .text("note \"\(n)\", {x}")], to: Self.insertItem)
+                            try await writer.submit(writeSet)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            let row = try await db.query("SELECT count(*) AS n, sum(qty) AS total, count(note) AS notes FROM items")[0]
+            #expect(try row.decode("n", as: Int.self) == 1000)
+            #expect(try row.decode("total", as: Int.self) == 499_500)
+            #expect(try row.decode("notes", as: Int.self) == 900, "NULLs stay NULL")
+            let note = try await db.query("SELECT note FROM items WHERE id = $1", [.uuid(ids[7])])[0].decode("note", as: String.self)
+            #expect(note == "note \"7\", {x}")
+            #expect(try await db.query("SELECT count(*) AS n FROM audit")[0].decode("n", as: Int.self) == 1000)
+            #expect(writer.transactionsCommitted < 200)
+        }
+    }
+
+    @Test func badBatchedRowFailsAloneAndTheRestCommit() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE items (id uuid PRIMARY KEY, qty int NOT NULL, note text)")
+            let taken = UUID()
+            try await db.query("INSERT INTO items VALUES ($1, 0, 'taken')", [.uuid(taken)])
+            let writer = GroupCommit(client: db)
+            let failures = try await withRunningServices([writer]) {
+                try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for n in 0..<40 {
+                        group.addTask {
+                            var writeSet = WriteSet()
+                            writeSet.append([.uuid(n == 17 ? taken : UUID()), .int32(1), .null], to: Self.insertItem)
+                            do {
+                                try await writer.submit(writeSet)
+                                return false
+                            } catch let error as PostgresError {
+                                #expect(error.code == .uniqueViolation)
+                                return true
+                            }
+                        }
+                    }
+                    return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+                }
+            }
+            #expect(failures == 1)
+            #expect(try await db.query("SELECT count(*) AS n FROM items")[0].decode("n", as: Int.self) == 40)
+        }
+    }
+
     struct MismatchedResult: Error {
         var expected: Int
         var got: Int

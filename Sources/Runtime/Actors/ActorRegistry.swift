@@ -99,23 +99,19 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
     }
 
     /// Handles queued messages until the mailbox is empty. Only one drain runs per activation.
+    /// Once the instance exists, the loop runs inside the actor's isolation, so a burst of
+    /// messages costs one hop onto the actor, not one per message.
     private func drain(_ activation: Activation<A>) async {
-        while let envelope = activation.next() {
+        while let first = activation.next() {
             let instance: A
             do {
                 instance = try await instanceOf(activation)
             } catch {
-                envelope.delivery.resume(returning: .failure(error))
+                first.delivery.resume(returning: .failure(error))
                 continue
             }
-            let result: Result<A.Reply, any Error>
-            do {
-                result = .success(try await instance.handle(envelope.message))
-            } catch {
-                result = .failure(error)
-            }
-            latency.recordNanoseconds((ContinuousClock.now - envelope.enqueuedAt).nanoseconds)
-            envelope.delivery.resume(returning: result)
+            await instance.drainMailbox(startingWith: first, of: activation, latency: latency)
+            return
         }
     }
 
@@ -208,4 +204,23 @@ extension ActorRegistry: PassivatingRegistry {}
 /// A registry whose idle activations `IdleCollector` passivates.
 public protocol PassivatingRegistry: Sendable {
     func collect(now: ContinuousClock.Instant) async
+}
+
+extension VirtualActor {
+    /// Handles `first`, then every message queued after it, one at a time, until the mailbox
+    /// is empty (which ends the activation's drain).
+    func drainMailbox(startingWith first: Activation<Self>.Envelope, of activation: Activation<Self>, latency: Metrics.Timer) async {
+        var next: Activation<Self>.Envelope? = first
+        while let envelope = next {
+            let result: Result<Reply, any Error>
+            do {
+                result = .success(try await handle(envelope.message))
+            } catch {
+                result = .failure(error)
+            }
+            latency.recordNanoseconds((ContinuousClock.now - envelope.enqueuedAt).nanoseconds)
+            envelope.delivery.resume(returning: result)
+            next = activation.next()
+        }
+    }
 }

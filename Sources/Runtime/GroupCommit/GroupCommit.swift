@@ -22,7 +22,7 @@ public final class GroupCommit: Service, Sendable {
         var nextID = 0
     }
 
-    private struct Waiter {
+    struct Waiter {
         var writeSet: WriteSet
         var continuation: CheckedContinuation<[PostgresRows], any Error>
     }
@@ -58,12 +58,12 @@ public final class GroupCommit: Service, Sendable {
     /// statements, in order.
     @discardableResult
     public func submit(_ writeSet: WriteSet) async throws -> [PostgresRows] {
-        if writeSet.statements.isEmpty { return [] }
+        if writeSet.isEmpty { return [] }
         return try await withCheckedThrowingContinuation { continuation in
             let action = state.withLock { state -> StateMachine.SubmitAction in
                 let id = state.nextID
                 state.nextID += 1
-                let action = state.machine.submitted(id, statements: writeSet.statements.count)
+                let action = state.machine.submitted(id, statements: writeSet.statementCount)
                 if action == .queued || action == .queuedWakeWriter {
                     state.waiting[id] = Waiter(writeSet: writeSet, continuation: continuation)
                 }
@@ -109,10 +109,13 @@ public final class GroupCommit: Service, Sendable {
     }
 
     /// Commits `batch`; on a write set's own SQL error, fails that one and retries the rest.
+    /// When a merged statement fails, no single write set can be blamed from the error, so
+    /// the batch is committed one write set at a time instead.
     private func commit(_ batch: [Waiter]) async {
         var remaining = batch
         while !remaining.isEmpty {
-            let statements = remaining.flatMap(\.writeSet.statements)
+            let merged = Self.mergedStatements(remaining)
+            let statements = merged + remaining.flatMap(\.writeSet.statements)
             let start = ContinuousClock.now
             transactionCount.withLock { $0 += 1 }
             transactions.increment()
@@ -120,7 +123,7 @@ public final class GroupCommit: Service, Sendable {
                 let results = try await client.pipeline(statements)
                 commitLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
                 batchSize.record(remaining.count)
-                var offset = 0
+                var offset = merged.count
                 for waiter in remaining {
                     let count = waiter.writeSet.statements.count
                     waiter.continuation.resume(returning: Array(results[offset..<offset + count]))
@@ -128,14 +131,19 @@ public final class GroupCommit: Service, Sendable {
                 }
                 return
             } catch let error as PostgresError {
-                guard let culprit = Self.culprit(of: error, in: remaining), remaining.count > 1 else {
+                if remaining.count > 1, !error.isUnavailable, error.statementIndex.map({ $0 < merged.count }) ?? true {
+                    logger.debug("merged batch failed; committing its write sets one by one", metadata: ["error": "\(error)"])
+                    for waiter in remaining { await commit([waiter]) }
+                    return
+                }
+                guard let culprit = Self.culprit(of: error, in: remaining, after: merged.count), remaining.count > 1 else {
                     // No single write set to blame (connection lost, commit failed, or a
                     // batch of one): everyone gets the error.
                     remaining.forEach { $0.continuation.resume(throwing: error) }
                     return
                 }
                 var ownError = error
-                ownError.statementIndex = error.statementIndex.map { $0 - Self.offset(of: culprit, in: remaining) }
+                ownError.statementIndex = error.statementIndex.map { $0 - merged.count - Self.offset(of: culprit, in: remaining) }
                 remaining[culprit].continuation.resume(throwing: ownError)
                 remaining.remove(at: culprit)
                 logger.debug("write set failed; committing the rest of its batch again", metadata: ["error": "\(error)"])
@@ -146,10 +154,24 @@ public final class GroupCommit: Service, Sendable {
         }
     }
 
+    /// One statement per batched template, rows of every write set merged, templates in the
+    /// order they first appear.
+    static func mergedStatements(_ batch: [Waiter]) -> [PostgresStatement] {
+        var order: [BatchedStatement] = []
+        var rows: [BatchedStatement: [[PostgresValue]]] = [:]
+        for waiter in batch {
+            for row in waiter.writeSet.rows {
+                if rows[row.template] == nil { order.append(row.template) }
+                rows[row.template, default: []].append(row.values)
+            }
+        }
+        return order.map { $0.statement(for: rows[$0] ?? []) }
+    }
+
     /// The write set whose statement failed, when the error names a statement and the SQL
     /// itself failed (not the connection).
-    private static func culprit(of error: PostgresError, in batch: [Waiter]) -> Int? {
-        guard let index = error.statementIndex, !error.isUnavailable else { return nil }
+    private static func culprit(of error: PostgresError, in batch: [Waiter], after merged: Int) -> Int? {
+        guard let index = error.statementIndex.map({ $0 - merged }), index >= 0, !error.isUnavailable else { return nil }
         var offset = 0
         for (position, waiter) in batch.enumerated() {
             offset += waiter.writeSet.statements.count

@@ -32,7 +32,40 @@ extension PostgresValue {
             return Self.arrayLiteral(values.map(PostgresTimestamp.format), quoted: true)
         case .float8Array(let values):
             return Self.arrayLiteral(values.map(Self.float8Text), quoted: false)
+        case .array(let elements):
+            return Self.arrayLiteral(elements)
         }
+    }
+
+    /// `{...}` of scalars: NULL for `.null`, every other element quoted (so text of any shape
+    /// survives); nested arrays are not supported and become NULL.
+    static func arrayLiteral(_ elements: [PostgresValue]) -> String {
+        var out = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { out.append(",") }
+            let text: String?
+            switch element {
+            case .null, .array, .uuidArray, .int32Array, .int64Array, .textArray, .numericArray, .boolArray,
+                .timestamptzArray, .float8Array:
+                text = nil
+            case .bytea(let bytes):
+                text = "\\x" + Hex.encode(bytes)
+            default:
+                text = element.textEncoding()
+            }
+            guard let text else {
+                out.append("NULL")
+                continue
+            }
+            out.append("\"")
+            for character in text.unicodeScalars {
+                if character == "\"" || character == "\\" { out.append("\\") }
+                out.unicodeScalars.append(character)
+            }
+            out.append("\"")
+        }
+        out.append("}")
+        return out
     }
 
     static func float8Text(_ value: Double) -> String {

@@ -27,6 +27,9 @@ public enum PostgresValue: Sendable, Hashable {
     case timestamptzArray([Date])
     /// `float8[]`; NaN and infinities are sent as Postgres spells them.
     case float8Array([Double])
+    /// An array of scalars, NULLs allowed, sent untyped: the statement must cast its
+    /// parameter (`$1::uuid[]`). Group commit builds these from batched rows.
+    case array([PostgresValue])
 
     /// The Postgres type OID sent with the parameter.
     var typeOID: UInt32 {
@@ -50,6 +53,7 @@ public enum PostgresValue: Sendable, Hashable {
         case .boolArray: PostgresType.boolArray.rawValue
         case .timestamptzArray: PostgresType.timestamptzArray.rawValue
         case .float8Array: PostgresType.float8Array.rawValue
+        case .array: 0  // typed by the statement's cast
         }
     }
 }

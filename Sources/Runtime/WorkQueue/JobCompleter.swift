@@ -25,7 +25,7 @@ final class JobCompleter: Sendable {
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     private let batchSizes = Recorder(label: "intake_jobs_completion_batch_size")
-    private let written = Mutex(0)
+    private let written = Mutex((batches: 0, finalizations: 0))
 
     init(client: PostgresClient, maxBatch: Int = 2000, maxPending: Int = 10_000, logger: Logger) {
         self.client = client
@@ -36,7 +36,9 @@ final class JobCompleter: Sendable {
     }
 
     /// How many batches have been written (tests check batching with it).
-    var batchesWritten: Int { written.withLock { $0 } }
+    var batchesWritten: Int { written.withLock { $0.batches } }
+    /// How many finished attempts have been written.
+    var finalizationsWritten: Int { written.withLock { $0.finalizations } }
 
     func submit(_ finalization: JobFinalization) async {
         let mustWait = state.withLock { state -> Bool in
@@ -87,7 +89,7 @@ final class JobCompleter: Sendable {
             do {
                 try await client.query(JobQueries.finalize, Self.parameters(batch))
                 batchSizes.record(batch.count)
-                written.withLock { $0 += 1 }
+                written.withLock { $0.batches += 1; $0.finalizations += batch.count }
                 failures = 0
                 let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
                     state.pending.removeFirst(batch.count)

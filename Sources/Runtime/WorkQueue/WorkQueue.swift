@@ -76,6 +76,9 @@ public final class WorkQueue: Service, Sendable {
     /// Batches of completions written so far (for tests and benchmarks).
     public var completionBatchesWritten: Int { completerInstance.withLock { $0?.batchesWritten ?? 0 } }
 
+    /// Finished attempts (completed, retried or discarded) written back so far.
+    public var finalizationsWritten: Int { completerInstance.withLock { $0?.finalizationsWritten ?? 0 } }
+
     public func run() async throws {
         let alreadyStarted = started.withLock { started in
             defer { started = true }
