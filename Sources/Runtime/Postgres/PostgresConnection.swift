@@ -158,10 +158,12 @@ final class PostgresConnection: PoolableConnection {
             for field in 0..<Int32(fieldCount) {
                 if PQgetisnull(result, row, field) == 1 {
                     cells.append(nil)
-                } else {
+                } else if let value = PQgetvalue(result, row, field) {
                     let length = Int(PQgetlength(result, row, field))
-                    let bytes = UnsafeRawPointer(PQgetvalue(result, row, field)!).assumingMemoryBound(to: UInt8.self)
+                    let bytes = UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self)
                     cells.append(String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self))
+                } else {
+                    cells.append(nil)
                 }
             }
         }
@@ -171,19 +173,19 @@ final class PostgresConnection: PoolableConnection {
     }
 
     func error(from result: OpaquePointer, statementIndex: Int?) -> PostgresError {
-        func field(_ code: Character) -> String? {
-            guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+        func field(_ code: UInt8) -> String? {
+            guard let value = PQresultErrorField(result, Int32(code)) else { return nil }
             return String(cString: value)
         }
-        guard let sqlState = field("C") else {
+        guard let sqlState = field(UInt8(ascii: "C")) else {
             return lostConnectionError(statementIndex: statementIndex)
         }
         return PostgresError(
             code: PostgresError.code(forSQLState: sqlState),
-            message: field("M") ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace(),
+            message: field(UInt8(ascii: "M")) ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace(),
             sqlState: sqlState,
-            detail: field("D"),
-            constraint: field("n"),
+            detail: field(UInt8(ascii: "D")),
+            constraint: field(UInt8(ascii: "n")),
             statementIndex: statementIndex)
     }
 
@@ -231,8 +233,12 @@ final class PostgresConnection: PoolableConnection {
         }
         storage.append(0)
         return try storage.withUnsafeBufferPointer { buffer in
-            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-            let pointers: [UnsafePointer<CChar>?] = offsets.map { $0.map { base + $0 } }
+            // `storage` ends with a NUL, so it is never empty and has a base address.
+            let base = buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+            let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in
+                guard let offset, let base else { return nil }
+                return base + offset
+            }
             return try pointers.withUnsafeBufferPointer { values in
                 try body(types, values.baseAddress, lengths, formats)
             }
@@ -244,6 +250,11 @@ final class PostgresConnection: PoolableConnection {
 func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
     let duplicates = strings.map { strdup($0) }
     defer { duplicates.forEach { free($0) } }
-    let pointers: [UnsafePointer<CChar>?] = duplicates.map { $0.map { UnsafePointer($0) } } + [nil]
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    var pointers: [UnsafePointer<CChar>?] = duplicates.map { $0.map { UnsafePointer($0) } }
+    pointers.append(nil)
+    return pointers.withUnsafeBufferPointer { buffer in
+        // Never empty: it holds at least the terminating nil.
+        guard let base = buffer.baseAddress else { preconditionFailure("empty argument vector") }
+        return body(base)
+    }
 }
