@@ -121,7 +121,7 @@ struct ActorRegistryTests {
             do {
                 _ = try await registry.send(.read, to: "busy")
                 Issue.record("a send to a full mailbox must fail at once")
-            } catch let error as ActorError {
+            } catch let error as RuntimeError {
                 #expect(error.code == .overloaded)
             }
             let value2 = try await first.value

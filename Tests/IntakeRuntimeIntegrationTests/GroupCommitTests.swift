@@ -144,7 +144,7 @@ struct GroupCommitTests {
             do {
                 try await writer.submit(WriteSet([PostgresStatement("INSERT INTO t VALUES (3)")]))
                 Issue.record("the third write set must be refused, not queued")
-            } catch let error as GroupCommitError {
+            } catch let error as RuntimeError {
                 #expect(error.code == .overloaded)
             }
             try await withRunningServices([writer]) {
@@ -153,7 +153,7 @@ struct GroupCommitTests {
             }
             let values = try await db.query("SELECT n FROM t ORDER BY n").map { try $0.decode("n", as: Int.self) }
             #expect(values == [1, 2])
-            await #expect(throws: GroupCommitError.self) {
+            await #expect(throws: RuntimeError.self) {
                 try await writer.submit(WriteSet([PostgresStatement("INSERT INTO t VALUES (4)")]))
             }
         }

@@ -66,7 +66,7 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
                     mailboxDepth.record(depth)
                     if startDrain { Task { await self.drain(activation) } }
                 case .full:
-                    delivery.resume(returning: .failure(ActorError(
+                    delivery.resume(returning: .failure(RuntimeError(
                         code: .overloaded, message: "mailbox of \(name) \(key) is full (\(settings.mailboxCapacity) messages)")))
                 case .retired:
                     delivery.resume(returning: nil)
@@ -88,7 +88,7 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
 
     private func activation(for key: A.Key) throws -> Activation<A> {
         let (activation, created, count) = try state.withLock { state in
-            if state.shutDown { throw ActorError(code: .shutDown, message: "registry \(name) is shut down") }
+            if state.shutDown { throw RuntimeError(code: .shutDown, message: "registry \(name) is shut down") }
             if let existing = state.activations[key] { return (existing, false, state.activations.count) }
             let activation = Activation<A>(key: key, capacity: settings.mailboxCapacity)
             state.activations[key] = activation

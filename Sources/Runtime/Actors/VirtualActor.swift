@@ -25,21 +25,3 @@ public protocol VirtualActor: Actor {
 extension VirtualActor {
     public func deactivate() async {}
 }
-
-/// Why a message was not delivered.
-public struct ActorError: Error, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        /// The activation's mailbox is full: answer "overloaded" and let the caller retry.
-        public static let overloaded = Code("overloaded")
-        /// The registry has been shut down.
-        public static let shutDown = Code("shutDown")
-        public var description: String { name }
-    }
-
-    public var code: Code
-    public var message: String
-
-    public var description: String { "actor \(code): \(message)" }
-}

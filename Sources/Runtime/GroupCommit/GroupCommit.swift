@@ -73,9 +73,9 @@ public final class GroupCommit: Service, Sendable {
             case .queuedWakeWriter: wake.yield()
             case .queued: break
             case .rejectOverloaded:
-                continuation.resume(throwing: GroupCommitError(code: .overloaded, message: "too many write sets are waiting to commit"))
+                continuation.resume(throwing: RuntimeError(code: .overloaded, message: "too many write sets are waiting to commit"))
             case .rejectShutDown:
-                continuation.resume(throwing: GroupCommitError(code: .shutDown, message: "the writer has stopped"))
+                continuation.resume(throwing: RuntimeError(code: .shutDown, message: "the writer has stopped"))
             }
         }
     }

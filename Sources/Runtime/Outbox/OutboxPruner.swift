@@ -16,14 +16,7 @@ public struct OutboxPruner: Sendable {
     /// Deletes every published row past retention; returns how many.
     @discardableResult
     public func pruneOnce() async throws -> Int {
-        var total = 0
-        while true {
-            let deleted = try await client.query(
-                OutboxQueries.prune, [.int64(retention.nanoseconds / 1_000_000), .int32(Int32(clamping: batchSize))]
-            ).affectedRows
-            total += deleted
-            if deleted < batchSize { return total }
-        }
+        try await client.deleteInBatches(OutboxQueries.prune, olderThan: retention, batchSize: batchSize)
     }
 
     /// Registers the pruning job's handler.

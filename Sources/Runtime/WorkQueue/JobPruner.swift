@@ -24,14 +24,7 @@ public struct JobPruner: Service {
     /// Deletes everything past retention; returns how many rows.
     @discardableResult
     public func pruneOnce() async throws -> Int {
-        var total = 0
-        while true {
-            let deleted = try await client.query(
-                JobQueries.prune, [.int64(retention.nanoseconds / 1_000_000), .int32(Int32(clamping: batchSize))]
-            ).affectedRows
-            total += deleted
-            if deleted < batchSize { return total }
-        }
+        try await client.deleteInBatches(JobQueries.prune, olderThan: retention, batchSize: batchSize)
     }
 
     public func run() async throws {
