@@ -138,3 +138,39 @@ struct OutboxRelayTests {
         }
     }
 }
+
+@Suite("Webhook delivery against a real server")
+struct WebhookDeliveryTests {
+    @Test func eventsReachSubscribersAndFailuresAreRetried() async throws {
+        try await TestServices.withRuntimeSchema { db, _ in
+            // The subscriber fails twice (503, then 500) before it accepts.
+            let receiver = try await WebhookReceiver.start(answering: [503, 500])
+            let refusing = try await WebhookReceiver.start(answering: [404])
+            let queue = WorkQueue(
+                client: db,
+                configuration: WorkQueueConfiguration(pollInterval: .milliseconds(100), retrySchedule: RetrySchedule(base: .milliseconds(50), cap: .milliseconds(100))))
+            WebhookDelivery().register(on: queue)
+            let relay = OutboxRelay(
+                client: db, sinks: [WebhookSink(client: db, urls: [receiver.url, refusing.url])],
+                settings: .init(batchSize: 10, pollInterval: .milliseconds(100)))
+            let event = CloudEvent(source: "/test", type: "com.example.test.happened", subject: "a", data: #"{"ok":true}"#)
+            try await withRunningServices([queue, relay]) {
+                _ = try await db.pipeline([
+                    OutboxQueries.insert([OutboxEvent(aggregateType: "test", aggregateID: "a", event: event)]), OutboxQueries.notify,
+                ])
+                try await waitUntil("the subscriber accepted the event") { receiver.received.count == 3 }
+                try await waitUntil("the refused delivery is discarded") {
+                    try await db.query("SELECT count(*) AS n FROM jobs WHERE state = 'discarded'")[0].decode("n", as: Int.self) == 1
+                }
+            }
+            let deliveries = receiver.received
+            #expect(deliveries.allSatisfy { $0.contentType == "application/cloudevents+json" })
+            #expect(deliveries.allSatisfy { $0.body == event.structuredJSON() })
+            #expect(refusing.received.count == 1, "a 404 is not retried")
+            let discarded = try await db.query("SELECT last_error FROM jobs WHERE state = 'discarded'")[0].decode("last_error", as: String.self)
+            #expect(discarded.contains("404"))
+            await receiver.stop()
+            await refusing.stop()
+        }
+    }
+}

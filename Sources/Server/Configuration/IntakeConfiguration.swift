@@ -25,6 +25,8 @@ public struct IntakeConfiguration: Sendable {
     public var redisPoolSize = 8
     /// The Redis stream the outbox relay publishes CloudEvents to.
     public var eventStream = "intake:events"
+    /// Webhook subscribers that receive every event (CloudEvents structured mode).
+    public var eventWebhooks: [String] = []
 
     public init() {}
 
@@ -44,6 +46,12 @@ public struct IntakeConfiguration: Sendable {
         if let size = try reader.integer("INTAKE_DB_POOL_SIZE", in: 1...1000) { configuration.databasePoolSize = size }
         if let size = try reader.integer("INTAKE_REDIS_POOL_SIZE", in: 1...1000) { configuration.redisPoolSize = size }
         if let stream = reader.string("INTAKE_EVENT_STREAM") { configuration.eventStream = stream }
+        if let hooks = reader.string("INTAKE_EVENT_WEBHOOKS") {
+            configuration.eventWebhooks = hooks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for url in configuration.eventWebhooks where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+                throw ConfigurationError("INTAKE_EVENT_WEBHOOKS: \(url) is not an http:// or https:// URL")
+            }
+        }
         return configuration
     }
 

@@ -20,8 +20,12 @@ public struct IntakeServices: Sendable {
         workQueue = WorkQueue(client: db, logger: logger)
         let outboxPruner = OutboxPruner(client: db)
         outboxPruner.register(on: workQueue)
-        relay = OutboxRelay(
-            client: db, sinks: [RedisStreamSink(redis: infrastructure.redis, stream: configuration.eventStream)], logger: logger)
+        WebhookDelivery().register(on: workQueue)
+        var sinks: [any OutboxSink] = [RedisStreamSink(redis: infrastructure.redis, stream: configuration.eventStream)]
+        if !configuration.eventWebhooks.isEmpty {
+            sinks.append(WebhookSink(client: db, urls: configuration.eventWebhooks))
+        }
+        relay = OutboxRelay(client: db, sinks: sinks, logger: logger)
         rescuer = JobRescuer(client: db, logger: logger)
         scheduler = JobScheduler(client: db, jobs: [OutboxPruner.periodicJob()], logger: logger)
         jobPruner = JobPruner(client: db, logger: logger)
