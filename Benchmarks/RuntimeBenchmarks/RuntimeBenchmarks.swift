@@ -39,6 +39,17 @@ let benchmarks: @Sendable () -> Void = {
         ActorRegistry<Echo>(name: "bench", context: (), settings: .init(mailboxCapacity: 1_000_000))
     }
 
+    Benchmark("mailbox, one activation, tell (no reply), 64 senders", configuration: configuration(.mega)) { (benchmark: Benchmark, registry: ActorRegistry<Echo>) in
+        let total = benchmark.scaledIterations.count
+        await concurrently(total, workers: 64) { n in
+            while (try? registry.tell(n, to: 0)) == nil { await Task.yield() }
+        }
+        // An ask queues behind every tell: when it returns, all were handled.
+        _ = try? await registry.send(-1, to: 0)
+    } setup: {
+        ActorRegistry<Echo>(name: "bench", context: (), settings: .init(mailboxCapacity: 100_000))
+    }
+
     // MARK: Group commit vs one transaction per write
 
     for submitters in [1, 64, 1024] {

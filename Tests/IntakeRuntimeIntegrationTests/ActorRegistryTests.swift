@@ -98,6 +98,14 @@ struct ActorRegistryTests {
         }
     }
 
+    @Test func toldMessagesAreHandledInOrderBeforeALaterAsk() async throws {
+        try await withCounters { registry, _ in
+            for _ in 0..<20 { try registry.tell(.increment(slowBy: .zero), to: "told") }
+            let value = try await registry.send(.read, to: "told")
+            #expect(value == 20, "the ask queued behind every tell")
+        }
+    }
+
     @Test func racingFirstMessagesActivateOnce() async throws {
         try await withCounters { registry, context in
             try await withThrowingTaskGroup(of: Int.self) { group in

@@ -8,7 +8,8 @@ final class Activation<A: VirtualActor>: Sendable {
 
     struct Envelope: Sendable {
         var message: A.Message
-        var delivery: Delivery
+        /// Where the reply goes; nil for `tell`, whose reply (or error) is dropped.
+        var delivery: Delivery?
         var enqueuedAt: ContinuousClock.Instant
     }
 

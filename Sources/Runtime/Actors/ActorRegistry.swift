@@ -77,6 +77,24 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
         }
     }
 
+    /// Queues `message` for `key`'s activation without waiting for it to be handled; its
+    /// reply, or error, is dropped. Throws at once when the mailbox is full.
+    public func tell(_ message: A.Message, to key: A.Key) throws {
+        while true {
+            let activation = try activation(for: key)
+            switch activation.enqueue(.init(message: message, delivery: nil, enqueuedAt: .now)) {
+            case .accepted(let startDrain, let depth):
+                mailboxDepth.record(depth)
+                if startDrain { Task { await self.drain(activation) } }
+                return
+            case .full:
+                throw RuntimeError(code: .overloaded, message: "mailbox of \(name) \(key) is full (\(settings.mailboxCapacity) messages)")
+            case .retired:
+                continue
+            }
+        }
+    }
+
     /// Messages waiting in the mailbox of `key`'s activation (not counting the one being
     /// handled); 0 when it is not active.
     public func mailboxDepth(of key: A.Key) -> Int {
@@ -107,7 +125,7 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
             do {
                 instance = try await instanceOf(activation)
             } catch {
-                first.delivery.resume(returning: .failure(error))
+                first.delivery?.resume(returning: .failure(error))
                 continue
             }
             await instance.drainMailbox(startingWith: first, of: activation, latency: latency)
@@ -219,7 +237,7 @@ extension VirtualActor {
                 result = .failure(error)
             }
             latency.recordNanoseconds((ContinuousClock.now - envelope.enqueuedAt).nanoseconds)
-            envelope.delivery.resume(returning: result)
+            envelope.delivery?.resume(returning: result)
             next = activation.next()
         }
     }
