@@ -95,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntakeActorsTests",
-            dependencies: ["IntakeActors"],
+            dependencies: ["IntakeActors", "IntakeRuntime"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
