@@ -47,6 +47,7 @@ let package = Package(
             name: "IntakeActors",
             dependencies: ["IntakeRuntime"],
             path: "Sources/Actors",
+            resources: [.copy("Migrations/SQL")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -96,6 +97,14 @@ let package = Package(
         .testTarget(
             name: "IntakeActorsTests",
             dependencies: ["IntakeActors", "IntakeRuntime"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntakeActorsIntegrationTests",
+            dependencies: [
+                "IntakeActors", "IntakeRuntime", "IntakeTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

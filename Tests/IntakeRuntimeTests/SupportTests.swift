@@ -40,3 +40,21 @@ import Testing
         #expect(a.checksum != b.checksum)
     }
 }
+
+@Suite struct UUIDv7Tests {
+    @Test func carriesTheTimeAndTheVersionAndVariantBits() {
+        let date = Date(timeIntervalSince1970: 1_795_801_200.123)
+        let id = UUIDv7.make(at: date)
+        #expect(UUIDv7.milliseconds(of: id) == 1_795_801_200_123)
+        let text = id.uuidString.lowercased()
+        #expect(Array(text)[14] == "7", "version 7")
+        #expect("89ab".contains(Array(text)[19]), "RFC variant")
+    }
+
+    @Test func laterIdsSortAfterEarlierOnes() {
+        let early = UUIDv7.make(at: Date(timeIntervalSince1970: 1000))
+        let late = UUIDv7.make(at: Date(timeIntervalSince1970: 1000.002))
+        #expect(early.uuidString < late.uuidString)
+        #expect(Set((0..<1000).map { _ in UUIDv7.make() }).count == 1000)
+    }
+}

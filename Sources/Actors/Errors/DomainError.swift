@@ -16,6 +16,8 @@ public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let notFound = Code("not-found")
         /// The input breaks a rule; `subject` names the field.
         public static let validation = Code("validation")
+        /// Another request with the same idempotency key created the order first.
+        public static let duplicateRequest = Code("duplicate-request")
         /// A payment's amount differs from the order's.
         public static let amountMismatch = Code("amount-mismatch")
         public var description: String { name }

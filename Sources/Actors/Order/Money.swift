@@ -1,3 +1,5 @@
+import Foundation
+
 /// An amount of money in hundredths (cents), exact.
 ///
 /// Parsed from the API's decimal strings (`"19.99"`, `"12.5"`, `"7"`: zero to two decimals)
@@ -10,6 +12,9 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public static let zero = Money(cents: 0)
+
+    /// The exact decimal value, for `numeric` columns.
+    public var decimal: Decimal { Decimal(cents) / 100 }
 
     /// Parses a decimal string with 0..2 fraction digits; nil for anything else (signs other
     /// than a leading `-`, exponents, spaces, three decimals, overflow).

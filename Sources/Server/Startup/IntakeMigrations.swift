@@ -1,8 +1,9 @@
+import IntakeActors
 import IntakeRuntime
 
 /// The migration sets of every module, in dependency order.
 public enum IntakeMigrations {
     public static func all() throws -> [MigrationSet] {
-        [try RuntimeMigrations.set()]
+        [try RuntimeMigrations.set(), try DomainMigrations.set()]
     }
 }

@@ -1,0 +1,278 @@
+import Foundation
+import IntakeRuntime
+
+/// A request to create an order.
+public struct NewOrder: Sendable, Hashable {
+    public struct Line: Sendable, Hashable {
+        public var productID: UUID
+        public var quantity: Int
+        public init(productID: UUID, quantity: Int) {
+            self.productID = productID
+            self.quantity = quantity
+        }
+    }
+
+    public var userID: UUID
+    public var lines: [Line]
+    public var region: String?
+    /// The creating request's idempotency key and body hash, stored on the order row.
+    public var idempotencyKey: String?
+    public var requestHash: [UInt8]?
+
+    public init(userID: UUID, lines: [Line], region: String? = nil, idempotencyKey: String? = nil, requestHash: [UInt8]? = nil) {
+        self.userID = userID
+        self.lines = lines
+        self.region = region
+        self.idempotencyKey = idempotencyKey
+        self.requestHash = requestHash
+    }
+
+    /// API.md's rules: 1..100 lines, distinct products, quantities 1..1000.
+    func validate() throws(DomainError) {
+        guard (1...100).contains(lines.count) else {
+            throw DomainError(.validation, "an order has 1 to 100 items", subject: "items")
+        }
+        guard Set(lines.map(\.productID)).count == lines.count else {
+            throw DomainError(.validation, "product ids must be distinct", subject: "items")
+        }
+        for (index, line) in lines.enumerated() where !(1...1000).contains(line.quantity) {
+            throw DomainError(.validation, "quantity must be 1..1000", subject: "items[\(index)].quantity")
+        }
+    }
+}
+
+/// One order aggregate. Its messages run one at a time, including the awaits for stock holds
+/// and for the commit, so a payment racing a cancel (or the payment-timeout sweep) sees the
+/// other's result. Memory changes only after the write set committed.
+public actor OrderActor: VirtualActor {
+    public enum Message: Sendable {
+        case create(NewOrder)
+        case get
+        case pay(paymentID: String, amount: Money, succeeded: Bool)
+        case cancel(by: Role, reason: CancelReason)
+        case ship
+        case deliver
+    }
+
+    /// Shared by every order activation.
+    public struct Context: Sendable {
+        public var db: PostgresClient
+        public var groupCommit: GroupCommit
+        public var shards: ActorRegistry<StockShardActor>
+        public var catalog: ProductCatalog
+        public var events: DomainEvents
+        public var paymentTTL: Duration
+    }
+
+    /// Units of one product taken from one shard.
+    struct Allocation: Sendable, Hashable {
+        var productID: UUID
+        var shard: Int
+        var quantity: Int
+        var key: ShardKey { ShardKey(productID: productID, shard: shard) }
+    }
+
+    let id: UUID
+    let context: Context
+    private var order: Order?
+    private var allocations: [Allocation]
+
+    init(id: UUID, context: Context, order: Order?, allocations: [Allocation]) {
+        self.id = id
+        self.context = context
+        self.order = order
+        self.allocations = allocations
+    }
+
+    public static func activate(key: UUID, context: Context) async throws -> OrderActor {
+        let (order, allocations) = try await OrderActor.load(key, from: context.db)
+        return OrderActor(id: key, context: context, order: order, allocations: allocations)
+    }
+
+    public func handle(_ message: Message) async throws -> Order {
+        switch message {
+        case .create(let request): return try await create(request)
+        case .get: return try existing()
+        case .pay(let paymentID, let amount, let succeeded): return try await pay(paymentID: paymentID, amount: amount, succeeded: succeeded)
+        case .cancel(let role, let reason): return try await transition(.cancel(by: role, reason: reason))
+        case .ship: return try await transition(.ship)
+        case .deliver: return try await transition(.deliver)
+        }
+    }
+
+    private func existing() throws(DomainError) -> Order {
+        guard let order else { throw DomainError(.notFound, "no order \(id)") }
+        return order
+    }
+
+    // MARK: Create
+
+    private func create(_ request: NewOrder) async throws -> Order {
+        if let order { return order }
+        try request.validate()
+        var items: [OrderItem] = []
+        var plans: [(Product, Int)] = []
+        for line in request.lines {
+            guard let product = try await context.catalog.product(line.productID) else {
+                throw DomainError(.unknownProduct, "no product \(line.productID.uuidString.lowercased())", subject: line.productID.uuidString.lowercased())
+            }
+            plans.append((product, line.quantity))
+            items.append(OrderItem(productID: product.id, quantity: line.quantity, unitPrice: product.price))
+        }
+        let amount = try Order.amount(of: items)
+        let taken = try await hold(plans)
+        let now = Date()
+        let order = Order(
+            id: id, userID: request.userID, status: .pending, amount: amount, items: items, region: request.region,
+            createdAt: now, updatedAt: now, expiresAt: now.addingTimeInterval(Double(context.paymentTTL.components.seconds)))
+        var writeSet = WriteSet()
+        writeSet.append(
+            [.uuid(id), .uuid(request.userID), .text(OrderStatus.pending.rawValue), .numeric(amount.decimal),
+             .optionalText(request.region), .timestamptz(now), .timestamptz(now), .timestamptz(order.expiresAt),
+             .optionalText(request.idempotencyKey), request.requestHash.map { .bytea($0) } ?? .null],
+            to: OrderQueries.insertOrder)
+        for allocation in taken {
+            let price = items.first { $0.productID == allocation.productID }?.unitPrice ?? .zero
+            writeSet.append(
+                [.uuid(id), .uuid(allocation.productID), .int32(Int32(allocation.shard)), .int32(Int32(allocation.quantity)),
+                 .numeric(price.decimal)], to: OrderQueries.insertItem)
+            writeSet.append(stockMove(allocation, reserve: allocation.quantity), to: OrderQueries.moveStock)
+        }
+        OrderQueries.append(context.events.orderCreated(order), to: &writeSet)
+        do {
+            try await context.groupCommit.submit(writeSet)
+        } catch {
+            returnHolds(taken)
+            if let error = error as? PostgresError, error.code == .uniqueViolation, error.constraint == "orders_idempotency" {
+                throw DomainError(.duplicateRequest, "another order was created with this idempotency key", subject: request.idempotencyKey)
+            }
+            throw error
+        }
+        for allocation in taken {
+            try? context.shards.tell(.confirm(allocation.quantity), to: allocation.key)
+        }
+        self.order = order
+        self.allocations = taken
+        return order
+    }
+
+    /// Holds every line's units on its shards, in the order's shard order; all or nothing.
+    private func hold(_ plans: [(Product, Int)]) async throws -> [Allocation] {
+        var taken: [Allocation] = []
+        do {
+            for (product, quantity) in plans {
+                var remaining = quantity
+                for shard in ReservationPlan.shardOrder(orderID: id, shardCount: product.stockShards) where remaining > 0 {
+                    let reply = try await context.shards.send(.hold(upTo: remaining), to: ShardKey(productID: product.id, shard: shard))
+                    if reply.taken > 0 {
+                        taken.append(Allocation(productID: product.id, shard: shard, quantity: reply.taken))
+                        remaining -= reply.taken
+                    }
+                }
+                if remaining > 0 {
+                    let productID = product.id.uuidString.lowercased()
+                    throw DomainError(.insufficientStock, "not enough stock of product \(productID)", subject: productID)
+                }
+            }
+            return taken
+        } catch {
+            returnHolds(taken)
+            throw error
+        }
+    }
+
+    private func returnHolds(_ taken: [Allocation]) {
+        for allocation in taken {
+            try? context.shards.tell(.releaseHold(allocation.quantity), to: allocation.key)
+        }
+    }
+
+    // MARK: Changes
+
+    private func pay(paymentID: String, amount: Money, succeeded: Bool) async throws -> Order {
+        let order = try existing()
+        let applied = try await context.db.query("SELECT order_id FROM payments WHERE payment_id = $1", [.text(paymentID)])
+        if !applied.isEmpty { return order }  // the provider retried a payment already applied
+        guard succeeded else { return order }
+        guard amount == order.amount else {
+            throw DomainError(.amountMismatch, "payment of \(amount) for an order of \(order.amount)", subject: "amount")
+        }
+        var writeSet = WriteSet([
+            PostgresStatement(OrderQueries.insertPayment, [.text(paymentID), .uuid(id), .numeric(amount.decimal), "succeeded"]),
+        ])
+        return try await commit(.pay, on: order, with: &writeSet)
+    }
+
+    private func transition(_ transition: OrderTransition) async throws -> Order {
+        var writeSet = WriteSet()
+        return try await commit(transition, on: try existing(), with: &writeSet)
+    }
+
+    /// Applies `transition`, writes the status, the stock movement and the event in one write
+    /// set, then — once committed — updates memory and the shards.
+    private func commit(_ transition: OrderTransition, on order: Order, with writeSet: inout WriteSet) async throws -> Order {
+        let (status, effect) = try order.status.applying(transition)
+        var next = order
+        next.status = status
+        next.updatedAt = Date()
+        writeSet.append([.uuid(id), .text(status.rawValue), .timestamptz(next.updatedAt)], to: OrderQueries.updateStatus)
+        for allocation in allocations {
+            switch effect {
+            case .release: writeSet.append(stockMove(allocation, release: allocation.quantity), to: OrderQueries.moveStock)
+            case .consume: writeSet.append(stockMove(allocation, ship: allocation.quantity), to: OrderQueries.moveStock)
+            case .none: break
+            }
+        }
+        var reason: CancelReason?
+        if case .cancel(_, let why) = transition { reason = why }
+        OrderQueries.append(context.events.orderStatusChanged(next, reason: reason), to: &writeSet)
+        try await context.groupCommit.submit(writeSet)
+        for allocation in allocations {
+            switch effect {
+            case .release: try? context.shards.tell(.release(allocation.quantity), to: allocation.key)
+            case .consume: try? context.shards.tell(.consume(allocation.quantity), to: allocation.key)
+            case .none: break
+            }
+        }
+        self.order = next
+        return next
+    }
+
+    private func stockMove(_ allocation: Allocation, reserve: Int = 0, release: Int = 0, ship: Int = 0) -> [PostgresValue] {
+        [.uuid(allocation.productID), .int32(Int32(allocation.shard)), .int32(Int32(reserve)), .int32(Int32(release)), .int32(Int32(ship))]
+    }
+
+    // MARK: Loading
+
+    static func load(_ id: UUID, from db: PostgresClient) async throws -> (Order?, [Allocation]) {
+        let results = try await db.pipeline([
+            PostgresStatement(OrderQueries.selectOrder, [.uuid(id)]), PostgresStatement(OrderQueries.selectItems, [.uuid(id)]),
+        ])
+        guard let row = results[0].first else { return (nil, []) }
+        var allocations: [Allocation] = []
+        var items: [OrderItem] = []
+        for itemRow in results[1] {
+            let allocation = Allocation(productID: try itemRow.decode("product_id"), shard: try itemRow.decode("shard"), quantity: try itemRow.decode("quantity"))
+            allocations.append(allocation)
+            if let index = items.firstIndex(where: { $0.productID == allocation.productID }) {
+                items[index].quantity += allocation.quantity
+            } else {
+                items.append(OrderItem(productID: allocation.productID, quantity: allocation.quantity, unitPrice: try money(itemRow, "unit_price")))
+            }
+        }
+        guard let status = OrderStatus(rawValue: try row.decode("status")) else {
+            throw PostgresError(code: .decoding, message: "unknown order status")
+        }
+        let order = Order(
+            id: id, userID: try row.decode("user_id"), status: status, amount: try money(row, "amount"), items: items,
+            region: try row.decode("region"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
+            expiresAt: try row.decode("expires_at"))
+        return (order, allocations)
+    }
+
+    private static func money(_ row: PostgresRow, _ column: String) throws -> Money {
+        let text: String = try row.decode(column)
+        guard let value = Money(text) else { throw PostgresError(code: .decoding, message: "\(column) \(text) is not money") }
+        return value
+    }
+}

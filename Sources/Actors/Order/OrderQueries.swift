@@ -1,0 +1,79 @@
+import Foundation
+import IntakeRuntime
+
+/// Every SQL statement of orders and stock, in one place. Hot-path writes are
+/// `BatchedStatement`s, so group commit merges a batch's orders into one statement per table.
+public enum OrderQueries {
+    /// A new order row, with the creating request's idempotency key.
+    static let insertOrder = BatchedStatement(
+        """
+        INSERT INTO orders (id, user_id, status, amount, region, created_at, updated_at, expires_at, idempotency_key, request_hash)
+        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::text[], $6::timestamptz[],
+                             $7::timestamptz[], $8::timestamptz[], $9::text[], $10::bytea[])
+        """, columns: 10)
+
+    static let insertItem = BatchedStatement(
+        """
+        INSERT INTO order_items (order_id, product_id, shard, quantity, unit_price)
+        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::int4[], $5::numeric[])
+        """, columns: 5)
+
+    /// Moves `n` units of a shard between counters: reserve (`available → reserved`), release
+    /// (`reserved → available`) or ship (`reserved → shipped`). Rows of one shard are summed
+    /// first: an `UPDATE ... FROM` applies one joined row per target row.
+    static let moveStock = BatchedStatement(
+        """
+        UPDATE stock_shards s SET
+            available = s.available - d.reserve + d.release,
+            reserved = s.reserved + d.reserve - d.release - d.ship,
+            shipped = s.shipped + d.ship
+        FROM (
+            SELECT product_id, shard, sum(reserve) AS reserve, sum(release) AS release, sum(ship) AS ship
+            FROM unnest($1::uuid[], $2::int4[], $3::int4[], $4::int4[], $5::int4[]) AS m(product_id, shard, reserve, release, ship)
+            GROUP BY product_id, shard
+        ) d
+        WHERE s.product_id = d.product_id AND s.shard = d.shard
+        """, columns: 5)
+
+    static let updateStatus = BatchedStatement(
+        """
+        UPDATE orders o SET status = u.status, updated_at = u.updated_at, version = o.version + 1
+        FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(id, status, updated_at)
+        WHERE o.id = u.id
+        """, columns: 3)
+
+    static let insertOutbox = BatchedStatement(
+        """
+        INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+        """, columns: 5)
+
+    /// One NOTIFY for the relay per batch, however many orders it holds.
+    static let notifyRelay = BatchedStatement(
+        "SELECT pg_notify('\(OutboxQueries.channel)', '') FROM (SELECT DISTINCT 1 FROM unnest($1::int4[])) AS once", columns: 1)
+
+    static let insertPayment = "INSERT INTO payments (payment_id, order_id, amount, status) VALUES ($1, $2, $3, $4)"
+
+    static let selectOrder = """
+        SELECT id, user_id, status, amount::text AS amount, region, created_at, updated_at, expires_at FROM orders WHERE id = $1
+        """
+
+    static let selectItems = """
+        SELECT product_id, shard, quantity, unit_price::text AS unit_price FROM order_items WHERE order_id = $1 ORDER BY product_id, shard
+        """
+
+    static let selectShard = "SELECT available, reserved FROM stock_shards WHERE product_id = $1 AND shard = $2"
+
+    /// PENDING orders past their expiry, oldest first, through `orders_pending_expiry`.
+    static let expiredOrders = """
+        SELECT id FROM orders WHERE status = 'PENDING' AND expires_at < now() ORDER BY expires_at LIMIT $1
+        """
+
+    /// Adds the outbox event to a write set (as a batched row) and wakes the relay.
+    static func append(_ event: OutboxEvent, to writeSet: inout WriteSet) {
+        writeSet.append(
+            [.uuid(event.event.id), .text(event.aggregateType), .text(event.aggregateID), .text(event.event.type),
+             .text(event.event.structuredJSON())], to: insertOutbox)
+        writeSet.append([.int32(1)], to: notifyRelay)
+    }
+}

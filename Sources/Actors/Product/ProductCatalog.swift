@@ -1,0 +1,67 @@
+import Foundation
+import IntakeRuntime
+import Synchronization
+
+/// Reads products, and caches them: a product's price and shard count are immutable, so a
+/// cached copy is never stale. Misses are not cached (the product may be created later).
+public final class ProductCatalog: Sendable {
+    let db: PostgresClient
+    private let cache = Mutex<[UUID: Product]>([:])
+
+    public init(db: PostgresClient) {
+        self.db = db
+    }
+
+    public func product(_ id: UUID) async throws -> Product? {
+        if let cached = cache.withLock({ $0[id] }) { return cached }
+        let rows = try await db.query(
+            "SELECT id, sku, name, price::text AS price, stock_shards, created_at FROM products WHERE id = $1", [.uuid(id)])
+        guard let row = rows.first else { return nil }
+        let product = try Self.decode(row)
+        cache.withLock { $0[id] = product }
+        return product
+    }
+
+    /// Creates a product with `initialStock` spread evenly over `shards` shards, in one
+    /// transaction. A duplicate SKU throws `PostgresError` `uniqueViolation` on
+    /// `products_sku_key`.
+    public func create(sku: String, name: String, price: Money, initialStock: Int, shards: Int) async throws -> Product {
+        guard (1...64).contains(shards) else { throw DomainError(.validation, "stock_shards must be 1..64", subject: "stock_shards") }
+        guard initialStock >= 0 else { throw DomainError(.validation, "initial_stock must be >= 0", subject: "initial_stock") }
+        let id = UUIDv7.make()
+        let perShard = (0..<shards).map { initialStock / shards + ($0 < initialStock % shards ? 1 : 0) }
+        let rows = try await db.pipeline([
+            PostgresStatement(
+                """
+                INSERT INTO products (id, sku, name, price, stock_shards) VALUES ($1, $2, $3, $4::numeric, $5)
+                RETURNING id, sku, name, price::text AS price, stock_shards, created_at
+                """,
+                [.uuid(id), .text(sku), .text(name), .text(price.description), .int32(Int32(shards))]),
+            PostgresStatement(
+                "INSERT INTO stock_shards (product_id, shard, available) SELECT $1, s, n FROM unnest($2::int4[], $3::int4[]) AS u(s, n)",
+                [.uuid(id), .int32Array((0..<shards).map { Int32($0) }), .int32Array(perShard.map { Int32($0) })]),
+        ])
+        let product = try Self.decode(rows[0][0])
+        cache.withLock { $0[id] = product }
+        return product
+    }
+
+    /// The product with its stock as the database has it now.
+    public func stock(_ id: UUID) async throws -> ProductStock? {
+        guard let product = try await product(id) else { return nil }
+        let row = try await db.query(
+            "SELECT COALESCE(sum(available), 0)::int8 AS available, COALESCE(sum(reserved), 0)::int8 AS reserved FROM stock_shards WHERE product_id = $1",
+            [.uuid(id)])[0]
+        return ProductStock(product: product, available: try row.decode("available"), reserved: try row.decode("reserved"))
+    }
+
+    static func decode(_ row: PostgresRow) throws -> Product {
+        let priceText: String = try row.decode("price")
+        guard let price = Money(priceText) else {
+            throw PostgresError(code: .decoding, message: "price \(priceText) is not money")
+        }
+        return Product(
+            id: try row.decode("id"), sku: try row.decode("sku"), name: try row.decode("name"), price: price,
+            stockShards: try row.decode("stock_shards"), createdAt: try row.decode("created_at"))
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import IntakeRuntime
+
+/// Identifies one shard of one product's stock.
+public struct ShardKey: Hashable, Sendable, CustomStringConvertible {
+    public var productID: UUID
+    public var shard: Int
+
+    public init(productID: UUID, shard: Int) {
+        self.productID = productID
+        self.shard = shard
+    }
+
+    public var description: String { "\(productID.uuidString.lowercased())#\(shard)" }
+}
+
+/// One stock shard in memory. It answers holds at memory speed: a hold takes units out of
+/// `available` at once, tentatively, and becomes a reservation when the order's transaction
+/// commits (`confirm`) or returns when it fails (`releaseHold`). The shard's row is written by
+/// the orders' own write sets; this actor never writes, so its messages never wait on I/O
+/// once it is active.
+public actor StockShardActor: VirtualActor {
+    public enum Message: Sendable {
+        case hold(upTo: Int)
+        case confirm(Int)
+        case releaseHold(Int)
+        case release(Int)
+        case consume(Int)
+        case snapshot
+    }
+
+    public struct Reply: Sendable {
+        /// Units a hold took (0 for other messages).
+        public var taken: Int
+        public var state: StockShard
+    }
+
+    public struct Context: Sendable {
+        public var db: PostgresClient
+        public init(db: PostgresClient) { self.db = db }
+    }
+
+    private var stock: StockShard
+
+    init(stock: StockShard) {
+        self.stock = stock
+    }
+
+    public static func activate(key: ShardKey, context: Context) async throws -> StockShardActor {
+        let rows = try await context.db.query(OrderQueries.selectShard, [.uuid(key.productID), .int32(Int32(key.shard))])
+        guard let row = rows.first else {
+            throw DomainError(.unknownProduct, "no stock shard \(key)", subject: key.productID.uuidString.lowercased())
+        }
+        return StockShardActor(stock: StockShard(available: try row.decode("available"), reserved: try row.decode("reserved")))
+    }
+
+    public func handle(_ message: Message) async throws -> Reply {
+        var taken = 0
+        switch message {
+        case .hold(let quantity): taken = stock.hold(upTo: quantity)
+        case .confirm(let quantity): stock.confirm(quantity)
+        case .releaseHold(let quantity): stock.releaseHold(quantity)
+        case .release(let quantity): stock.release(quantity)
+        case .consume(let quantity): stock.consume(quantity)
+        case .snapshot: break
+        }
+        return Reply(taken: taken, state: stock)
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import IntakeActors
+import IntakeRuntime
+import IntakeTestSupport
+import Testing
+
+/// An OrderService on a fresh schema with the runtime's and the domain's tables, its
+/// group-commit writer running.
+func withOrderService<T>(
+    paymentTTL: Duration = .seconds(900), _ body: (OrderService, PostgresClient) async throws -> T
+) async throws -> T {
+    try await TestServices.withSchema(poolSize: 8) { db, _ in
+        try await Migrator(client: db).migrate([try RuntimeMigrations.set(), try DomainMigrations.set()])
+        let writer = GroupCommit(client: db)
+        let service = OrderService(db: db, groupCommit: writer, settings: .init(paymentTTL: paymentTTL))
+        return try await withRunningServices([writer]) {
+            try await body(service, db)
+        }
+    }
+}
+
+func count(_ db: PostgresClient, _ sql: String, _ parameters: [PostgresValue] = []) async throws -> Int {
+    try await db.query(sql, parameters)[0].decode(0, as: Int.self)
+}
+
+func expectDomainError(_ code: DomainError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async -> DomainError? {
+    do {
+        try await body()
+        Issue.record("expected \(code), nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as DomainError {
+        #expect(error.code == code, sourceLocation: sourceLocation)
+        return error
+    } catch {
+        Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
+@Suite("Order service on real Postgres")
+struct OrderServiceTests {
+    @Test func creatingAnOrderReservesStockAndWritesOrderItemsAndEventTogether() async throws {
+        try await withOrderService { service, db in
+            let product = try await service.createProduct(sku: "SKU-1", name: "Widget", price: Money("1.55")!, initialStock: 10, shards: 4)
+            let user = UUID()
+            let order = try await service.createOrder(NewOrder(userID: user, lines: [.init(productID: product.id, quantity: 3)], region: "br", idempotencyKey: "k1"))
+            #expect(order.status == .pending)
+            #expect(order.amount == Money("4.65")!)
+            #expect(order.expiresAt.timeIntervalSince(order.createdAt) == 900)
+            let stock = try #require(try await service.product(product.id))
+            #expect((stock.available, stock.reserved) == (7, 3))
+            #expect(try await count(db, "SELECT sum(quantity)::int8 FROM order_items WHERE order_id = $1", [.uuid(order.id)]) == 3)
+            #expect(try await count(db, "SELECT count(*) FROM orders WHERE id = $1 AND idempotency_key = 'k1'", [.uuid(order.id)]) == 1)
+            #expect(try await count(db, "SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND event_type = 'com.example.order.created'", [.text(order.id.uuidString.lowercased())]) == 1)
+            // Read back through a fresh activation.
+            #expect(try await service.order(order.id) == order)
+        }
+    }
+
+    @Test func shortageReservesNothingAcrossEveryLine() async throws {
+        try await withOrderService { service, db in
+            let plenty = try await service.createProduct(sku: "A", name: "A", price: Money("1")!, initialStock: 100, shards: 2)
+            let scarce = try await service.createProduct(sku: "B", name: "B", price: Money("1")!, initialStock: 3, shards: 3)
+            let error = await expectDomainError(.insufficientStock) {
+                _ = try await service.createOrder(NewOrder(userID: UUID(), lines: [
+                    .init(productID: plenty.id, quantity: 10), .init(productID: scarce.id, quantity: 4),
+                ]))
+            }
+            #expect(error?.subject == scarce.id.uuidString.lowercased())
+            #expect(try await service.product(plenty.id)?.available == 100)
+            #expect(try await service.product(scarce.id)?.available == 3)
+            #expect(try await count(db, "SELECT count(*) FROM orders") == 0)
+            // Memory agrees: the full three units can still be taken, split over the shards.
+            let order = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: scarce.id, quantity: 3)]))
+            #expect(try await count(db, "SELECT count(*) FROM order_items WHERE order_id = $1", [.uuid(order.id)]) == 3)
+        }
+    }
+
+    @Test func badRequestsAreRefused() async throws {
+        try await withOrderService { service, _ in
+            let product = try await service.createProduct(sku: "A", name: "A", price: Money("1")!, initialStock: 5, shards: 1)
+            _ = await expectDomainError(.unknownProduct) {
+                _ = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: UUID(), quantity: 1)]))
+            }
+            _ = await expectDomainError(.validation) {
+                _ = try await service.createOrder(NewOrder(userID: UUID(), lines: []))
+            }
+            _ = await expectDomainError(.validation) {
+                _ = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 1001)]))
+            }
+            _ = await expectDomainError(.validation) {
+                _ = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 1), .init(productID: product.id, quantity: 1)]))
+            }
+            _ = await expectDomainError(.notFound) { _ = try await service.order(UUID()) }
+        }
+    }
+
+    @Test func lifeCycleMovesStockAndRecordsAnEventPerChange() async throws {
+        try await withOrderService { service, db in
+            let product = try await service.createProduct(sku: "A", name: "A", price: Money("2.50")!, initialStock: 10, shards: 2)
+            let order = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 2)]))
+            _ = await expectDomainError(.amountMismatch) {
+                _ = try await service.pay(orderID: order.id, paymentID: "p1", amount: Money("4.99")!, succeeded: true)
+            }
+            #expect(try await service.pay(orderID: order.id, paymentID: "p0", amount: order.amount, succeeded: false).status == .pending)
+            #expect(try await service.pay(orderID: order.id, paymentID: "p1", amount: order.amount, succeeded: true).status == .paid)
+            #expect(try await service.pay(orderID: order.id, paymentID: "p1", amount: order.amount, succeeded: true).status == .paid, "replayed payment: no second effect")
+            _ = await expectDomainError(.invalidTransition) {
+                _ = try await service.pay(orderID: order.id, paymentID: "p2", amount: order.amount, succeeded: true)
+            }
+            _ = await expectDomainError(.forbidden) { _ = try await service.cancel(orderID: order.id, by: .customer, reason: .user) }
+            #expect(try await service.ship(orderID: order.id).status == .shipped)
+            #expect(try await service.deliver(orderID: order.id).status == .delivered)
+            _ = await expectDomainError(.invalidTransition) { _ = try await service.cancel(orderID: order.id, by: .admin, reason: .admin) }
+            let stock = try await db.query("SELECT sum(available)::int8 AS a, sum(reserved)::int8 AS r, sum(shipped)::int8 AS s FROM stock_shards")[0]
+            #expect(try stock.decode("a", as: Int.self) == 8)
+            #expect(try stock.decode("r", as: Int.self) == 0)
+            #expect(try stock.decode("s", as: Int.self) == 2)
+            let types = try await db.query("SELECT event_type FROM outbox WHERE aggregate_id = $1 ORDER BY id", [.text(order.id.uuidString.lowercased())])
+                .map { try $0.decode("event_type", as: String.self) }
+            #expect(types == ["com.example.order.created", "com.example.order.paid", "com.example.order.shipped", "com.example.order.delivered"])
+        }
+    }
+
+    @Test func cancelingReturnsTheReservedUnits() async throws {
+        try await withOrderService { service, db in
+            let product = try await service.createProduct(sku: "A", name: "A", price: Money("1")!, initialStock: 5, shards: 2)
+            let order = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 5)]))
+            _ = await expectDomainError(.insufficientStock) {
+                _ = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 1)]))
+            }
+            #expect(try await service.cancel(orderID: order.id, by: .customer, reason: .user).status == .canceled)
+            #expect(try await service.product(product.id)?.available == 5)
+            // The returned units can be reserved again (memory agrees with the database).
+            _ = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 5)]))
+            let reason = try await db.query("SELECT event FROM outbox WHERE event_type = 'com.example.order.canceled'")[0].decode("event", as: String.self)
+            #expect(reason.contains("\"reason\":\"user\""))
+        }
+    }
+}
