@@ -137,3 +137,28 @@ struct OrderServiceTests {
         }
     }
 }
+
+@Suite("Payment timeout through the work queue")
+struct PaymentTimeoutTests {
+    @Test func unpaidOrdersAreCanceledAndTheirStockReleasedPaidOnesStay() async throws {
+        try await withOrderService(paymentTTL: .seconds(1)) { service, db in
+            let product = try await service.createProduct(sku: "A", name: "A", price: Money("1")!, initialStock: 10, shards: 2)
+            let unpaid = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 4)]))
+            let paid = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 3)]))
+            _ = try await service.pay(orderID: paid.id, paymentID: "p", amount: paid.amount, succeeded: true)
+            let queue = WorkQueue(client: db, configuration: WorkQueueConfiguration(pollInterval: .milliseconds(100)))
+            PaymentTimeoutSweep(service: service).register(on: queue)
+            let scheduler = JobScheduler(client: db, jobs: [PaymentTimeoutSweep.periodicJob()], tickInterval: .milliseconds(100))
+            try await withRunningServices([queue, scheduler]) {
+                try await waitUntil("the unpaid order is canceled") {
+                    try await service.order(unpaid.id).status == .canceled
+                }
+            }
+            #expect(try await service.order(paid.id).status == .paid)
+            let stock = try #require(try await service.product(product.id))
+            #expect((stock.available, stock.reserved) == (7, 3))
+            let event = try await db.query("SELECT event FROM outbox WHERE event_type = 'com.example.order.canceled'")[0].decode("event", as: String.self)
+            #expect(event.contains("\"reason\":\"payment-timeout\""))
+        }
+    }
+}

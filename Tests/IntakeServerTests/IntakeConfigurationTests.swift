@@ -21,7 +21,8 @@ import Testing
             "INTAKE_DATABASE_URL": "postgres://u@db/intake", "INTAKE_REDIS_URL": "redis://cache:6379/1",
             "INTAKE_ENV": "production", "INTAKE_LOG_LEVEL": "debug", "INTAKE_LOG_FORMAT": "text",
             "INTAKE_DB_POOL_SIZE": "32", "INTAKE_REDIS_POOL_SIZE": "4", "INTAKE_EVENT_STREAM": "orders:events",
-            "INTAKE_EVENT_WEBHOOKS": "https://a.example/hook, http://b.example/x",
+            "INTAKE_EVENT_WEBHOOKS": "https://a.example/hook, http://b.example/x", "INTAKE_PAYMENT_TTL": "90s",
+            "INTAKE_EVENT_TYPE_PREFIX": "io.shop",
         ])
         #expect(configuration.host == "0.0.0.0")
         #expect(configuration.port == 9000)
@@ -34,13 +35,15 @@ import Testing
         #expect(configuration.databasePoolSize == 32)
         #expect(configuration.redisPoolSize == 4)
         #expect(configuration.eventStream == "orders:events")
+        #expect(configuration.paymentTTL == .seconds(90))
+        #expect(configuration.eventTypePrefix == "io.shop")
         #expect(configuration.eventWebhooks == ["https://a.example/hook", "http://b.example/x"])
         try configuration.validate()
     }
 
     @Test(arguments: [
         ("INTAKE_PORT", "http"), ("INTAKE_PORT", "70000"), ("INTAKE_ENV", "staging"), ("INTAKE_LOG_LEVEL", "loud"),
-        ("INTAKE_LOG_FORMAT", "xml"), ("INTAKE_DB_POOL_SIZE", "0"), ("INTAKE_EVENT_WEBHOOKS", "ftp://x"),
+        ("INTAKE_LOG_FORMAT", "xml"), ("INTAKE_DB_POOL_SIZE", "0"), ("INTAKE_EVENT_WEBHOOKS", "ftp://x"), ("INTAKE_PAYMENT_TTL", "soon"), ("INTAKE_PAYMENT_TTL", "0"),
     ])
     func badValuesNameTheVariable(name: String, value: String) {
         do {

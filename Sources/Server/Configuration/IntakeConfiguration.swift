@@ -25,6 +25,10 @@ public struct IntakeConfiguration: Sendable {
     public var redisPoolSize = 8
     /// The Redis stream the outbox relay publishes CloudEvents to.
     public var eventStream = "intake:events"
+    /// Unpaid PENDING orders are canceled after this.
+    public var paymentTTL: Duration = .seconds(900)
+    /// The prefix of event types (`<prefix>.order.created`).
+    public var eventTypePrefix = "com.example"
     /// Webhook subscribers that receive every event (CloudEvents structured mode).
     public var eventWebhooks: [String] = []
 
@@ -46,6 +50,8 @@ public struct IntakeConfiguration: Sendable {
         if let size = try reader.integer("INTAKE_DB_POOL_SIZE", in: 1...1000) { configuration.databasePoolSize = size }
         if let size = try reader.integer("INTAKE_REDIS_POOL_SIZE", in: 1...1000) { configuration.redisPoolSize = size }
         if let stream = reader.string("INTAKE_EVENT_STREAM") { configuration.eventStream = stream }
+        if let prefix = reader.string("INTAKE_EVENT_TYPE_PREFIX") { configuration.eventTypePrefix = prefix }
+        if let ttl = try reader.duration("INTAKE_PAYMENT_TTL") { configuration.paymentTTL = ttl }
         if let hooks = reader.string("INTAKE_EVENT_WEBHOOKS") {
             configuration.eventWebhooks = hooks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             for url in configuration.eventWebhooks where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
@@ -86,6 +92,14 @@ public struct IntakeConfiguration: Sendable {
             guard let text = string(name) else { return nil }
             guard let value = Int(text), range.contains(value) else {
                 throw ConfigurationError("\(name)=\(text): expected a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+
+        func duration(_ name: String) throws -> Duration? {
+            guard let text = string(name) else { return nil }
+            guard let value = DurationText.parse(text), value > .zero else {
+                throw ConfigurationError("\(name)=\(text): expected seconds (900) or a number with a unit (90s, 15m, 1h)")
             }
             return value
         }

@@ -1,3 +1,4 @@
+import IntakeActors
 import IntakeRuntime
 import Logging
 import ServiceLifecycle
@@ -13,6 +14,8 @@ public struct IntakeServices: Sendable {
     public let rescuer: JobRescuer
     public let scheduler: JobScheduler
     public let jobPruner: JobPruner
+    public let orders: OrderService
+    public let idleCollector: IdleCollector
 
     public init(infrastructure: IntakeInfrastructure, configuration: IntakeConfiguration, logger: Logger) {
         let db = infrastructure.postgres
@@ -27,12 +30,17 @@ public struct IntakeServices: Sendable {
         }
         relay = OutboxRelay(client: db, sinks: sinks, logger: logger)
         rescuer = JobRescuer(client: db, logger: logger)
-        scheduler = JobScheduler(client: db, jobs: [OutboxPruner.periodicJob()], logger: logger)
+        orders = OrderService(
+            db: db, groupCommit: groupCommit,
+            settings: .init(paymentTTL: configuration.paymentTTL, eventTypePrefix: configuration.eventTypePrefix), logger: logger)
+        PaymentTimeoutSweep(service: orders, logger: logger).register(on: workQueue)
+        idleCollector = IdleCollector(registries: orders.registries)
+        scheduler = JobScheduler(client: db, jobs: [OutboxPruner.periodicJob(), PaymentTimeoutSweep.periodicJob()], logger: logger)
         jobPruner = JobPruner(client: db, logger: logger)
     }
 
     /// Start order; a `ServiceGroup` shuts down in reverse.
     public var all: [any Service] {
-        [groupCommit, relay, workQueue, rescuer, jobPruner, scheduler]
+        [groupCommit, relay, idleCollector, workQueue, rescuer, jobPruner, scheduler]
     }
 }
