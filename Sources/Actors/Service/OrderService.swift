@@ -60,7 +60,10 @@ public final class OrderService: Sendable {
 
     /// Creates an order, reserving every line's stock or nothing.
     public func createOrder(_ request: NewOrder) async throws -> Order {
-        try await orders.send(.create(request), to: UUIDv7.make())
+        let id = UUIDv7.make()
+        let context = orders.context
+        // A fresh time-ordered id has nothing to load: skip the activation's read.
+        return try await orders.send(.create(request), to: id) { OrderActor(id: id, context: context, order: nil, allocations: []) }
     }
 
     public func order(_ id: UUID) async throws -> Order {

@@ -10,6 +10,9 @@ final class Activation<A: VirtualActor>: Sendable {
         var message: A.Message
         /// Where the reply goes; nil for `tell`, whose reply (or error) is dropped.
         var delivery: Delivery?
+        /// Builds the instance if this message finds the activation empty, instead of
+        /// `A.activate` (a key known to be new needs no load).
+        var activator: (@Sendable () async throws -> A)?
         var enqueuedAt: ContinuousClock.Instant
     }
 

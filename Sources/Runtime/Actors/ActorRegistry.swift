@@ -33,7 +33,8 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
 
     public let name: String
     public let settings: Settings
-    private let context: A.Context
+    /// What activations are given.
+    public let context: A.Context
     private let logger: Logger
     private let state = Mutex(State())
     private let activeGauge: Gauge
@@ -58,10 +59,21 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
     /// Delivers `message` to the activation of `key` (activating it if needed) and returns
     /// its reply. Fails at once with `overloaded` when that mailbox is full.
     public func send(_ message: A.Message, to key: A.Key) async throws -> A.Reply {
+        try await send(message, to: key, activator: nil)
+    }
+
+    /// Like `send`, but if `key` has no instance yet it is made by `activator` instead of
+    /// `A.activate` — for keys the caller knows are new (a freshly generated order id), whose
+    /// activation would only load nothing.
+    public func send(_ message: A.Message, to key: A.Key, creatingWith activator: @escaping @Sendable () async throws -> A) async throws -> A.Reply {
+        try await send(message, to: key, activator: activator)
+    }
+
+    private func send(_ message: A.Message, to key: A.Key, activator: (@Sendable () async throws -> A)?) async throws -> A.Reply {
         while true {
             let activation = try activation(for: key)
             let result: Result<A.Reply, any Error>? = await withCheckedContinuation { delivery in
-                switch activation.enqueue(.init(message: message, delivery: delivery, enqueuedAt: .now)) {
+                switch activation.enqueue(.init(message: message, delivery: delivery, activator: activator, enqueuedAt: .now)) {
                 case .accepted(let startDrain, let depth):
                     mailboxDepth.record(depth)
                     if startDrain { Task { await self.drain(activation) } }
@@ -123,7 +135,7 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
         while let first = activation.next() {
             let instance: A
             do {
-                instance = try await instanceOf(activation)
+                instance = try await instanceOf(activation, activator: first.activator)
             } catch {
                 first.delivery?.resume(returning: .failure(error))
                 continue
@@ -133,14 +145,19 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
         }
     }
 
-    private func instanceOf(_ activation: Activation<A>) async throws -> A {
+    private func instanceOf(_ activation: Activation<A>, activator: (@Sendable () async throws -> A)?) async throws -> A {
         if let instance = activation.state.withLock({ $0.instance }) { return instance }
         if let previous = state.withLock({ $0.deactivations[activation.key] }) {
             await previous.value
         }
         activation.state.withLock { $0.lifecycle = .activating }
         do {
-            let instance = try await A.activate(key: activation.key, context: context)
+            let instance: A
+            if let activator {
+                instance = try await activator()
+            } else {
+                instance = try await A.activate(key: activation.key, context: context)
+            }
             activation.state.withLock { state in
                 state.instance = instance
                 state.lifecycle = .valid
