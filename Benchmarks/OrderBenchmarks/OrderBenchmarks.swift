@@ -34,6 +34,9 @@ let benchmarks: @Sendable () -> Void = {
                     print("order failed: \(error)")
                 }
             }
+            if ProcessInfo.processInfo.environment["INTAKE_BENCH_VERBOSE"] != nil {
+                print("orders \(benchmark.scaledIterations.count), transactions so far \(setup.writer.transactionsCommitted)")
+            }
         } setup: {
             try await OrderSetup.make(databaseURL)
         }
@@ -77,6 +80,7 @@ let benchmarks: @Sendable () -> Void = {
 /// group-commit writer and idle collector, and the service.
 struct OrderSetup: Sendable {
     let service: OrderService
+    let writer: GroupCommit
     let products: [UUID]
     let users: [UUID]
 
@@ -94,7 +98,12 @@ struct OrderSetup: Sendable {
         for n in 0..<1000 {
             products.append(try await service.createProduct(sku: "SKU-\(n)", name: "Product \(n)", price: Money("3.10")!, initialStock: 1_000_000_000, shards: 8).id)
         }
-        return OrderSetup(service: service, products: products, users: (0..<1000).map { _ in UUID() })
+        // Steady state: every shard actor active, as in a server that has run a while.
+        let ids = products
+        await concurrently(ids.count * 8, workers: 64) { n in
+            _ = try? await service.shards.send(.snapshot, to: ShardKey(productID: ids[n / 8], shard: n % 8))
+        }
+        return OrderSetup(service: service, writer: writer, products: products, users: (0..<1000).map { _ in UUID() })
     }
 }
 

@@ -157,12 +157,12 @@ struct ActorRegistryTests {
     }
 
     @Test func idleActivationsArePassivatedAndReactivateWithTheirState() async throws {
-        try await withCounters(.init(idleTimeout: .milliseconds(50))) { registry, context in
+        try await withCounters(.init(idleTimeout: .seconds(30))) { registry, context in
             let value4 = try await registry.send(.increment(slowBy: .zero), to: "sleepy")
             #expect(value4 == 1)
             await registry.collect(now: .now)
             #expect(registry.activeCount == 1, "not idle long enough yet")
-            await registry.collect(now: .now + .seconds(1))
+            await registry.collect(now: .now + .seconds(31))
             #expect(registry.activeCount == 0)
             #expect(context.deactivations.count == 1)
             let value5 = try await registry.send(.increment(slowBy: .zero), to: "sleepy")

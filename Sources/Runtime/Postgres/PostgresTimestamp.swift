@@ -21,13 +21,36 @@ enum PostgresTimestamp {
             days -= 1
         }
         let (year, month, day) = CivilDate.civil(fromDays: days)
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        // "YYYY-MM-DD HH:MM:SS.ffffff+00", written digit by digit (this runs for every
+        // timestamp of every batched row).
+        var bytes = [UInt8](repeating: UInt8(ascii: "0"), count: 29)
+        func put(_ value: Int64, at offset: Int, width: Int) {
+            var remaining = value
+            for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                bytes[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            }
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) "
-            + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-            + ".\(pad(fraction, 6))+00"
+        put(year, at: 0, width: 4)
+        bytes[4] = UInt8(ascii: "-")
+        put(month, at: 5, width: 2)
+        bytes[7] = UInt8(ascii: "-")
+        put(day, at: 8, width: 2)
+        bytes[10] = UInt8(ascii: " ")
+        put(secondOfDay / 3600, at: 11, width: 2)
+        bytes[13] = UInt8(ascii: ":")
+        put(secondOfDay / 60 % 60, at: 14, width: 2)
+        bytes[16] = UInt8(ascii: ":")
+        put(secondOfDay % 60, at: 17, width: 2)
+        bytes[19] = UInt8(ascii: ".")
+        put(fraction, at: 20, width: 6)
+        bytes[26] = UInt8(ascii: "+")
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard (0...9999).contains(year) else {
+            // Outside four-digit years the fixed layout does not apply.
+            return "\(year)-\(month)-\(day) \(secondOfDay / 3600):\(secondOfDay / 60 % 60):\(secondOfDay % 60).\(fraction)+00"
+        }
+        return text
     }
 
     /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]]` (also with `T`); nil if malformed.

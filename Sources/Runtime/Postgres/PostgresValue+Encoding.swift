@@ -38,11 +38,13 @@ extension PostgresValue {
     }
 
     /// `{...}` of scalars: NULL for `.null`, every other element quoted (so text of any shape
-    /// survives); nested arrays are not supported and become NULL.
+    /// survives); nested arrays are not supported and become NULL. Built over UTF-8 bytes:
+    /// group commit encodes every column of a batch through here.
     static func arrayLiteral(_ elements: [PostgresValue]) -> String {
-        var out = "{"
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(elements.count * 40)
         for (index, element) in elements.enumerated() {
-            if index > 0 { out.append(",") }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
             let text: String?
             switch element {
             case .null, .array, .uuidArray, .int32Array, .int64Array, .textArray, .numericArray, .boolArray,
@@ -53,19 +55,25 @@ extension PostgresValue {
             default:
                 text = element.textEncoding()
             }
-            guard let text else {
-                out.append("NULL")
+            guard var text else {
+                out.append(contentsOf: "NULL".utf8)
                 continue
             }
-            out.append("\"")
-            for character in text.unicodeScalars {
-                if character == "\"" || character == "\\" { out.append("\\") }
-                out.unicodeScalars.append(character)
-            }
-            out.append("\"")
+            appendQuoted(&text, to: &out)
         }
-        out.append("}")
-        return out
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func appendQuoted(_ text: inout String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        text.withUTF8 { bytes in
+            for byte in bytes {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 
     static func float8Text(_ value: Double) -> String {
@@ -101,8 +109,11 @@ extension Decimal {
     /// Plain decimal notation ("12.50", "-0.01"), locale-independent.
     var postgresText: String {
         var value = self
-        return NSDecimalString(&value, Locale(identifier: "en_US_POSIX"))
+        return NSDecimalString(&value, Decimal.posix)
     }
+
+    /// Creating a Locale costs more than formatting the number.
+    private static let posix = Locale(identifier: "en_US_POSIX")
 }
 
 extension UUID {
