@@ -172,16 +172,20 @@ struct ActorRegistryTests {
     }
 
     @Test func leastRecentlyUsedArePassivatedPastTheCapButNeverBusyOnes() async throws {
-        try await withCounters(.init(maxActivations: 3)) { registry, _ in
+        try await withCounters(.init(maxActivations: 3)) { registry, context in
             for key in ["a", "b", "c", "d", "e"] {
                 _ = try await registry.send(.read, to: key)
             }
             // "a" is the least recently used, but busy: it finishes its mailbox first.
             let busy = Task { try await registry.send(.increment(slowBy: .milliseconds(300)), to: "a") }
-            try await Task.sleep(for: .milliseconds(50))
+            try await waitUntil("a is in the middle of its increment") { try await Self.persisted(context, "a") }
             await registry.collect(now: .now)
             #expect(registry.activeCount == 3)
-            _ = try await busy.value
+            #expect(registry.isActive("a"), "busy, so kept although least recently used")
+            #expect(!registry.isActive("b") && !registry.isActive("c"), "the next least recently used went instead")
+            #expect(registry.isActive("d") && registry.isActive("e"))
+            let value = try await busy.value
+            #expect(value == 1)
         }
     }
 

@@ -113,6 +113,11 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
         state.withLock { $0.activations[key] }?.depth ?? 0
     }
 
+    /// Whether `key` has an activation in this process now.
+    public func isActive(_ key: A.Key) -> Bool {
+        state.withLock { $0.activations[key] != nil }
+    }
+
     /// Activations currently in the registry.
     public var activeCount: Int { state.withLock { $0.activations.count } }
 
