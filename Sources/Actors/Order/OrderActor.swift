@@ -127,7 +127,7 @@ public actor OrderActor: VirtualActor {
             createdAt: now, updatedAt: now, expiresAt: now.addingTimeInterval(Double(context.paymentTTL.components.seconds)))
         var writeSet = WriteSet()
         writeSet.append(
-            [.uuid(id), .uuid(request.userID), .text(OrderStatus.pending.rawValue), .numeric(amount.decimal),
+            [.uuid(id), .uuid(request.userID), .text(OrderStatus.pending.rawValue), .text(amount.description),
              .optionalText(request.region), .timestamptz(now), .timestamptz(now), .timestamptz(order.expiresAt),
              .optionalText(request.idempotencyKey), request.requestHash.map { .bytea($0) } ?? .null],
             to: OrderQueries.insertOrder)
@@ -135,7 +135,7 @@ public actor OrderActor: VirtualActor {
             let price = items.first { $0.productID == allocation.productID }?.unitPrice ?? .zero
             writeSet.append(
                 [.uuid(id), .uuid(allocation.productID), .int32(Int32(allocation.shard)), .int32(Int32(allocation.quantity)),
-                 .numeric(price.decimal)], to: OrderQueries.insertItem)
+                 .text(price.description)], to: OrderQueries.insertItem)
             writeSet.append(stockMove(allocation, reserve: allocation.quantity), to: OrderQueries.moveStock)
         }
         OrderQueries.append(context.events.orderCreated(order), to: &writeSet)

@@ -3,6 +3,8 @@ import IntakeRuntime
 
 /// Every SQL statement of orders and stock, in one place. Hot-path writes are
 /// `BatchedStatement`s, so group commit merges a batch's orders into one statement per table.
+/// Money goes into them as its decimal text (`"3.10"`), which the `numeric[]` casts parse
+/// exactly.
 public enum OrderQueries {
     /// A new order row, with the creating request's idempotency key.
     static let insertOrder = BatchedStatement(

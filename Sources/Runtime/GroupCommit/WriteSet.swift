@@ -43,10 +43,22 @@ public struct WriteSet: Sendable, Hashable {
 public struct BatchedStatement: Sendable, Hashable {
     public let sql: String
     public let columns: Int
+    /// The SQL's hash, computed once: merging looks a template up once per row, and hashing
+    /// a few hundred characters each time showed up in the order path.
+    private let sqlHash: Int
 
     public init(_ sql: String, columns: Int) {
         self.sql = sql
         self.columns = columns
+        self.sqlHash = sql.hashValue
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(sqlHash)
+    }
+
+    public static func == (lhs: BatchedStatement, rhs: BatchedStatement) -> Bool {
+        lhs.sqlHash == rhs.sqlHash && lhs.columns == rhs.columns && lhs.sql == rhs.sql
     }
 
     /// The statement for `rows` (all of this template), one array parameter per column.
