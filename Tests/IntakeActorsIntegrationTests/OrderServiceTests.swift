@@ -162,3 +162,54 @@ struct PaymentTimeoutTests {
         }
     }
 }
+
+@Suite("Restock and write-off")
+struct RestockTests {
+    @Test func restockSpreadsOverShardsAndWriteOffNeverTakesHeldUnits() async throws {
+        try await withOrderService { service, db in
+            let product = try await service.createProduct(sku: "A", name: "A", price: Money("1")!, initialStock: 4, shards: 4)
+            let restocked = try await service.restock(productID: product.id, delta: 10)
+            #expect(restocked.available == 14)
+            let perShard = try await db.query("SELECT available FROM stock_shards WHERE product_id = $1 ORDER BY shard", [.uuid(product.id)])
+                .map { try $0.decode("available", as: Int.self) }
+            #expect(perShard == [4, 4, 3, 3])
+            let event = try await db.query("SELECT event FROM outbox WHERE event_type = 'com.example.inventory.updated'")[0].decode("event", as: String.self)
+            #expect(event.contains("\"newStockLevel\":14"))
+            // An order holds 12 of the 14: a write-off of 3 must fail and take nothing.
+            let order = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 12)]))
+            _ = await expectDomainError(.insufficientStock) { _ = try await service.restock(productID: product.id, delta: -3) }
+            #expect(try await service.product(product.id)?.available == 2)
+            #expect(try await service.restock(productID: product.id, delta: -2).available == 0)
+            // Memory agrees with the database: canceling returns the 12, all reservable again.
+            _ = try await service.cancel(orderID: order.id, by: .admin, reason: .admin)
+            _ = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 12)]))
+            _ = await expectDomainError(.insufficientStock) {
+                _ = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 1)]))
+            }
+            _ = await expectDomainError(.notFound) { _ = try await service.restock(productID: UUID(), delta: 1) }
+        }
+    }
+}
+
+@Suite("Shard memory across passivation")
+struct ShardPassivationTests {
+    /// A shard passivated between an order's creation and its cancel is loaded again before
+    /// the cancel commits, so the release is applied once, not on top of a fresh load that
+    /// already contains it.
+    @Test func changesCommittedAfterPassivationAreAppliedOnce() async throws {
+        try await withOrderService { service, db in
+            let product = try await service.createProduct(sku: "A", name: "A", price: Money("1")!, initialStock: 6, shards: 1)
+            let order = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 4)]))
+            await service.shards.collect(now: .now + .seconds(100_000))
+            #expect(service.shards.activeCount == 0)
+            _ = try await service.cancel(orderID: order.id, by: .customer, reason: .user)
+            await service.shards.collect(now: .now + .seconds(100_000))
+            _ = try await service.restock(productID: product.id, delta: 2)
+            let state = try await service.shards.send(.snapshot, to: ShardKey(productID: product.id, shard: 0)).state
+            let row = try await db.query("SELECT available, reserved FROM stock_shards WHERE product_id = $1", [.uuid(product.id)])[0]
+            #expect(state.available == (try row.decode("available", as: Int.self)))
+            #expect(state.available == 8)
+            #expect(state.reserved == 0)
+        }
+    }
+}

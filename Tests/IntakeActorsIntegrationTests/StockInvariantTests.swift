@@ -18,6 +18,7 @@ struct StockInvariantTests {
             }
             let products = catalog
             let created = Shared<[Order]>([])
+            let restocked = Shared<[UUID: Int]>([:])
             let unexpected = Shared<[String]>([])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in 0..<50 {
@@ -37,8 +38,13 @@ struct StockInvariantTests {
                                     _ = try await service.pay(orderID: order.id, paymentID: UUID().uuidString, amount: order.amount, succeeded: true)
                                 case (65..<80, let order?):
                                     _ = try await service.cancel(orderID: order.id, by: Bool.random(using: &random) ? .admin : .customer, reason: .user)
-                                case (80..<92, let order?):
+                                case (80..<88, let order?):
                                     _ = try await service.ship(orderID: order.id)
+                                case (88..<92, _):
+                                    let product = products.randomElement(using: &random)!
+                                    let delta = Int.random(in: -5...8, using: &random)
+                                    _ = try await service.restock(productID: product.id, delta: delta)
+                                    restocked.withLock { $0[product.id, default: 0] += delta }
                                 case (_, let order?):
                                     _ = try await service.deliver(orderID: order.id)
                                 }
@@ -61,7 +67,8 @@ struct StockInvariantTests {
                     "SELECT sum(available)::int8 AS a, sum(reserved)::int8 AS r, sum(shipped)::int8 AS s, min(available) AS lowest FROM stock_shards WHERE product_id = $1",
                     [.uuid(product.id)])[0]
                 let (available, reserved, shipped) = (try row.decode("a", as: Int.self), try row.decode("r", as: Int.self), try row.decode("s", as: Int.self))
-                #expect(available + reserved + shipped == initial, "product \(product.sku) conserves its stock")
+                let net = restocked.withLock { $0[product.id] ?? 0 }
+                #expect(available + reserved + shipped == initial + net, "product \(product.sku): initial + restocks = available + reserved + shipped")
                 #expect(try row.decode("lowest", as: Int.self) >= 0)
             }
             // Per shard: reserved = the items of live orders, shipped = those of shipped ones.

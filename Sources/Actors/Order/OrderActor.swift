@@ -150,6 +150,7 @@ public actor OrderActor: VirtualActor {
         }
         for allocation in taken {
             try? context.shards.tell(.confirm(allocation.quantity), to: allocation.key)
+            context.shards.unpin(allocation.key)
         }
         self.order = order
         self.allocations = taken
@@ -163,10 +164,22 @@ public actor OrderActor: VirtualActor {
             for (product, quantity) in plans {
                 var remaining = quantity
                 for shard in ReservationPlan.shardOrder(orderID: id, shardCount: product.stockShards) where remaining > 0 {
-                    let reply = try await context.shards.send(.hold(upTo: remaining), to: ShardKey(productID: product.id, shard: shard))
+                    // Pinned from before the hold until its outcome is applied: a shard holding
+                    // units for an order in flight is never passivated.
+                    let key = ShardKey(productID: product.id, shard: shard)
+                    try context.shards.pin(key)
+                    let reply: StockShardActor.Reply
+                    do {
+                        reply = try await context.shards.send(.hold(upTo: remaining), to: key)
+                    } catch {
+                        context.shards.unpin(key)
+                        throw error
+                    }
                     if reply.taken > 0 {
                         taken.append(Allocation(productID: product.id, shard: shard, quantity: reply.taken))
                         remaining -= reply.taken
+                    } else {
+                        context.shards.unpin(key)
                     }
                 }
                 if remaining > 0 {
@@ -184,6 +197,7 @@ public actor OrderActor: VirtualActor {
     private func returnHolds(_ taken: [Allocation]) {
         for allocation in taken {
             try? context.shards.tell(.releaseHold(allocation.quantity), to: allocation.key)
+            context.shards.unpin(allocation.key)
         }
     }
 
@@ -226,7 +240,14 @@ public actor OrderActor: VirtualActor {
         var reason: CancelReason?
         if case .cancel(_, let why) = transition { reason = why }
         OrderQueries.append(context.events.orderStatusChanged(next, reason: reason), to: &writeSet)
-        try await context.groupCommit.submit(writeSet)
+        let touched = effect == .none ? [] : allocations.map(\.key)
+        try await context.shards.loadAndPin(touched)
+        do {
+            try await context.groupCommit.submit(writeSet)
+        } catch {
+            touched.forEach(context.shards.unpin)
+            throw error
+        }
         for allocation in allocations {
             switch effect {
             case .release: try? context.shards.tell(.release(allocation.quantity), to: allocation.key)
@@ -234,6 +255,7 @@ public actor OrderActor: VirtualActor {
             case .none: break
             }
         }
+        touched.forEach(context.shards.unpin)
         self.order = next
         return next
     }

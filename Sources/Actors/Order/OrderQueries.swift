@@ -54,6 +54,21 @@ public enum OrderQueries {
     static let notifyRelay = BatchedStatement(
         "SELECT pg_notify('\(OutboxQueries.channel)', '') FROM (SELECT DISTINCT 1 FROM unnest($1::int4[])) AS once", columns: 1)
 
+    /// Adds `delta` (negative: writes off) to shards' available units.
+    static let adjustStock = """
+        UPDATE stock_shards s SET available = s.available + d.delta
+        FROM unnest($1::uuid[], $2::int4[], $3::int4[]) AS d(product_id, shard, delta)
+        WHERE s.product_id = d.product_id AND s.shard = d.shard
+        """
+
+    /// The `inventory.updated` event of product `$2`, whose JSON `$4` carries the placeholder
+    /// `"newStockLevel":-1`, replaced in the same transaction by the product's new total.
+    static let insertInventoryEvent = """
+        INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)
+        SELECT $1, 'product', $2, $3,
+            replace($4, '"newStockLevel":-1', '"newStockLevel":' || (SELECT sum(available) FROM stock_shards WHERE product_id = $2::uuid)::text)
+        """
+
     static let insertPayment = "INSERT INTO payments (payment_id, order_id, amount, status) VALUES ($1, $2, $3, $4)"
 
     static let selectOrder = """

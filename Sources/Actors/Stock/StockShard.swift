@@ -53,6 +53,11 @@ public struct StockShard: Sendable, Hashable {
         reserved -= min(quantity, reserved)
     }
 
+    /// A write-off of held units committed: they leave the shard.
+    public mutating func writeOffHeld(_ quantity: Int) {
+        held -= min(quantity, held)
+    }
+
     /// Adds (or, negative, writes off) available units; throws `insufficientStock` when a
     /// write-off would take `available` below zero.
     public mutating func restock(_ delta: Int) throws(DomainError) {

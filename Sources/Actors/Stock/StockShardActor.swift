@@ -26,6 +26,10 @@ public actor StockShardActor: VirtualActor {
         case releaseHold(Int)
         case release(Int)
         case consume(Int)
+        /// A committed restock added these units.
+        case restocked(Int)
+        /// A committed write-off took these held units.
+        case writtenOff(Int)
         case snapshot
     }
 
@@ -62,8 +66,28 @@ public actor StockShardActor: VirtualActor {
         case .releaseHold(let quantity): stock.releaseHold(quantity)
         case .release(let quantity): stock.release(quantity)
         case .consume(let quantity): stock.consume(quantity)
+        case .restocked(let quantity): try stock.restock(quantity)
+        case .writtenOff(let quantity): stock.writeOffHeld(quantity)
         case .snapshot: break
         }
         return Reply(taken: taken, state: stock)
+    }
+}
+
+extension ActorRegistry where A == StockShardActor {
+    /// Pins `keys` and makes sure each shard is loaded before a write that the shards will
+    /// apply once it commits: a shard loaded after the commit would already contain it.
+    func loadAndPin(_ keys: [ShardKey]) async throws {
+        var pinned: [ShardKey] = []
+        do {
+            for key in keys {
+                try pin(key)
+                pinned.append(key)
+                _ = try await send(.snapshot, to: key)
+            }
+        } catch {
+            pinned.forEach(unpin)
+            throw error
+        }
     }
 }

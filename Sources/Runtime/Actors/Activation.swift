@@ -22,6 +22,8 @@ final class Activation<A: VirtualActor>: Sendable {
         var draining = false
         var instance: A?
         var lastUsed: ContinuousClock.Instant
+        /// While positive, the activation is never passivated (see `ActorRegistry.pin`).
+        var pins = 0
     }
 
     enum EnqueueOutcome: Equatable {
@@ -68,7 +70,9 @@ final class Activation<A: VirtualActor>: Sendable {
     /// activated) wrapped in `.some`, or nil when it is not idle.
     func retireIfIdle(unusedSince cutoff: ContinuousClock.Instant?) -> A?? {
         state.withLock { state in
-            guard !state.draining, state.mailbox.isEmpty, state.lifecycle == .valid || state.lifecycle == .creating else {
+            guard !state.draining, state.mailbox.isEmpty, state.pins == 0,
+                state.lifecycle == .valid || state.lifecycle == .creating
+            else {
                 return nil
             }
             if let cutoff, state.lastUsed > cutoff { return nil }

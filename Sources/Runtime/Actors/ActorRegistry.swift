@@ -113,6 +113,29 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
         state.withLock { $0.activations[key] }?.depth ?? 0
     }
 
+    /// Keeps `key`'s activation (creating it if needed) from being passivated until a
+    /// matching `unpin`. A caller that changes state an actor mirrors — committing a write
+    /// the actor will apply afterwards — pins it first and makes sure it is loaded, so the
+    /// change is applied once: by the activation that existed before the commit, never again
+    /// on top of a fresh load that already contains it.
+    public func pin(_ key: A.Key) throws {
+        while true {
+            let activation = try activation(for: key)
+            let pinned = activation.state.withLock { state -> Bool in
+                guard state.lifecycle != .deactivating, state.lifecycle != .invalid else { return false }
+                state.pins += 1
+                return true
+            }
+            if pinned { return }
+        }
+    }
+
+    /// Releases one `pin` of `key`.
+    public func unpin(_ key: A.Key) {
+        guard let activation = state.withLock({ $0.activations[key] }) else { return }
+        activation.state.withLock { $0.pins = max(0, $0.pins - 1) }
+    }
+
     /// Whether `key` has an activation in this process now.
     public func isActive(_ key: A.Key) -> Bool {
         state.withLock { $0.activations[key] != nil }
