@@ -111,9 +111,8 @@ struct StockInvariantTests {
                         #expect(state.reserved == (try row.decode("reserved", as: Int.self)), "\(pass): \(product.sku)#\(shard) reserved")
                     }
                 }
-                await service.shards.collect(now: .now + .seconds(3600))
-                await service.orders.collect(now: .now + .seconds(3600))
-                #expect(service.shards.activeCount == 0)
+                try await passivateAll(service.shards)
+                try await passivateAll(service.orders)
             }
         }
     }
