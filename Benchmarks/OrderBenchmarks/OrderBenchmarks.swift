@@ -24,19 +24,7 @@ let benchmarks: @Sendable () -> Void = {
 
     for callers in [1, 64, 1024] {
         Benchmark("order service, create, \(callers) callers", configuration: configuration) { (benchmark: Benchmark, setup: OrderSetup) in
-            await concurrently(benchmark.scaledIterations.count, workers: callers) { n in
-                let product = setup.products[Int.random(in: 0..<setup.products.count)]
-                do {
-                    _ = try await setup.service.createOrder(NewOrder(
-                        userID: setup.users[n % setup.users.count], lines: [.init(productID: product, quantity: 1)], region: "br",
-                        idempotencyKey: "bench-\(n)-\(UUID().uuidString)"))
-                } catch {
-                    print("order failed: \(error)")
-                }
-            }
-            if ProcessInfo.processInfo.environment["INTAKE_BENCH_VERBOSE"] != nil {
-                print("orders \(benchmark.scaledIterations.count), transactions so far \(setup.writer.transactionsCommitted)")
-            }
+            await setup.createOrders(benchmark.scaledIterations.count, callers: callers)
         } setup: {
             try await OrderSetup.make(databaseURL)
         }
@@ -46,19 +34,7 @@ let benchmarks: @Sendable () -> Void = {
     // and the iteration ends with a single commit: creation and commit never overlap. Here
     // every unit is 10 orders (so callers stream ~10 each): orders/s = 10 × throughput.
     Benchmark("order service, create, 1024 callers, 10 orders per unit", configuration: configuration) { (benchmark: Benchmark, setup: OrderSetup) in
-        await concurrently(benchmark.scaledIterations.count * 10, workers: 1024) { n in
-            let product = setup.products[Int.random(in: 0..<setup.products.count)]
-            do {
-                _ = try await setup.service.createOrder(NewOrder(
-                    userID: setup.users[n % setup.users.count], lines: [.init(productID: product, quantity: 1)], region: "br",
-                    idempotencyKey: "bench-\(n)-\(UUID().uuidString)"))
-            } catch {
-                print("order failed: \(error)")
-            }
-        }
-        if ProcessInfo.processInfo.environment["INTAKE_BENCH_VERBOSE"] != nil {
-            print("orders \(benchmark.scaledIterations.count * 10), transactions so far \(setup.writer.transactionsCommitted)")
-        }
+        await setup.createOrders(benchmark.scaledIterations.count * 10, callers: 1024)
     } setup: {
         try await OrderSetup.make(databaseURL)
     }
@@ -104,6 +80,23 @@ struct OrderSetup: Sendable {
     let writer: GroupCommit
     let products: [UUID]
     let users: [UUID]
+
+    /// Creates `total` one-item orders on random products from `callers` concurrent tasks.
+    func createOrders(_ total: Int, callers: Int) async {
+        await concurrently(total, workers: callers) { n in
+            let product = products[Int.random(in: 0..<products.count)]
+            do {
+                _ = try await service.createOrder(NewOrder(
+                    userID: users[n % users.count], lines: [.init(productID: product, quantity: 1)], region: "br",
+                    idempotencyKey: "bench-\(n)-\(UUID().uuidString)"))
+            } catch {
+                print("order failed: \(error)")
+            }
+        }
+        if ProcessInfo.processInfo.environment["INTAKE_BENCH_VERBOSE"] != nil {
+            print("orders \(total), transactions so far \(writer.transactionsCommitted)")
+        }
+    }
 
     static func make(_ url: String) async throws -> OrderSetup {
         let db = PostgresClient(configuration: try PostgresConfiguration(url: url, poolSize: 8, leaseTimeout: .seconds(60)))

@@ -166,20 +166,10 @@ public actor OrderActor: VirtualActor {
                 for shard in ReservationPlan.shardOrder(orderID: id, shardCount: product.stockShards) where remaining > 0 {
                     // Pinned from before the hold until its outcome is applied: a shard holding
                     // units for an order in flight is never passivated.
-                    let key = ShardKey(productID: product.id, shard: shard)
-                    try context.shards.pin(key)
-                    let reply: StockShardActor.Reply
-                    do {
-                        reply = try await context.shards.send(.hold(upTo: remaining), to: key)
-                    } catch {
-                        context.shards.unpin(key)
-                        throw error
-                    }
-                    if reply.taken > 0 {
-                        taken.append(Allocation(productID: product.id, shard: shard, quantity: reply.taken))
-                        remaining -= reply.taken
-                    } else {
-                        context.shards.unpin(key)
+                    let got = try await context.shards.pinnedHold(upTo: remaining, at: ShardKey(productID: product.id, shard: shard))
+                    if got > 0 {
+                        taken.append(Allocation(productID: product.id, shard: shard, quantity: got))
+                        remaining -= got
                     }
                 }
                 if remaining > 0 {
@@ -279,22 +269,16 @@ public actor OrderActor: VirtualActor {
             if let index = items.firstIndex(where: { $0.productID == allocation.productID }) {
                 items[index].quantity += allocation.quantity
             } else {
-                items.append(OrderItem(productID: allocation.productID, quantity: allocation.quantity, unitPrice: try money(itemRow, "unit_price")))
+                items.append(OrderItem(productID: allocation.productID, quantity: allocation.quantity, unitPrice: try itemRow.decodeMoney("unit_price")))
             }
         }
         guard let status = OrderStatus(rawValue: try row.decode("status")) else {
             throw PostgresError(code: .decoding, message: "unknown order status")
         }
         let order = Order(
-            id: id, userID: try row.decode("user_id"), status: status, amount: try money(row, "amount"), items: items,
+            id: id, userID: try row.decode("user_id"), status: status, amount: try row.decodeMoney("amount"), items: items,
             region: try row.decode("region"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
             expiresAt: try row.decode("expires_at"))
         return (order, allocations)
-    }
-
-    private static func money(_ row: PostgresRow, _ column: String) throws -> Money {
-        let text: String = try row.decode(column)
-        guard let value = Money(text) else { throw PostgresError(code: .decoding, message: "\(column) \(text) is not money") }
-        return value
     }
 }

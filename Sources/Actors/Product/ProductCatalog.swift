@@ -56,12 +56,8 @@ public final class ProductCatalog: Sendable {
     }
 
     static func decode(_ row: PostgresRow) throws -> Product {
-        let priceText: String = try row.decode("price")
-        guard let price = Money(priceText) else {
-            throw PostgresError(code: .decoding, message: "price \(priceText) is not money")
-        }
-        return Product(
-            id: try row.decode("id"), sku: try row.decode("sku"), name: try row.decode("name"), price: price,
+        Product(
+            id: try row.decode("id"), sku: try row.decode("sku"), name: try row.decode("name"), price: try row.decodeMoney("price"),
             stockShards: try row.decode("stock_shards"), createdAt: try row.decode("created_at"))
     }
 }

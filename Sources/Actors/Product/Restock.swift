@@ -20,17 +20,13 @@ extension OrderService {
         } else if delta < 0 {
             var remaining = -delta
             for shard in 0..<product.stockShards where remaining > 0 {
-                let key = ShardKey(productID: productID, shard: shard)
-                try shards.pin(key)
                 let taken: Int
                 do {
-                    taken = try await shards.send(.hold(upTo: remaining), to: key).taken
+                    taken = try await shards.pinnedHold(upTo: remaining, at: ShardKey(productID: productID, shard: shard))
                 } catch {
-                    shards.unpin(key)
                     releaseWriteOffHolds(productID, perShard)
                     throw error
                 }
-                if taken == 0 { shards.unpin(key) }
                 perShard[shard] = -taken
                 remaining -= taken
             }

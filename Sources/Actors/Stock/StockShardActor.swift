@@ -75,6 +75,21 @@ public actor StockShardActor: VirtualActor {
 }
 
 extension ActorRegistry where A == StockShardActor {
+    /// Pins `key` and holds up to `quantity` units there; returns how many it took. The pin
+    /// stays while units are held (the caller unpins after confirming or returning them) and
+    /// is dropped at once when nothing was taken or the hold failed.
+    func pinnedHold(upTo quantity: Int, at key: ShardKey) async throws -> Int {
+        try pin(key)
+        do {
+            let taken = try await send(.hold(upTo: quantity), to: key).taken
+            if taken == 0 { unpin(key) }
+            return taken
+        } catch {
+            unpin(key)
+            throw error
+        }
+    }
+
     /// Pins `keys` and makes sure each shard is loaded before a write that the shards will
     /// apply once it commits: a shard loaded after the commit would already contain it.
     func loadAndPin(_ keys: [ShardKey]) async throws {

@@ -31,6 +31,7 @@ public final class OutboxRelay: Service, Sendable {
     private let logger: Logger
     private let leader = Mutex(false)
     private let publishedCount = Mutex(0)
+    private let attempts = Mutex(0)
     private let lagGauge = Gauge(label: "intake_outbox_lag_seconds")
     private let published = Counter(label: "intake_outbox_published_total")
     private let batchSizes = Recorder(label: "intake_outbox_batch_size")
@@ -44,6 +45,10 @@ public final class OutboxRelay: Service, Sendable {
 
     /// Whether this relay holds the lock now.
     public var isLeader: Bool { leader.withLock { $0 } }
+    /// How many times this relay has tried to take the lock (observability, and tests that
+    /// wait for a standby to have tried).
+    public var leadershipAttempts: Int { attempts.withLock { $0 } }
+
     /// Events this relay has published (and marked) so far.
     public var publishedEvents: Int { publishedCount.withLock { $0 } }
 
@@ -83,6 +88,7 @@ public final class OutboxRelay: Service, Sendable {
     private func leadWhilePossible(_ wakeups: inout AsyncStream<Void>.Iterator) async throws {
         try await client.withConnection { session in
             let locked = try await session.query("SELECT pg_try_advisory_lock(\(OutboxQueries.lockKey)) AS locked")
+            attempts.withLock { $0 += 1 }
             guard try locked[0].decode("locked", as: Bool.self) else { return }
             leader.withLock { $0 = true }
             logger.info("outbox relay is the leader")
