@@ -158,4 +158,40 @@ struct GroupCommitTests {
             }
         }
     }
+
+    /// Another process locking the same rows in the opposite order deadlocks with a batch;
+    /// Postgres aborts the batch's transaction, and the writer sends it again instead of
+    /// failing every waiter.
+    @Test func batchThatLosesADeadlockIsSentAgainAndCommits() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL)")
+            try await db.query("INSERT INTO t VALUES (1, 0), (2, 0)")
+            let writer = GroupCommit(client: db)
+            try await withRunningServices([writer]) {
+                let batch = try await db.withTransaction { other in
+                    // The other side waits longer before checking for a deadlock, so the
+                    // batch is the one Postgres aborts.
+                    try await other.query("SET LOCAL deadlock_timeout = '30s'")
+                    try await other.query("UPDATE t SET v = v + 10 WHERE id = 2")
+                    let otherPID = try await other.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self)
+                    let batch = Task {
+                        try await writer.submit(WriteSet([
+                            PostgresStatement("UPDATE t SET v = v + 100 WHERE id = 1"),
+                            PostgresStatement("UPDATE t SET v = v + 100 WHERE id = 2"),
+                        ]))
+                    }
+                    try await waitUntil("the batch waits for row 2") {
+                        try await db.query(
+                            "SELECT count(*) AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", [.int32(Int32(otherPID))]
+                        )[0].decode("n", as: Int.self) == 1
+                    }
+                    try await other.query("UPDATE t SET v = v + 10 WHERE id = 1")
+                    return batch
+                }
+                _ = try await batch.value
+                #expect(try await db.query("SELECT sum(v) AS v FROM t")[0].decode("v", as: Int.self) == 220, "both transactions' updates")
+            }
+            #expect(writer.transactionsCommitted == 2, "the aborted attempt and the retry")
+        }
+    }
 }

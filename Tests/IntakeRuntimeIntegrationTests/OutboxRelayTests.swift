@@ -116,7 +116,10 @@ struct OutboxRelayTests {
                         try await waitUntil("the standby tried again") { standby.leadershipAttempts >= triedBefore + 2 }
                         #expect(first.isLeader != second.isLeader, "exactly one leader")
                         ids += try await commitEvents(db, count: 30)
-                        try await waitUntil("published") { try await unpublished(db) == 0 }
+                        // The counters move just after the rows are marked.
+                        try await waitUntil("published and counted") {
+                            try await unpublished(db) == 0 && first.publishedEvents + second.publishedEvents == 30
+                        }
                         let leader = first.isLeader ? first : second
                         #expect(leader.publishedEvents == 30, "the leader published every event")
                         #expect(standby.publishedEvents == 0, "the standby published none")

@@ -41,7 +41,10 @@ extension OrderService {
             let shardsChanged = perShard.indices.filter { perShard[$0] != 0 }
             let event = events.inventoryUpdated(productID: productID, newStockLevel: -1)
             do {
-                _ = try await db.pipeline([
+                // Through the single writer, like every order: a transaction of its own
+                // would lock shard rows in a different order than a concurrent batch and
+                // deadlock with it.
+                try await groupCommit.submit(WriteSet([
                     PostgresStatement(
                         OrderQueries.adjustStock,
                         [.uuidArray(shardsChanged.map { _ in productID }), .int32Array(shardsChanged.map { Int32($0) }),
@@ -50,7 +53,7 @@ extension OrderService {
                         OrderQueries.insertInventoryEvent,
                         [.uuid(event.event.id), .text(event.aggregateID), .text(event.event.type), .text(event.event.structuredJSON())]),
                     OutboxQueries.notify,
-                ])
+                ]))
             } catch {
                 if delta < 0 {
                     releaseWriteOffHolds(productID, perShard)

@@ -30,10 +30,12 @@ public final class OrderService: Sendable {
     public let orders: ActorRegistry<OrderActor>
     public let shards: ActorRegistry<StockShardActor>
     let db: PostgresClient
+    let groupCommit: GroupCommit
     let events: DomainEvents
 
     public init(db: PostgresClient, groupCommit: GroupCommit, settings: Settings = Settings(), logger: Logger = Logger(label: "intake.orders")) {
         self.db = db
+        self.groupCommit = groupCommit
         catalog = ProductCatalog(db: db)
         events = DomainEvents(typePrefix: settings.eventTypePrefix)
         shards = ActorRegistry(name: "stock-shards", context: .init(db: db), settings: settings.shardActors, logger: logger)

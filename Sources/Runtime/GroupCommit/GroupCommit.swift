@@ -35,7 +35,11 @@ public final class GroupCommit: Service, Sendable {
     private let batchSize = Recorder(label: "intake_group_commit_batch_write_sets")
     private let commitLatency = Metrics.Timer(label: "intake_group_commit_seconds")
     private let transactions = Counter(label: "intake_group_commit_transactions_total")
+    private let conflictRetries = Counter(label: "intake_group_commit_conflict_retries_total")
     private let transactionCount = Mutex(0)
+    /// Times a batch that hit a deadlock or serialization failure is sent again before its
+    /// waiters get the error.
+    static let maxConflictRetries = 5
 
     public init(
         client: PostgresClient, maxWriteSetsPerBatch: Int = 2000, maxStatementsPerBatch: Int = 20_000,
@@ -110,9 +114,12 @@ public final class GroupCommit: Service, Sendable {
 
     /// Commits `batch`; on a write set's own SQL error, fails that one and retries the rest.
     /// When a merged statement fails, no single write set can be blamed from the error, so
-    /// the batch is committed one write set at a time instead.
+    /// the batch is committed one write set at a time instead. A deadlock or serialization
+    /// failure (against another process writing the same rows) rolled the whole transaction
+    /// back and blames no one: the same batch is sent again, a bounded number of times.
     private func commit(_ batch: [Waiter]) async {
         var remaining = batch
+        var conflicts = 0
         while !remaining.isEmpty {
             let merged = Self.mergedStatements(remaining)
             let statements = merged + remaining.flatMap(\.writeSet.statements)
@@ -130,6 +137,11 @@ public final class GroupCommit: Service, Sendable {
                     offset += count
                 }
                 return
+            } catch let error as PostgresError where error.isRetryable && conflicts < Self.maxConflictRetries {
+                conflicts += 1
+                conflictRetries.increment()
+                logger.debug("batch lost a lock conflict; sending it again", metadata: ["error": "\(error)", "attempt": "\(conflicts)"])
+                try? await Task.sleep(for: .milliseconds(Int.random(in: 1...10) * conflicts))
             } catch let error as PostgresError {
                 if remaining.count > 1, !error.isUnavailable, error.statementIndex.map({ $0 < merged.count }) ?? true {
                     logger.debug("merged batch failed; committing its write sets one by one", metadata: ["error": "\(error)"])
