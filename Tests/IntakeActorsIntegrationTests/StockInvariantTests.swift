@@ -117,10 +117,3 @@ struct StockInvariantTests {
         }
     }
 }
-
-/// A value shared by concurrent tasks of a test.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
-}

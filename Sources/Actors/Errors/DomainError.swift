@@ -18,6 +18,10 @@ public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let validation = Code("validation")
         /// Another request with the same idempotency key created the order first.
         public static let duplicateRequest = Code("duplicate-request")
+        /// Another live user has this email address.
+        public static let emailTaken = Code("email-taken")
+        /// Another product has this SKU.
+        public static let skuTaken = Code("sku-taken")
         /// A payment's amount differs from the order's.
         public static let amountMismatch = Code("amount-mismatch")
         public var description: String { name }

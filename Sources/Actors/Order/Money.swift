@@ -12,6 +12,8 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public static let zero = Money(cents: 0)
+    /// The largest amount a `numeric(12,2)` column holds.
+    public static let maximumStored = Money(cents: 999_999_999_999)
 
     /// The exact decimal value, for `numeric` columns.
     public var decimal: Decimal { Decimal(cents) / 100 }

@@ -45,7 +45,7 @@ public struct Order: Sendable, Hashable {
     public static func amount(of items: [OrderItem]) throws(DomainError) -> Money {
         var total = Money.zero
         for item in items {
-            guard let line = item.unitPrice.multiplied(by: item.quantity), let sum = total.adding(line) else {
+            guard let line = item.unitPrice.multiplied(by: item.quantity), let sum = total.adding(line), sum <= .maximumStored else {
                 throw DomainError(.validation, "the order's amount is too large", subject: "items")
             }
             total = sum

@@ -272,13 +272,6 @@ public actor OrderActor: VirtualActor {
                 items.append(OrderItem(productID: allocation.productID, quantity: allocation.quantity, unitPrice: try itemRow.decodeMoney("unit_price")))
             }
         }
-        guard let status = OrderStatus(rawValue: try row.decode("status")) else {
-            throw PostgresError(code: .decoding, message: "unknown order status")
-        }
-        let order = Order(
-            id: id, userID: try row.decode("user_id"), status: status, amount: try row.decodeMoney("amount"), items: items,
-            region: try row.decode("region"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
-            expiresAt: try row.decode("expires_at"))
-        return (order, allocations)
+        return (try OrderQueries.decodeOrder(row, items: items), allocations)
     }
 }

@@ -71,9 +71,20 @@ public enum OrderQueries {
 
     static let insertPayment = "INSERT INTO payments (payment_id, order_id, amount, status) VALUES ($1, $2, $3, $4)"
 
-    static let selectOrder = """
-        SELECT id, user_id, status, amount::text AS amount, region, created_at, updated_at, expires_at FROM orders WHERE id = $1
-        """
+    static let orderColumns = "id, user_id, status, amount::text AS amount, region, created_at, updated_at, expires_at"
+
+    static let selectOrder = "SELECT \(orderColumns) FROM orders WHERE id = $1"
+
+    /// An order from a row of `orderColumns` and its items.
+    static func decodeOrder(_ row: PostgresRow, items: [OrderItem]) throws -> Order {
+        guard let status = OrderStatus(rawValue: try row.decode("status")) else {
+            throw PostgresError(code: .decoding, message: "unknown order status")
+        }
+        return Order(
+            id: try row.decode("id"), userID: try row.decode("user_id"), status: status, amount: try row.decodeMoney("amount"), items: items,
+            region: try row.decode("region"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"),
+            expiresAt: try row.decode("expires_at"))
+    }
 
     static let selectItems = """
         SELECT product_id, shard, quantity, unit_price::text AS unit_price FROM order_items WHERE order_id = $1 ORDER BY product_id, shard

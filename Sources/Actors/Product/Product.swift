@@ -25,4 +25,10 @@ public struct ProductStock: Sendable, Hashable {
     public var product: Product
     public var available: Int
     public var reserved: Int
+
+    public init(product: Product, available: Int, reserved: Int) {
+        self.product = product
+        self.available = available
+        self.reserved = reserved
+    }
 }

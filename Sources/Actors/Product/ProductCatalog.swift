@@ -23,14 +23,21 @@ public final class ProductCatalog: Sendable {
     }
 
     /// Creates a product with `initialStock` spread evenly over `shards` shards, in one
-    /// transaction. A duplicate SKU throws `PostgresError` `uniqueViolation` on
-    /// `products_sku_key`.
+    /// transaction; `skuTaken` when another product has the SKU.
     public func create(sku: String, name: String, price: Money, initialStock: Int, shards: Int) async throws -> Product {
         guard (1...64).contains(shards) else { throw DomainError(.validation, "stock_shards must be 1..64", subject: "stock_shards") }
         guard initialStock >= 0 else { throw DomainError(.validation, "initial_stock must be >= 0", subject: "initial_stock") }
         let id = UUIDv7.make()
         let perShard = (0..<shards).map { initialStock / shards + ($0 < initialStock % shards ? 1 : 0) }
-        let rows = try await db.pipeline([
+        guard !sku.isEmpty, sku.count <= 100 else { throw DomainError(.validation, "sku must be 1..100 characters", subject: "sku") }
+        guard !name.isEmpty, name.count <= 500 else { throw DomainError(.validation, "name must be 1..500 characters", subject: "name") }
+        guard price >= .zero, price <= .maximumStored else {
+            throw DomainError(.validation, "price must be 0..\(Money.maximumStored)", subject: "price")
+        }
+        guard initialStock <= Int(Int32.max) else { throw DomainError(.validation, "initial_stock is too large", subject: "initial_stock") }
+        let rows: [PostgresRows]
+        do {
+            rows = try await db.pipeline([
             PostgresStatement(
                 """
                 INSERT INTO products (id, sku, name, price, stock_shards) VALUES ($1, $2, $3, $4::numeric, $5)
@@ -40,7 +47,10 @@ public final class ProductCatalog: Sendable {
             PostgresStatement(
                 "INSERT INTO stock_shards (product_id, shard, available) SELECT $1, s, n FROM unnest($2::int4[], $3::int4[]) AS u(s, n)",
                 [.uuid(id), .int32Array((0..<shards).map { Int32($0) }), .int32Array(perShard.map { Int32($0) })]),
-        ])
+            ])
+        } catch let error as PostgresError where error.code == .uniqueViolation && error.constraint == "products_sku_key" {
+            throw DomainError(.skuTaken, "a product with sku \(sku) exists", subject: "sku")
+        }
         let product = try Self.decode(rows[0][0])
         cache.withLock { $0[id] = product }
         return product
@@ -53,6 +63,23 @@ public final class ProductCatalog: Sendable {
             "SELECT COALESCE(sum(available), 0)::int8 AS available, COALESCE(sum(reserved), 0)::int8 AS reserved FROM stock_shards WHERE product_id = $1",
             [.uuid(id)])[0]
         return ProductStock(product: product, available: try row.decode("available"), reserved: try row.decode("reserved"))
+    }
+
+    /// A page of products in creation order (ids are time-ordered), strictly after `cursor`,
+    /// with their stock.
+    public func page(limit: Int, after cursor: UUID?) async throws -> (products: [ProductStock], nextCursor: UUID?) {
+        let rows = try await db.query(
+            """
+            SELECT p.id, p.sku, p.name, p.price::text AS price, p.stock_shards, p.created_at,
+                COALESCE(sum(s.available), 0)::int8 AS available, COALESCE(sum(s.reserved), 0)::int8 AS reserved
+            FROM products p LEFT JOIN stock_shards s ON s.product_id = p.id
+            WHERE $1::uuid IS NULL OR p.id > $1
+            GROUP BY p.id ORDER BY p.id LIMIT $2
+            """, [cursor.map { .uuid($0) } ?? .null, .int32(Int32(limit + 1))])
+        let products = try rows.prefix(limit).map { row in
+            ProductStock(product: try Self.decode(row), available: try row.decode("available"), reserved: try row.decode("reserved"))
+        }
+        return (products, rows.count > limit ? products.last?.product.id : nil)
     }
 
     static func decode(_ row: PostgresRow) throws -> Product {

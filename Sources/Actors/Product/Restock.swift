@@ -8,6 +8,9 @@ extension OrderService {
     /// can never take units another order holds, and fails with `insufficientStock` (taking
     /// nothing) when fewer are available.
     public func restock(productID: UUID, delta: Int) async throws -> ProductStock {
+        guard abs(delta) <= 100_000_000 else {
+            throw DomainError(.validation, "delta must be within ±100000000", subject: "delta")
+        }
         guard let product = try await catalog.product(productID) else {
             throw DomainError(.notFound, "no product \(productID.uuidString.lowercased())")
         }

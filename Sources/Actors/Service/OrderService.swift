@@ -27,9 +27,10 @@ public final class OrderService: Sendable {
     }
 
     public let catalog: ProductCatalog
+    public let history: OrderHistory
     public let orders: ActorRegistry<OrderActor>
     public let shards: ActorRegistry<StockShardActor>
-    let db: PostgresClient
+    public let db: PostgresClient
     let groupCommit: GroupCommit
     let events: DomainEvents
 
@@ -37,6 +38,7 @@ public final class OrderService: Sendable {
         self.db = db
         self.groupCommit = groupCommit
         catalog = ProductCatalog(db: db)
+        history = OrderHistory(db: db)
         events = DomainEvents(typePrefix: settings.eventTypePrefix)
         shards = ActorRegistry(name: "stock-shards", context: .init(db: db), settings: settings.shardActors, logger: logger)
         orders = ActorRegistry(

@@ -1,0 +1,115 @@
+import Foundation
+import IntakeRuntime
+
+/// Users and their personal data, encrypted at rest (see `PIIVault`). Passwords arrive
+/// already hashed: hashing is the caller's choice of algorithm and cost.
+public final class UserDirectory: Sendable {
+    let db: PostgresClient
+    let vault: PIIVault
+    let history: OrderHistory
+
+    public init(db: PostgresClient, vault: PIIVault, history: OrderHistory) {
+        self.db = db
+        self.vault = vault
+        self.history = history
+    }
+
+    /// Creates a user; `emailTaken` when another live user has the address.
+    public func create(email: String, passwordHash: String, name: String?, region: String?, role: Role) async throws -> User {
+        let email = User.normalizedEmail(email)
+        try Self.validate(email: email, name: name, region: region)
+        let id = UUIDv7.make()
+        let (key, wrapped) = try vault.newDataKey(for: id)
+        do {
+            let rows = try await db.query(
+                """
+                INSERT INTO users (id, role, email_lookup, email_cipher, name_cipher, region, password_hash, data_key)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at
+                """,
+                [.uuid(id), .text(role.rawValue), .bytea(vault.emailLookup(email)), .bytea(try vault.seal(email, with: key)),
+                 try name.map { .bytea(try vault.seal($0, with: key)) } ?? .null, .optionalText(region), .text(passwordHash),
+                 .bytea(wrapped)])
+            return User(id: id, email: email, name: name, region: region, role: role, createdAt: try rows[0].decode("created_at"))
+        } catch let error as PostgresError where error.code == .uniqueViolation && error.constraint == "users_email_lookup" {
+            throw DomainError(.emailTaken, "a user with this email exists", subject: "email")
+        }
+    }
+
+    /// The live user with this email and their password hash, for signing in.
+    public func credentials(email: String) async throws -> (user: User, passwordHash: String)? {
+        let rows = try await db.query("\(Self.selectUser) WHERE email_lookup = $1", [.bytea(vault.emailLookup(email))])
+        guard let row = rows.first else { return nil }
+        return (try decode(row), try row.decode("password_hash"))
+    }
+
+    /// The live user with this id; nil when there is none or they were erased.
+    public func user(_ id: UUID) async throws -> User? {
+        let rows = try await db.query("\(Self.selectUser) WHERE id = $1 AND erased_at IS NULL", [.uuid(id)])
+        return try rows.first.map(decode)
+    }
+
+    /// Whether `id` names a live (not erased) user.
+    public func isLive(_ id: UUID) async throws -> Bool {
+        try await !db.query("SELECT 1 FROM users WHERE id = $1 AND erased_at IS NULL", [.uuid(id)]).isEmpty
+    }
+
+    /// Every stored datum of the user, decrypted; nil when there is none or they were erased.
+    public func export(_ id: UUID) async throws -> UserExport? {
+        guard let user = try await user(id) else { return nil }
+        return UserExport(user: user, orders: try await history.all(userID: id))
+    }
+
+    /// Erases the user's personal data irreversibly: the wrapped data key and every
+    /// ciphertext are deleted, the email may sign up again. Orders stay, under an id that no
+    /// longer leads to anything personal. Returns false when there was no live user.
+    @discardableResult
+    public func erase(_ id: UUID) async throws -> Bool {
+        let rows = try await db.query(
+            """
+            UPDATE users SET email_lookup = NULL, email_cipher = NULL, name_cipher = NULL, region = NULL, password_hash = NULL,
+                data_key = NULL, erased_at = now()
+            WHERE id = $1 AND erased_at IS NULL RETURNING id
+            """, [.uuid(id)])
+        return !rows.isEmpty
+    }
+
+    /// Creates an admin with this email unless a live user has it; returns whether it did.
+    @discardableResult
+    public func ensureAdmin(email: String, passwordHash: @autoclosure () async throws -> String) async throws -> Bool {
+        if try await credentials(email: email) != nil { return false }
+        do {
+            _ = try await create(email: email, passwordHash: try await passwordHash(), name: nil, region: nil, role: .admin)
+            return true
+        } catch let error as DomainError where error.code == .emailTaken {
+            return false
+        }
+    }
+
+    /// The rules for a user's fields; `validation` naming the field.
+    public static func validate(email: String, name: String?, region: String?) throws(DomainError) {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard email.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !email.contains(where: \.isWhitespace) else {
+            throw DomainError(.validation, "email must be an address like name@example.com", subject: "email")
+        }
+        if let name, name.count > 200 || name.isEmpty {
+            throw DomainError(.validation, "name must be 1..200 characters", subject: "name")
+        }
+        if let region, region.count > 64 || region.isEmpty {
+            throw DomainError(.validation, "region must be 1..64 characters", subject: "region")
+        }
+    }
+
+    private static let selectUser = """
+        SELECT id, role, email_cipher, name_cipher, region, password_hash, data_key, created_at FROM users
+        """
+
+    private func decode(_ row: PostgresRow) throws -> User {
+        let id: UUID = try row.decode("id")
+        let key = try vault.unwrap(try row.decode("data_key"), for: id)
+        let nameCipher: [UInt8]? = try row.decode("name_cipher")
+        guard let role = Role(rawValue: try row.decode("role")) else { throw PostgresError(code: .decoding, message: "unknown role") }
+        return User(
+            id: id, email: try vault.open(try row.decode("email_cipher"), with: key), name: try nameCipher.map { try vault.open($0, with: key) },
+            region: try row.decode("region"), role: role, createdAt: try row.decode("created_at"))
+    }
+}
