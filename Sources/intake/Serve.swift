@@ -21,22 +21,31 @@ struct Serve: AsyncParsableCommand {
             var configuration = try connection.configuration()
             if let host { configuration.host = host }
             if let port { configuration.port = port }
+            try configuration.validate()
             LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+            PrometheusExport.bootstrap()
             let logger = Logger(label: "intake")
+            let secrets = try IntakeSecrets.resolve(configuration, logger: logger)
             let infrastructure = try await IntakeInfrastructure.start(configuration, logger: logger)
             do {
                 let applied = try await infrastructure.migrate()
                 logger.info("schema is current", metadata: ["applied": "\(applied.count)"])
-                logger.notice(
-                    "intake is running; SIGINT or SIGTERM stops it",
-                    metadata: [
-                        "postgres": "\(infrastructure.postgres.configuration.redactedURL)",
-                        "redis": "\(infrastructure.redis.configuration.redactedURL)",
-                    ])
-                let services = IntakeServices(infrastructure: infrastructure, configuration: configuration, logger: logger)
+                let services = try await IntakeServices(
+                    infrastructure: infrastructure, configuration: configuration, secrets: secrets, logger: logger)
+                try await services.bootstrapAdmin(configuration, logger: logger)
+                let postgresURL = infrastructure.postgres.configuration.redactedURL
+                let redisURL = infrastructure.redis.configuration.redactedURL
+                let listening = configuration
+                let http = services.application(configuration, logger: logger) { port in
+                    logger.notice(
+                        "intake is listening; SIGINT or SIGTERM stops it",
+                        metadata: ["url": "http://\(listening.host):\(port)", "postgres": "\(postgresURL)", "redis": "\(redisURL)"])
+                }
+                // Started last, stopped first: no new request is accepted once shutdown
+                // begins, in-flight ones finish, then the writer flushes.
                 let group = ServiceGroup(
                     configuration: .init(
-                        services: services.all.map { .init(service: $0) },
+                        services: (services.all + [http]).map { .init(service: $0) },
                         gracefulShutdownSignals: [.sigterm, .sigint],
                         logger: logger))
                 try await group.run()

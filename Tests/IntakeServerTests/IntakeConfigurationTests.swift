@@ -22,7 +22,10 @@ import Testing
             "INTAKE_ENV": "production", "INTAKE_LOG_LEVEL": "debug", "INTAKE_LOG_FORMAT": "text",
             "INTAKE_DB_POOL_SIZE": "32", "INTAKE_REDIS_POOL_SIZE": "4", "INTAKE_EVENT_STREAM": "orders:events",
             "INTAKE_EVENT_WEBHOOKS": "https://a.example/hook, http://b.example/x", "INTAKE_PAYMENT_TTL": "90s",
-            "INTAKE_EVENT_TYPE_PREFIX": "io.shop",
+            "INTAKE_EVENT_TYPE_PREFIX": "io.shop", "INTAKE_TOKEN_TTL": "15m", "INTAKE_STOCK_SHARDS": "16",
+            "INTAKE_JWT_SECRET": "j-0123456789abcdef0123456789abcdef", "INTAKE_WEBHOOK_SECRET": "w-secret",
+            "INTAKE_PII_KEY": Data(repeating: 1, count: 32).base64EncodedString(), "INTAKE_ADMIN_EMAIL": "root@example.com",
+            "INTAKE_ADMIN_PASSWORD": "root-password", "INTAKE_BCRYPT_COST": "12",
         ])
         #expect(configuration.host == "0.0.0.0")
         #expect(configuration.port == 9000)
@@ -38,6 +41,13 @@ import Testing
         #expect(configuration.paymentTTL == .seconds(90))
         #expect(configuration.eventTypePrefix == "io.shop")
         #expect(configuration.eventWebhooks == ["https://a.example/hook", "http://b.example/x"])
+        #expect(configuration.tokenTTL == .seconds(900))
+        #expect(configuration.stockShards == 16)
+        #expect(configuration.jwtSecret == "j-0123456789abcdef0123456789abcdef")
+        #expect(configuration.webhookSecret == "w-secret")
+        #expect(configuration.adminEmail == "root@example.com")
+        #expect(configuration.adminPassword == "root-password")
+        #expect(configuration.bcryptCost == 12)
         try configuration.validate()
     }
 
@@ -59,6 +69,31 @@ import Testing
     @Test func productionRefusesEmbeddedServers() throws {
         let configuration = try IntakeConfiguration.load(from: ["INTAKE_ENV": "production", "INTAKE_REDIS_URL": "redis://cache:6379/0"])
         #expect(throws: ConfigurationError.self) { try configuration.validate() }
+    }
+
+    @Test func productionRequiresEverySecretAndKeysAreChecked() throws {
+        var variables = ["INTAKE_ENV": "production", "INTAKE_DATABASE_URL": "postgres://u@db/intake", "INTAKE_REDIS_URL": "redis://cache:6379/0"]
+        #expect(throws: ConfigurationError.self) { try IntakeConfiguration.load(from: variables).validate() }
+        variables["INTAKE_JWT_SECRET"] = "j-0123456789abcdef0123456789abcdef"
+        variables["INTAKE_WEBHOOK_SECRET"] = "w"
+        variables["INTAKE_PII_KEY"] = Data(repeating: 1, count: 16).base64EncodedString()
+        #expect(throws: ConfigurationError.self) { try IntakeConfiguration.load(from: variables).validate() }
+        variables["INTAKE_PII_KEY"] = Data(repeating: 1, count: 32).base64EncodedString()
+        try IntakeConfiguration.load(from: variables).validate()
+    }
+
+    @Test func developmentSecretsAreGeneratedOnceWithOwnerOnlyPermissions() throws {
+        var configuration = IntakeConfiguration()
+        configuration.dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-secrets-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: configuration.dataDirectory) }
+        let first = try IntakeSecrets.resolve(configuration, logger: .init(label: "test"))
+        let again = try IntakeSecrets.resolve(configuration, logger: .init(label: "test"))
+        #expect(first.jwtSecret == again.jwtSecret)
+        #expect(first.piiKey == again.piiKey)
+        #expect(first.piiKey.count == 32)
+        let file = configuration.dataDirectory.appendingPathComponent("secrets").path
+        let permissions = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+        #expect(permissions == 0o600)
     }
 
     @Test func badURLsAreReportedBeforeAnythingStarts() throws {

@@ -16,7 +16,8 @@ struct IntakeServicesTests {
         let infrastructure = try await IntakeInfrastructure.start(configuration, logger: logger)
         try await infrastructure.migrate()
         #expect(try await infrastructure.migrate().isEmpty, "migrating twice applies nothing")
-        let services = IntakeServices(infrastructure: infrastructure, configuration: configuration, logger: logger)
+        let secrets = IntakeSecrets(jwtSecret: Array("jwt-secret-for-tests-0123456789abcdef".utf8), webhookSecret: [1, 2, 3], piiKey: Array(repeating: 7, count: 32))
+        let services = try await IntakeServices(infrastructure: infrastructure, configuration: configuration, secrets: secrets, logger: logger)
         let event = CloudEvent(source: "/test", type: "com.example.test.done", subject: "x", data: "{}")
         let prune = try await withRunningServices(services.all) {
             // A write set with an outbox event, through the group-commit writer...

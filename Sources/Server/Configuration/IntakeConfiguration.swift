@@ -32,6 +32,21 @@ public struct IntakeConfiguration: Sendable {
     /// Webhook subscribers that receive every event (CloudEvents structured mode).
     public var eventWebhooks: [String] = []
 
+    /// Access token and session lifetime.
+    public var tokenTTL: Duration = .seconds(3600)
+    /// Shards of a product created without `stock_shards`.
+    public var stockShards = 8
+    /// Secrets; nil in development means "generate once into the data directory".
+    public var jwtSecret: String?
+    public var webhookSecret: String?
+    /// Base64 of 32 bytes.
+    public var piiKey: String?
+    /// An admin to create on start when absent.
+    public var adminEmail: String?
+    public var adminPassword: String?
+    /// bcrypt cost of password hashes.
+    public var bcryptCost = 10
+
     public init() {}
 
     /// Reads the `INTAKE_*` variables of `variables`; unknown values fail with the variable's
@@ -52,6 +67,14 @@ public struct IntakeConfiguration: Sendable {
         if let stream = reader.string("INTAKE_EVENT_STREAM") { configuration.eventStream = stream }
         if let prefix = reader.string("INTAKE_EVENT_TYPE_PREFIX") { configuration.eventTypePrefix = prefix }
         if let ttl = try reader.duration("INTAKE_PAYMENT_TTL") { configuration.paymentTTL = ttl }
+        if let ttl = try reader.duration("INTAKE_TOKEN_TTL") { configuration.tokenTTL = ttl }
+        if let shards = try reader.integer("INTAKE_STOCK_SHARDS", in: 1...64) { configuration.stockShards = shards }
+        if let cost = try reader.integer("INTAKE_BCRYPT_COST", in: 4...31) { configuration.bcryptCost = cost }
+        configuration.jwtSecret = reader.string("INTAKE_JWT_SECRET")
+        configuration.webhookSecret = reader.string("INTAKE_WEBHOOK_SECRET")
+        configuration.piiKey = reader.string("INTAKE_PII_KEY")
+        configuration.adminEmail = reader.string("INTAKE_ADMIN_EMAIL")
+        configuration.adminPassword = reader.string("INTAKE_ADMIN_PASSWORD")
         if let hooks = reader.string("INTAKE_EVENT_WEBHOOKS") {
             configuration.eventWebhooks = hooks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             for url in configuration.eventWebhooks where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
@@ -66,6 +89,25 @@ public struct IntakeConfiguration: Sendable {
         if environment == .production && (databaseURL == nil || redisURL == nil) {
             throw ConfigurationError(
                 "INTAKE_ENV=production needs INTAKE_DATABASE_URL and INTAKE_REDIS_URL: embedded servers are for development only")
+        }
+        if environment == .production {
+            let missing = [("INTAKE_JWT_SECRET", jwtSecret), ("INTAKE_WEBHOOK_SECRET", webhookSecret), ("INTAKE_PII_KEY", piiKey)]
+                .filter { $0.1 == nil }.map(\.0)
+            if !missing.isEmpty {
+                throw ConfigurationError("INTAKE_ENV=production needs \(missing.joined(separator: ", ")): secrets are generated in development only")
+            }
+        }
+        if let piiKey, Data(base64Encoded: piiKey)?.count != 32 {
+            throw ConfigurationError("INTAKE_PII_KEY: expected base64 of exactly 32 bytes (openssl rand -base64 32)")
+        }
+        if let jwtSecret, jwtSecret.utf8.count < 32 {
+            throw ConfigurationError("INTAKE_JWT_SECRET: must be at least 32 characters")
+        }
+        if (adminEmail == nil) != (adminPassword == nil) {
+            throw ConfigurationError("INTAKE_ADMIN_EMAIL and INTAKE_ADMIN_PASSWORD go together")
+        }
+        if let adminPassword, !(8...128).contains(adminPassword.count) {
+            throw ConfigurationError("INTAKE_ADMIN_PASSWORD: must be 8..128 characters")
         }
         if let databaseURL {
             do { _ = try PostgresConfiguration(url: databaseURL) } catch let error as PostgresError {

@@ -1,3 +1,4 @@
+import Hummingbird
 import IntakeActors
 import IntakeRuntime
 import Logging
@@ -16,8 +17,10 @@ public struct IntakeServices: Sendable {
     public let jobPruner: JobPruner
     public let orders: OrderService
     public let idleCollector: IdleCollector
+    /// The HTTP API over `orders` and the users; add its routes to a router.
+    public let api: IntakeAPI
 
-    public init(infrastructure: IntakeInfrastructure, configuration: IntakeConfiguration, logger: Logger) {
+    public init(infrastructure: IntakeInfrastructure, configuration: IntakeConfiguration, secrets: IntakeSecrets, logger: Logger) async throws {
         let db = infrastructure.postgres
         groupCommit = GroupCommit(client: db, logger: logger)
         workQueue = WorkQueue(client: db, logger: logger)
@@ -37,6 +40,34 @@ public struct IntakeServices: Sendable {
         idleCollector = IdleCollector(registries: orders.registries)
         scheduler = JobScheduler(client: db, jobs: [OutboxPruner.periodicJob(), PaymentTimeoutSweep.periodicJob()], logger: logger)
         jobPruner = JobPruner(client: db, logger: logger)
+        api = IntakeAPI(
+            orders: orders,
+            users: UserDirectory(db: db, vault: try PIIVault(masterKey: secrets.piiKey), history: orders.history),
+            sessions: SessionStore(redis: infrastructure.redis),
+            tokens: await TokenIssuer(secret: secrets.jwtSecret, lifetime: configuration.tokenTTL),
+            passwords: PasswordHasher(cost: UInt8(configuration.bcryptCost)),
+            webhook: WebhookSignature(secret: secrets.webhookSecret),
+            readiness: Readiness(db: db, redis: infrastructure.redis, migrations: try IntakeMigrations.all()),
+            settings: .init(defaultStockShards: configuration.stockShards), logger: logger)
+    }
+
+    /// Creates the configured admin (INTAKE_ADMIN_EMAIL/PASSWORD) unless it exists.
+    public func bootstrapAdmin(_ configuration: IntakeConfiguration, logger: Logger) async throws {
+        guard let email = configuration.adminEmail, let password = configuration.adminPassword else { return }
+        if try await api.users.ensureAdmin(email: email, passwordHash: try await api.passwords.hash(password)) {
+            logger.notice("created the configured admin", metadata: ["email": "\(User.normalizedEmail(email))"])
+        }
+    }
+
+    /// Intake's HTTP server on its own router, as a service.
+    public func application(_ configuration: IntakeConfiguration, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some Service
+    {
+        Application(
+            router: api.makeRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "intake"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
     }
 
     /// Start order; a `ServiceGroup` shuts down in reverse.

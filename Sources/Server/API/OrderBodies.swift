@@ -1,0 +1,102 @@
+import Foundation
+import IntakeActors
+
+/// `POST /v1/orders`.
+struct CreateOrderRequest: Decodable, Sendable {
+    struct Item: Decodable, Sendable {
+        var productID: UUIDText
+        var quantity: Int
+
+        enum CodingKeys: String, CodingKey {
+            case productID = "product_id"
+            case quantity
+        }
+    }
+
+    var items: [Item]
+    var userID: UUIDText?
+    var region: String?
+
+    enum CodingKeys: String, CodingKey {
+        case items
+        case userID = "user_id"
+        case region
+    }
+}
+
+/// An order, the same shape everywhere one is returned.
+struct OrderResponse: Encodable, Sendable {
+    struct Item: Encodable, Sendable {
+        var productID: String
+        var quantity: Int
+        var unitPrice: String
+
+        enum CodingKeys: String, CodingKey {
+            case productID = "product_id"
+            case quantity
+            case unitPrice = "unit_price"
+        }
+    }
+
+    var id: String
+    var userID: String
+    var status: String
+    var amount: String
+    var items: [Item]
+    var region: String?
+    var createdAt: String
+    var updatedAt: String
+    var expiresAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case userID = "user_id"
+        case status, amount, items, region
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case expiresAt = "expires_at"
+    }
+
+    init(_ order: Order) {
+        id = order.id.lowercased
+        userID = order.userID.lowercased
+        status = order.status.rawValue
+        amount = order.amount.description
+        items = order.items.map { Item(productID: $0.productID.lowercased, quantity: $0.quantity, unitPrice: $0.unitPrice.description) }
+        region = order.region
+        createdAt = Timestamp.string(order.createdAt)
+        updatedAt = Timestamp.string(order.updatedAt)
+        expiresAt = Timestamp.string(order.expiresAt)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(userID, forKey: .userID)
+        try container.encode(status, forKey: .status)
+        try container.encode(amount, forKey: .amount)
+        try container.encode(items, forKey: .items)
+        try container.encode(region, forKey: .region)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(expiresAt, forKey: .expiresAt)
+    }
+}
+
+/// `POST /v1/payments/webhook`.
+struct PaymentWebhookRequest: Decodable, Sendable {
+    enum Status: String, Decodable, Sendable {
+        case succeeded, failed
+    }
+
+    var paymentID: String
+    var orderID: UUIDText
+    var amount: MoneyText
+    var status: Status
+
+    enum CodingKeys: String, CodingKey {
+        case paymentID = "payment_id"
+        case orderID = "order_id"
+        case amount, status
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import IntakeActors
+
+/// `POST /v1/products`.
+struct CreateProductRequest: Decodable, Sendable {
+    var sku: String
+    var name: String
+    var price: MoneyText
+    var initialStock: Int
+    var stockShards: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case sku, name, price
+        case initialStock = "initial_stock"
+        case stockShards = "stock_shards"
+    }
+}
+
+/// `POST /v1/products/{id}/stock`.
+struct StockChangeRequest: Decodable, Sendable {
+    var delta: Int
+}
+
+struct ProductResponse: Encodable, Sendable {
+    var id: String
+    var sku: String
+    var name: String
+    var price: String
+    var available: Int
+    var reserved: Int
+    var stockShards: Int
+    var createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, sku, name, price, available, reserved
+        case stockShards = "stock_shards"
+        case createdAt = "created_at"
+    }
+
+    init(_ stock: ProductStock) {
+        id = stock.product.id.lowercased
+        sku = stock.product.sku
+        name = stock.product.name
+        price = stock.product.price.description
+        available = stock.available
+        reserved = stock.reserved
+        stockShards = stock.product.stockShards
+        createdAt = Timestamp.string(stock.product.createdAt)
+    }
+}
+
+/// A page of a listing.
+struct PageResponse<Item: Encodable & Sendable>: Encodable, Sendable {
+    var items: [Item]
+    var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case items
+        case nextCursor = "next_cursor"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(items, forKey: .items)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import IntakeRuntime
+
+/// Sessions in Redis: `session:<sid>` holds the user id and expires with the token. A token
+/// is accepted only while its session exists, so deleting it revokes the token at once. Each
+/// user's session ids are also kept in a set, so erasing a user revokes every session.
+///
+/// Redis being down fails closed: `isActive` throws, and the request gets 503 rather than a
+/// revoked token getting through.
+public struct SessionStore: Sendable {
+    let redis: RedisClient
+    let prefix: String
+
+    public init(redis: RedisClient, prefix: String = "intake:") {
+        self.redis = redis
+        self.prefix = prefix
+    }
+
+    func sessionKey(_ sessionID: String) -> String { "\(prefix)session:\(sessionID)" }
+    func userKey(_ userID: UUID) -> String { "\(prefix)user-sessions:\(userID.lowercased)" }
+
+    /// Starts a session; returns its id.
+    public func start(userID: UUID, lifetime: Duration) async throws -> String {
+        let sessionID = UUID().uuidString.lowercased()
+        let seconds = max(1, Int(lifetime.components.seconds))
+        let replies = try await redis.pipeline([
+            RedisCommand("SET", .init(sessionKey(sessionID)), .init(userID.lowercased), "EX", .init(seconds)),
+            RedisCommand("SADD", .init(userKey(userID)), .init(sessionID)),
+            RedisCommand("EXPIRE", .init(userKey(userID)), .init(seconds)),
+        ])
+        for reply in replies { _ = try reply.throwingErrorReply() }
+        return sessionID
+    }
+
+    /// Whether the session exists and belongs to `userID`.
+    public func isActive(_ sessionID: String, userID: UUID) async throws -> Bool {
+        let reply = try await redis.command("GET", .init(sessionKey(sessionID))).throwingErrorReply()
+        return reply.string == userID.lowercased
+    }
+
+    public func end(_ sessionID: String, userID: UUID) async throws {
+        let replies = try await redis.pipeline([
+            RedisCommand("DEL", .init(sessionKey(sessionID))), RedisCommand("SREM", .init(userKey(userID)), .init(sessionID)),
+        ])
+        for reply in replies { _ = try reply.throwingErrorReply() }
+    }
+
+    /// Ends every session of a user.
+    public func endAll(userID: UUID) async throws {
+        let members = try await redis.command("SMEMBERS", .init(userKey(userID))).throwingErrorReply().array ?? []
+        var commands = members.compactMap(\.string).map { RedisCommand("DEL", .init(sessionKey($0))) }
+        commands.append(RedisCommand("DEL", .init(userKey(userID))))
+        for reply in try await redis.pipeline(commands) { _ = try reply.throwingErrorReply() }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IntakeActors
+import IntakeRuntime
+import Logging
+
+/// Everything Intake's routes use, built once per process. `addRoutes(to:)` adds the whole
+/// contract of API.md to a Hummingbird router — Intake's own, or a gateway's.
+public final class IntakeAPI: Sendable {
+    /// Choices the contract leaves to configuration.
+    public struct Settings: Sendable {
+        public var defaultStockShards: Int
+        public var webhookTolerance: TimeInterval
+
+        public init(defaultStockShards: Int = 8, webhookTolerance: TimeInterval = 300) {
+            self.defaultStockShards = defaultStockShards
+            self.webhookTolerance = webhookTolerance
+        }
+    }
+
+    public let orders: OrderService
+    public let users: UserDirectory
+    public let sessions: SessionStore
+    public let tokens: TokenIssuer
+    public let passwords: PasswordHasher
+    public let webhook: WebhookSignature
+    public let readiness: Readiness
+    public let settings: Settings
+    let inFlight = InFlightKeys()
+    let records: IdempotencyRecords
+    let logger: Logger
+
+    public init(
+        orders: OrderService, users: UserDirectory, sessions: SessionStore, tokens: TokenIssuer, passwords: PasswordHasher,
+        webhook: WebhookSignature, readiness: Readiness, settings: Settings = Settings(), logger: Logger = Logger(label: "intake.http")
+    ) {
+        self.orders = orders
+        self.users = users
+        self.sessions = sessions
+        self.tokens = tokens
+        self.passwords = passwords
+        self.webhook = webhook
+        self.readiness = readiness
+        self.settings = settings
+        self.records = IdempotencyRecords(db: orders.db)
+        self.logger = logger
+    }
+
+    /// Adds every route of the contract, and the middleware they rely on, to `router`.
+    public func addRoutes<Context: IntakeContext>(to router: Router<Context>) {
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: AccessLogMiddleware())
+        router.add(middleware: ProblemMiddleware(logger: logger))
+        router.add(middleware: AuthenticationMiddleware(api: self))
+        OperationsRoutes(api: self).add(to: router)
+        let v1 = router.group("v1")
+        UserRoutes(api: self).add(to: v1)
+        SessionRoutes(api: self).add(to: v1)
+        ProductRoutes(api: self).add(to: v1)
+        OrderRoutes(api: self).add(to: v1)
+        PaymentRoutes(api: self).add(to: v1)
+    }
+
+    /// A router of Intake's own, with only Intake's routes.
+    public func makeRouter() -> Router<IntakeRequestContext> {
+        let router = Router(context: IntakeRequestContext.self)
+        addRoutes(to: router)
+        return router
+    }
+
+    // MARK: Helpers shared by the routes
+
+    /// Runs an authenticated POST under its `Idempotency-Key`, if any: a replay returns the
+    /// stored response; a different body `422`; a concurrent one `409`.
+    func idempotent(
+        _ request: Request, principal: Principal, body: [UInt8], _ operation: () async throws -> (HTTPResponse.Status, [UInt8])
+    ) async throws -> Response {
+        guard let key = try IdempotencyKey.from(request.headers) else {
+            let (status, data) = try await operation()
+            return JSONBody.response(data: data, status: status)
+        }
+        let hash = IdempotencyKey.hash(ofBody: Array(request.uri.path.utf8) + [0] + body)
+        return try await inFlight.holding(principal.userID, key) {
+            if let record = try await records.find(userID: principal.userID, key: key) {
+                guard record.requestHash == hash else { throw Problem.idempotencyKeyReused }
+                return JSONBody.response(
+                    data: record.body, status: HTTPResponse.Status(code: record.status), headers: [IdempotencyKey.replayedHeader: "true"])
+            }
+            let (status, data) = try await operation()
+            if (200..<300).contains(status.code) {
+                try await records.save(userID: principal.userID, key: key, record: .init(requestHash: hash, status: status.code, body: data))
+            }
+            return JSONBody.response(data: data, status: status)
+        }
+    }
+}
+
+extension IntakeContext {
+    /// The authenticated principal, or `401 unauthorized`.
+    func requirePrincipal() throws -> Principal {
+        guard let principal else { throw Problem.unauthorized() }
+        return principal
+    }
+
+    /// An admin principal: `401` without a token, `403` with a customer's.
+    func requireAdmin() throws -> Principal {
+        let principal = try requirePrincipal()
+        guard principal.isAdmin else { throw Problem.forbidden("this action is for admins") }
+        return principal
+    }
+
+    /// A UUID path parameter; anything else cannot name a resource (`404`).
+    func uuidParameter(_ name: String) throws -> UUID {
+        guard let text = parameters.get(name), let id = UUID(uuidString: text) else { throw Problem.notFound() }
+        return id
+    }
+}
+
+extension Request {
+    /// A query parameter `limit` in 1...max (default when absent).
+    func pageLimit() throws -> Int {
+        guard let text = uri.queryParameters.get("limit") else { return APILimits.defaultPageSize }
+        guard let limit = Int(text), (1...APILimits.maxPageSize).contains(limit) else {
+            throw Problem.validation("limit: must be an integer 1..\(APILimits.maxPageSize)")
+        }
+        return limit
+    }
+
+    /// A query parameter `cursor`: the opaque value of a previous page's `next_cursor`.
+    func pageCursor() throws -> UUID? {
+        guard let text = uri.queryParameters.get("cursor"), !text.isEmpty else { return nil }
+        guard let id = UUID(uuidString: text) else { throw Problem.validation("cursor: not a cursor this API returned") }
+        return id
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Request bodies in, JSON responses out, with the contract's error classes: unparsable JSON
+/// is `400 malformed-json`; JSON of the wrong shape is `422 validation` naming the field.
+enum JSONBody {
+    /// The raw body, at most `APILimits.maxBodyBytes` (else `413`).
+    static func bytes(of request: Request) async throws -> ByteBuffer {
+        var request = request
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > APILimits.maxBodyBytes {
+            throw Problem.payloadTooLarge
+        }
+        do {
+            return try await request.collectBody(upTo: APILimits.maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw Problem.payloadTooLarge
+        }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+        } catch let error as DecodingError {
+            throw problem(for: error)
+        }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+        try decode(type, from: try await bytes(of: request))
+    }
+
+    static func problem(for error: DecodingError) -> Problem {
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            if context.underlyingError != nil || context.debugDescription.contains("JSON") {
+                return .malformedJSON("the body is not valid JSON")
+            }
+            return .validation(context.debugDescription)
+        case .dataCorrupted(let context):
+            return .validation("\(path(context.codingPath)): \(context.debugDescription)")
+        case .keyNotFound(let key, let context):
+            return .validation("\(path(context.codingPath + [key])): is required")
+        case .valueNotFound(_, let context):
+            return .validation("\(path(context.codingPath)): must not be null")
+        case .typeMismatch(let type, let context):
+            if context.codingPath.isEmpty { return .validation("the body must be a JSON object") }
+            return .validation("\(path(context.codingPath)): must be \(describe(type))")
+        @unknown default:
+            return .validation("the body does not match the expected shape")
+        }
+    }
+
+    /// `items[0].quantity`.
+    static func path(_ keys: [any CodingKey]) -> String {
+        var text = ""
+        for key in keys {
+            if let index = key.intValue, key.stringValue.hasPrefix("Index") || key.stringValue == "\(index)" {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return text.isEmpty ? "body" : text
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int32.Type, is Int64.Type: "an integer"
+        case is Bool.Type: "a boolean"
+        case is [Any].Type: "an array"
+        default: "\(type)".contains("Array") ? "an array" : "an object"
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        // Sorted keys: the same value always has the same bytes (replays compare equal).
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        let data = try encoder.encode(value)
+        return response(data: [UInt8](data), status: status, headers: headers)
+    }
+
+    static func response(data: [UInt8], status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// RFC 3339 UTC with milliseconds, as API.md shows.
+enum Timestamp {
+    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+
+    static func string(_ date: Date) -> String { style.format(date) }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Gives every request an id (the client's `X-Request-Id` when it sent a sane one), puts it
+/// in the logger's metadata and echoes it on every response, errors included.
+struct RequestIDMiddleware<Context: IntakeContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let sent = request.headers[.requestID].flatMap { id in
+            (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { (0x21...0x7E).contains($0) } ? id : nil
+        }
+        context.requestID = sent ?? UUID().uuidString.lowercased()
+        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            // ProblemMiddleware turns every error into a response; this only sees errors
+            // from middleware outside it.
+            response = (Problem.from(error) ?? .internalError).response()
+        }
+        response.headers[.requestID] = context.requestID
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static var requestID: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import Hummingbird
+
+/// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`.
+struct OperationsRoutes<Context: IntakeContext> {
+    let api: IntakeAPI
+
+    func add(to router: Router<Context>) {
+        router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
+        router.get("readyz") { _, _ in
+            let report = await api.readiness.check()
+            return try JSONBody.response(report, status: report.ready ? .ok : .serviceUnavailable)
+        }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: PrometheusExport.render())))
+        }
+        router.get("openapi.yaml") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.bytes())))
+        }
+    }
+}
+
+/// The contract, machine-readable, shipped in the server's resource bundle.
+enum OpenAPIDocument {
+    static func bytes() throws -> [UInt8] {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else {
+            throw Problem.notFound("openapi.yaml is missing from the server's resources")
+        }
+        return [UInt8](try Data(contentsOf: url))
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IntakeActors
+
+/// `/v1/orders`: creation (with idempotency), reads, and the status changes.
+struct OrderRoutes<Context: IntakeContext> {
+    let api: IntakeAPI
+
+    func add(to group: RouterGroup<Context>) {
+        group.post("orders", use: create)
+        group.get("orders", use: list)
+        group.get("orders/{id}", use: show)
+        group.post("orders/{id}/cancel", use: cancel)
+        group.post("orders/{id}/ship", use: ship)
+        group.post("orders/{id}/deliver", use: deliver)
+    }
+
+    /// The idempotency record of an order is its own row (key and body hash, written in the
+    /// order's transaction), so the first attempt runs optimistically; only when it fails
+    /// is the key looked up — a retry of a request that already succeeded fails here (its
+    /// key is taken, or its stock is gone) and is answered with the original response.
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let key = try IdempotencyKey.from(request.headers)
+        let bytes = try await JSONBody.bytes(of: request)
+        let body = try JSONBody.decode(CreateOrderRequest.self, from: bytes)
+        var userID = principal.userID
+        if let requested = body.userID?.uuid, requested != principal.userID {
+            guard principal.isAdmin else { throw Problem.forbidden("only admins may create orders for another user") }
+            userID = requested
+        }
+        if let region = body.region, region.isEmpty || region.count > 64 { throw Problem.validation("region: must be 1..64 characters") }
+        let hash = key.map { _ in IdempotencyKey.hash(ofBody: Array(buffer: bytes)) }
+        let newOrder = NewOrder(
+            userID: userID, lines: body.items.map { NewOrder.Line(productID: $0.productID.uuid, quantity: $0.quantity) },
+            region: body.region, idempotencyKey: key?.value, requestHash: hash)
+        guard let key else { return try JSONBody.response(OrderResponse(try await api.orders.createOrder(newOrder)), status: .created) }
+        return try await api.inFlight.holding(principal.userID, key) {
+            do {
+                return try JSONBody.response(OrderResponse(try await api.orders.createOrder(newOrder)), status: .created)
+            } catch {
+                guard let earlier = try await api.orders.history.created(userID: userID, idempotencyKey: key.value) else { throw error }
+                guard earlier.requestHash == hash else { throw Problem.idempotencyKeyReused }
+                return try JSONBody.response(OrderResponse(earlier.order), status: .created, headers: [IdempotencyKey.replayedHeader: "true"])
+            }
+        }
+    }
+
+    @Sendable func show(_ request: Request, context: Context) async throws -> Response {
+        try JSONBody.response(OrderResponse(try await visibleOrder(context)))
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        var status: OrderStatus?
+        if let text = request.uri.queryParameters.get("status"), !text.isEmpty {
+            guard let parsed = OrderStatus(rawValue: text.uppercased()) else {
+                throw Problem.validation("status: must be one of \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = parsed
+        }
+        let page = try await api.orders.history.page(
+            userID: principal.isAdmin ? nil : principal.userID, status: status, limit: try request.pageLimit(), after: try request.pageCursor())
+        return try JSONBody.response(PageResponse(items: page.orders.map(OrderResponse.init), nextCursor: page.nextCursor?.lowercased))
+    }
+
+    @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
+        let order = try await visibleOrder(context)
+        let principal = try context.requirePrincipal()
+        return try await transition(request, principal) {
+            try await api.orders.cancel(orderID: order.id, by: principal.role, reason: principal.isAdmin ? .admin : .user)
+        }
+    }
+
+    @Sendable func ship(_ request: Request, context: Context) async throws -> Response {
+        let principal = try context.requireAdmin()
+        let id = try context.uuidParameter("id")
+        return try await transition(request, principal) { try await api.orders.ship(orderID: id) }
+    }
+
+    @Sendable func deliver(_ request: Request, context: Context) async throws -> Response {
+        let principal = try context.requireAdmin()
+        let id = try context.uuidParameter("id")
+        return try await transition(request, principal) { try await api.orders.deliver(orderID: id) }
+    }
+
+    private func transition(_ request: Request, _ principal: Principal, _ change: () async throws -> Order) async throws -> Response {
+        let body = Array(buffer: try await JSONBody.bytes(of: request))
+        return try await api.idempotent(request, principal: principal, body: body) {
+            (.ok, try [UInt8](JSONBody.encoder.encode(OrderResponse(try await change()))))
+        }
+    }
+
+    /// The order of the path when the caller may see it (its owner, or an admin); anyone
+    /// else's is `404`, as if it did not exist.
+    private func visibleOrder(_ context: Context) async throws -> Order {
+        let principal = try context.requirePrincipal()
+        let id = try context.uuidParameter("id")
+        let order: Order
+        do {
+            order = try await api.orders.order(id)
+        } catch let error as DomainError where error.code == .notFound {
+            throw Problem.notFound("no order \(id.lowercased)")
+        }
+        guard principal.isAdmin || order.userID == principal.userID else { throw Problem.notFound("no order \(id.lowercased)") }
+        return order
+    }
+}

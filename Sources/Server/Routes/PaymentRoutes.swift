@@ -1,0 +1,28 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IntakeActors
+
+/// `/v1/payments/webhook`: the payment provider's signed notifications.
+struct PaymentRoutes<Context: IntakeContext> {
+    let api: IntakeAPI
+
+    func add(to group: RouterGroup<Context>) {
+        group.post("payments/webhook", use: receive)
+    }
+
+    /// The signature is checked over the raw bytes before anything is parsed.
+    @Sendable func receive(_ request: Request, context: Context) async throws -> Response {
+        let bytes = Array(buffer: try await JSONBody.bytes(of: request))
+        guard api.webhook.isValid(request.headers[.intakeSignature], body: bytes) else { throw Problem.badSignature }
+        let body = try JSONBody.decode(PaymentWebhookRequest.self, from: ByteBuffer(bytes: bytes))
+        guard !body.paymentID.isEmpty, body.paymentID.utf8.count <= 255 else { throw Problem.validation("payment_id: must be 1..255 characters") }
+        let order = try await api.orders.pay(
+            orderID: body.orderID.uuid, paymentID: body.paymentID, amount: body.amount.money, succeeded: body.status == .succeeded)
+        return try JSONBody.response(OrderResponse(order))
+    }
+}
+
+extension HTTPField.Name {
+    static var intakeSignature: HTTPField.Name { HTTPField.Name("Intake-Signature")! }
+}

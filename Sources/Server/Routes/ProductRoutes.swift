@@ -1,0 +1,50 @@
+import Foundation
+import Hummingbird
+import IntakeActors
+
+/// `/v1/products`: the catalog and its stock.
+struct ProductRoutes<Context: IntakeContext> {
+    let api: IntakeAPI
+
+    func add(to group: RouterGroup<Context>) {
+        group.post("products", use: create)
+        group.get("products", use: list)
+        group.get("products/{id}", use: show)
+        group.post("products/{id}/stock", use: changeStock)
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let principal = try context.requireAdmin()
+        let bytes = try await JSONBody.bytes(of: request)
+        let body = try JSONBody.decode(CreateProductRequest.self, from: bytes)
+        return try await api.idempotent(request, principal: principal, body: Array(buffer: bytes)) {
+            let product = try await api.orders.createProduct(
+                sku: body.sku, name: body.name, price: body.price.money, initialStock: body.initialStock,
+                shards: body.stockShards ?? api.settings.defaultStockShards)
+            let stock = ProductStock(product: product, available: body.initialStock, reserved: 0)
+            return (.created, try [UInt8](JSONBody.encoder.encode(ProductResponse(stock))))
+        }
+    }
+
+    @Sendable func show(_ request: Request, context: Context) async throws -> Response {
+        let id = try context.uuidParameter("id")
+        guard let stock = try await api.orders.product(id) else { throw Problem.notFound("no product \(id.lowercased)") }
+        return try JSONBody.response(ProductResponse(stock))
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let page = try await api.orders.catalog.page(limit: try request.pageLimit(), after: try request.pageCursor())
+        return try JSONBody.response(PageResponse(items: page.products.map(ProductResponse.init), nextCursor: page.nextCursor?.lowercased))
+    }
+
+    @Sendable func changeStock(_ request: Request, context: Context) async throws -> Response {
+        let principal = try context.requireAdmin()
+        let id = try context.uuidParameter("id")
+        let bytes = try await JSONBody.bytes(of: request)
+        let body = try JSONBody.decode(StockChangeRequest.self, from: bytes)
+        return try await api.idempotent(request, principal: principal, body: Array(buffer: bytes)) {
+            let stock = try await api.orders.restock(productID: id, delta: body.delta)
+            return (.ok, try [UInt8](JSONBody.encoder.encode(ProductResponse(stock))))
+        }
+    }
+}

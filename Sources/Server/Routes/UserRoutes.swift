@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import IntakeActors
+
+/// `/v1/users`: sign-up, profile, export and erasure.
+struct UserRoutes<Context: IntakeContext> {
+    let api: IntakeAPI
+
+    func add(to group: RouterGroup<Context>) {
+        group.post("users", use: signUp)
+        group.get("users/{id}", use: show)
+        group.get("users/{id}/export", use: export)
+        group.delete("users/{id}", use: erase)
+    }
+
+    @Sendable func signUp(_ request: Request, context: Context) async throws -> Response {
+        let body = try await JSONBody.decode(SignUpRequest.self, from: request)
+        guard (8...128).contains(body.password.count) else { throw Problem.validation("password: must be 8..128 characters") }
+        let email = User.normalizedEmail(body.email)
+        // Validate before the (slow) hash, so bad input answers at once.
+        try UserDirectory.validate(email: email, name: body.name, region: body.region)
+        let user = try await api.users.create(
+            email: email, passwordHash: try await api.passwords.hash(body.password), name: body.name, region: body.region, role: .customer)
+        return try JSONBody.response(UserResponse(user), status: .created)
+    }
+
+    @Sendable func show(_ request: Request, context: Context) async throws -> Response {
+        let id = try visibleUserID(context)
+        guard let user = try await api.users.user(id) else { throw Problem.notFound("no user \(id.lowercased)") }
+        return try JSONBody.response(UserResponse(user))
+    }
+
+    @Sendable func export(_ request: Request, context: Context) async throws -> Response {
+        let id = try visibleUserID(context)
+        guard let export = try await api.users.export(id) else { throw Problem.notFound("no user \(id.lowercased)") }
+        return try JSONBody.response(UserExportResponse(export))
+    }
+
+    @Sendable func erase(_ request: Request, context: Context) async throws -> Response {
+        let id = try visibleUserID(context)
+        guard try await api.users.erase(id) else { throw Problem.notFound("no user \(id.lowercased)") }
+        try await api.sessions.endAll(userID: id)
+        return Response(status: .noContent)
+    }
+
+    /// The `{id}` of the path when the caller may see that user (themselves, or any as
+    /// admin); another customer's id is `404`, never `403`.
+    private func visibleUserID(_ context: Context) throws -> UUID {
+        let principal = try context.requirePrincipal()
+        let id = try context.uuidParameter("id")
+        guard principal.isAdmin || principal.userID == id else { throw Problem.notFound("no user \(id.lowercased)") }
+        return id
+    }
+}

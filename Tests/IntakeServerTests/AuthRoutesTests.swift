@@ -1,0 +1,132 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import IntakeServer
+import Testing
+
+@Suite("Users and sessions over HTTP")
+struct AuthRoutesTests {
+    @Test func signUpSignInAndTheUserShape() async throws {
+        try await withAPI { h in
+            let created = try await h.call(.post, "/v1/users", json: #"{"email":" Bia@Example.com ","password":"password-123","name":"Bia","region":"br"}"#)
+            #expect(created.status == .created)
+            let user = created.object
+            #expect(user["email"] as? String == "bia@example.com")
+            #expect(user["role"] as? String == "customer")
+            #expect(user["region"] as? String == "br")
+            #expect(Set(user.keys) == ["id", "email", "name", "region", "role", "created_at"])
+            let taken = try await h.call(.post, "/v1/users", json: #"{"email":"BIA@example.com","password":"password-456"}"#)
+            #expect(taken.status == .conflict)
+            #expect(taken.problem == "email-taken")
+            #expect(taken.headers[.contentType] == "application/problem+json")
+
+            let session = try await h.call(.post, "/v1/sessions", json: #"{"email":"bia@example.com","password":"password-123"}"#)
+            #expect(session.status == .created)
+            #expect(session.object["token_type"] as? String == "Bearer")
+            #expect(session.object["expires_in"] as? Int == 3600)
+            let token = try #require(session.object["access_token"] as? String)
+            let me = try await h.call(.get, "/v1/users/\(user["id"] as? String ?? "")", token: token)
+            #expect(me.status == .ok)
+            #expect(me.object["email"] as? String == "bia@example.com")
+        }
+    }
+
+    @Test func unknownEmailAndWrongPasswordAreIndistinguishable() async throws {
+        try await withAPI { h in
+            _ = try await h.customer("known@example.com")
+            let wrong = try await h.call(.post, "/v1/sessions", json: #"{"email":"known@example.com","password":"not-the-password"}"#)
+            let unknown = try await h.call(.post, "/v1/sessions", json: #"{"email":"unknown@example.com","password":"not-the-password"}"#)
+            #expect(wrong.status == .unauthorized)
+            #expect(unknown.status == wrong.status)
+            #expect(unknown.text == wrong.text)
+        }
+    }
+
+    @Test func badSignUpsAreRefusedWithTheField() async throws {
+        try await withAPI { h in
+            let short = try await h.call(.post, "/v1/users", json: #"{"email":"a@example.com","password":"short"}"#)
+            #expect(short.status == .unprocessableContent)
+            #expect(short.problem == "validation")
+            #expect((short.object["detail"] as? String)?.contains("password") == true)
+            let notEmail = try await h.call(.post, "/v1/users", json: #"{"email":"nope","password":"password-123"}"#)
+            #expect(notEmail.status == .unprocessableContent)
+            let wrongType = try await h.call(.post, "/v1/users", json: #"{"email":42,"password":"password-123"}"#)
+            #expect(wrongType.status == .unprocessableContent)
+            #expect((wrongType.object["detail"] as? String)?.contains("email") == true)
+            let malformed = try await h.call(.post, "/v1/users", json: #"{"email": "#)
+            #expect(malformed.status == .badRequest)
+            #expect(malformed.problem == "malformed-json")
+        }
+    }
+
+    @Test func logoutAndErasureRevokeTokensAtOnce() async throws {
+        try await withAPI { h in
+            let (id, token) = try await h.customer()
+            #expect(try await h.call(.get, "/v1/users/\(id)", token: token).status == .ok)
+            #expect(try await h.call(.delete, "/v1/sessions/current", token: token).status == .noContent)
+            let after = try await h.call(.get, "/v1/users/\(id)", token: token)
+            #expect(after.status == .unauthorized)
+            #expect(after.problem == "unauthorized")
+
+            let (other, otherToken) = try await h.customer("erase-me@example.com")
+            let secondToken = try await h.signIn("erase-me@example.com", "password-123")
+            #expect(try await h.call(.delete, "/v1/users/\(other)", token: otherToken).status == .noContent)
+            #expect(try await h.call(.get, "/v1/users/\(other)", token: secondToken).status == .unauthorized, "every session of the user ends")
+            let admin = try await h.admin()
+            #expect(try await h.call(.get, "/v1/users/\(other)", token: admin).status == .notFound)
+            #expect(try await h.call(.get, "/v1/users/\(other)/export", token: admin).status == .notFound)
+            // The address may sign up again.
+            #expect(try await h.call(.post, "/v1/users", json: #"{"email":"erase-me@example.com","password":"password-123"}"#).status == .created)
+        }
+    }
+
+    @Test func anotherCustomersUserIsNotFoundAndAdminsSeeEveryone() async throws {
+        try await withAPI { h in
+            let (alice, aliceToken) = try await h.customer()
+            let (bob, _) = try await h.customer()
+            for path in ["/v1/users/\(bob)", "/v1/users/\(bob)/export"] {
+                let response = try await h.call(.get, path, token: aliceToken)
+                #expect(response.status == .notFound, "\(path)")
+            }
+            #expect(try await h.call(.delete, "/v1/users/\(bob)", token: aliceToken).status == .notFound)
+            let admin = try await h.admin()
+            #expect(try await h.call(.get, "/v1/users/\(bob)", token: admin).status == .ok)
+            let export = try await h.call(.get, "/v1/users/\(alice)/export", token: aliceToken)
+            #expect(export.status == .ok)
+            #expect((export.object["user"] as? [String: Any])?["id"] as? String == alice)
+        }
+    }
+
+    @Test func forgedTokensAreRejected() async throws {
+        try await withAPI { h in
+            let (id, token) = try await h.customer()
+            let parts = token.split(separator: ".").map(String.init)
+            func b64(_ text: String) -> String {
+                Data(text.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-")
+                    .replacingOccurrences(of: "/", with: "_")
+            }
+            let payload = String(data: Data(base64Encoded: parts[1].padded) ?? Data(), encoding: .utf8) ?? ""
+            let asAdmin = payload.replacingOccurrences(of: "\"customer\"", with: "\"admin\"")
+            let forged = [
+                "alg none": "\(b64(#"{"alg":"none","typ":"JWT"}"#)).\(parts[1]).",
+                "tampered claims": "\(parts[0]).\(b64(asAdmin)).\(parts[2])",
+                "wrong key": try await TokenIssuer(secret: Array("another-secret-0123456789abcdefgh".utf8), lifetime: .seconds(60))
+                    .issue(for: Principal(userID: UUID(uuidString: id)!, role: .customer, sessionID: "x")),
+                "expired": try await h.api.tokens.issue(
+                    for: Principal(userID: UUID(uuidString: id)!, role: .customer, sessionID: "x"), now: Date().addingTimeInterval(-7200)),
+                "garbage": "not.a.token",
+            ]
+            for (name, bad) in forged {
+                let response = try await h.call(.get, "/v1/users/\(id)", token: bad)
+                #expect(response.status == .unauthorized, "\(name)")
+            }
+        }
+    }
+}
+
+extension String {
+    var padded: String {
+        let base = replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        return base + String(repeating: "=", count: (4 - base.count % 4) % 4)
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import IntakeServer
+import Testing
+
+@Suite("Operations endpoints and cross-cutting HTTP rules")
+struct OperationsRoutesTests {
+    @Test func healthReadinessAndOpenAPI() async throws {
+        try await withAPI { h in
+            #expect(try await h.call(.get, "/healthz").status == .ok)
+            let ready = try await h.call(.get, "/readyz")
+            #expect(ready.status == .ok, "\(ready.text)")
+            #expect((ready.object["checks"] as? [String: String])?["postgres"] == "ok")
+            let spec = try await h.call(.get, "/openapi.yaml")
+            #expect(spec.status == .ok)
+            #expect(spec.text.hasPrefix("openapi: 3"))
+        }
+    }
+
+    @Test func requestIDsAreEchoedOrMadeUpAndBodiesAreLimited() async throws {
+        try await withAPI { h in
+            let echoed = try await h.call(.get, "/healthz", headers: [HTTPField.Name("X-Request-Id")!: "abc-123"])
+            #expect(echoed.headers[HTTPField.Name("X-Request-Id")!] == "abc-123")
+            let made = try await h.call(.get, "/v1/products/\(UUID())")
+            #expect(made.headers[HTTPField.Name("X-Request-Id")!]?.isEmpty == false, "errors carry one too")
+            let huge = "{\"email\":\"" + String(repeating: "a", count: 1 << 20) + "@example.com\",\"password\":\"password-123\"}"
+            let tooLarge = try await h.call(.post, "/v1/users", json: huge)
+            #expect(tooLarge.status == .contentTooLarge)
+            #expect(tooLarge.problem == "payload-too-large")
+            let nowhere = try await h.call(.get, "/v1/nowhere")
+            #expect(nowhere.status == .notFound)
+        }
+    }
+
+    /// Every route the router serves is in openapi.yaml, and every path of openapi.yaml is
+    /// served.
+    @Test func openAPIDescribesExactlyTheRoutesServed() async throws {
+        try await withAPI { h in
+            let served = Set(h.api.makeRouter().routes.map { "\($0.method.rawValue.lowercased()) \($0.path.description)" })
+            let spec = try await h.call(.get, "/openapi.yaml").text
+            var documented: Set<String> = []
+            var path: String?
+            for line in spec.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("  /"), line.hasSuffix(":") {
+                    path = String(line.dropFirst(2).dropLast())
+                } else if line.hasPrefix("    "), !line.hasPrefix("     "), let current = path {
+                    let method = line.trimmingCharacters(in: .whitespaces).dropLast()
+                    if ["get", "post", "put", "patch", "delete"].contains(String(method)) { documented.insert("\(method) \(current)") }
+                } else if !line.hasPrefix(" ") {
+                    path = nil
+                }
+            }
+            #expect(served.subtracting(documented).isEmpty, "served but not documented: \(served.subtracting(documented).sorted())")
+            #expect(documented.subtracting(served).isEmpty, "documented but not served: \(documented.subtracting(served).sorted())")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+@Suite("Products over HTTP")
+struct ProductRoutesTests {
+    @Test func onlyAdminsCreateProductsAndTheShapeIsTheContracts() async throws {
+        try await withAPI { h in
+            let (_, customer) = try await h.customer()
+            let body = #"{"sku":"SKU-1","name":"Widget","price":"12.5","initial_stock":10}"#
+            #expect(try await h.call(.post, "/v1/products", json: body).status == .unauthorized)
+            #expect(try await h.call(.post, "/v1/products", json: body, token: customer).status == .forbidden)
+            let admin = try await h.admin()
+            let created = try await h.call(.post, "/v1/products", json: body, token: admin)
+            #expect(created.status == .created)
+            let product = created.object
+            #expect(product["price"] as? String == "12.50")
+            #expect(product["available"] as? Int == 10)
+            #expect(product["reserved"] as? Int == 0)
+            #expect(product["stock_shards"] as? Int == 4, "the configured default")
+            #expect(Set(product.keys) == ["id", "sku", "name", "price", "available", "reserved", "stock_shards", "created_at"])
+            let again = try await h.call(.post, "/v1/products", json: body, token: admin)
+            #expect(again.status == .conflict)
+            #expect(again.problem == "sku-taken")
+            let shown = try await h.call(.get, "/v1/products/\(product["id"] as? String ?? "")")
+            #expect(shown.status == .ok)
+            #expect(shown.object["sku"] as? String == "SKU-1")
+            #expect(try await h.call(.get, "/v1/products/\(UUID())").status == .notFound)
+            #expect(try await h.call(.get, "/v1/products/not-a-uuid").status == .notFound)
+        }
+    }
+
+    @Test func moneyMustBeAStringAndRulesNameTheirField() async throws {
+        try await withAPI { h in
+            let admin = try await h.admin()
+            for (body, field) in [
+                (#"{"sku":"A","name":"A","price":12.5,"initial_stock":1}"#, "price"),
+                (#"{"sku":"A","name":"A","price":"1.234","initial_stock":1}"#, "price"),
+                (#"{"sku":"A","name":"A","price":"1.00","initial_stock":-1}"#, "initial_stock"),
+                (#"{"sku":"A","name":"A","price":"1.00","initial_stock":1,"stock_shards":65}"#, "stock_shards"),
+                (#"{"sku":"A","name":"A","price":"1.00"}"#, "initial_stock"),
+            ] {
+                let response = try await h.call(.post, "/v1/products", json: body, token: admin)
+                #expect(response.status == .unprocessableContent, "\(body)")
+                #expect((response.object["detail"] as? String)?.contains(field) == true, "\(body): \(response.text)")
+            }
+        }
+    }
+
+    @Test func restockWriteOffAndNeverBelowZero() async throws {
+        try await withAPI { h in
+            let admin = try await h.admin()
+            let id = try await h.product(admin: admin, stock: 5)
+            let up = try await h.call(.post, "/v1/products/\(id)/stock", json: #"{"delta":7}"#, token: admin)
+            #expect(up.status == .ok)
+            #expect(up.object["available"] as? Int == 12)
+            let down = try await h.call(.post, "/v1/products/\(id)/stock", json: #"{"delta":-12}"#, token: admin)
+            #expect(down.object["available"] as? Int == 0)
+            let below = try await h.call(.post, "/v1/products/\(id)/stock", json: #"{"delta":-1}"#, token: admin)
+            #expect(below.status == .conflict)
+            #expect(below.problem == "insufficient-stock")
+            #expect(try await h.call(.post, "/v1/products/\(UUID())/stock", json: #"{"delta":1}"#, token: admin).status == .notFound)
+        }
+    }
+
+    @Test func listingPagesThroughEveryProductOnce() async throws {
+        try await withAPI { h in
+            let admin = try await h.admin()
+            var ids: [String] = []
+            for _ in 0..<5 { ids.append(try await h.product(admin: admin, stock: 1)) }
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await h.call(.get, "/v1/products?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                #expect(page.status == .ok)
+                seen += (page.object["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page.object["next_cursor"] as? String
+            } while cursor != nil
+            #expect(seen == ids)
+            #expect(try await h.call(.get, "/v1/products?limit=0").status == .unprocessableContent)
+            #expect(try await h.call(.get, "/v1/products?cursor=zzz").status == .unprocessableContent)
+        }
+    }
+}
