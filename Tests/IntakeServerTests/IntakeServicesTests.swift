@@ -5,7 +5,7 @@ import IntakeTestSupport
 import Logging
 import Testing
 
-@Suite("intake's services on real servers")
+@Suite("intake's services on real servers", .serialized)
 struct IntakeServicesTests {
     @Test func acknowledgedWritesCommitAndTheirEventsReachTheStream() async throws {
         var configuration = IntakeConfiguration()

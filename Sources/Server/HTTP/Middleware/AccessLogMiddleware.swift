@@ -1,17 +1,17 @@
 import Hummingbird
 import Logging
 
-/// One structured log line per request: method, path, status, duration, user.
+/// One structured log line per request: method, path, status, duration (and the request id,
+/// from the logger's metadata).
 struct AccessLogMiddleware<Context: IntakeContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
-        var metadata: Logger.Metadata = [
+        let metadata: Logger.Metadata = [
             "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
             "duration_ms": "\(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)",
         ]
-        if let principal = context.principal { metadata["user_id"] = "\(principal.userID.lowercased)" }
         context.logger.info("request", metadata: metadata)
         return response
     }
