@@ -33,9 +33,11 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "json or text (INTAKE_LOG_FORMAT).")
     var logFormat: String?
 
-    /// The environment's configuration with these flags laid over it.
-    func configuration() throws -> IntakeConfiguration {
+    /// The environment's configuration with these flags, and a command's own
+    /// (`overriding`, by variable name), laid over it.
+    func configuration(overriding flags: [String: String?] = [:]) throws -> IntakeConfiguration {
         var variables = ProcessInfo.processInfo.environment
+        for case let (name, value?) in flags { variables[name] = value }
         variables["INTAKE_DATABASE_URL"] = databaseURL ?? variables["INTAKE_DATABASE_URL"]
         variables["INTAKE_REDIS_URL"] = redisURL ?? variables["INTAKE_REDIS_URL"]
         variables["INTAKE_DATA_DIR"] = dataDir ?? variables["INTAKE_DATA_DIR"]

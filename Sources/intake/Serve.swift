@@ -16,11 +16,57 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (INTAKE_PORT, default 8080).")
     var port: Int?
 
+    @Option(help: "Unpaid PENDING orders are canceled after this: seconds, 90s, 15m, 1h (INTAKE_PAYMENT_TTL, default 15m).")
+    var paymentTTL: String?
+
+    @Option(help: "Access token and session lifetime (INTAKE_TOKEN_TTL, default 1h).")
+    var tokenTTL: String?
+
+    @Option(help: "Default stock shards per product, 1..64 (INTAKE_STOCK_SHARDS, default 8).")
+    var stockShards: String?
+
+    @Option(help: "Postgres connections (INTAKE_DB_POOL_SIZE, default 16).")
+    var dbPoolSize: String?
+
+    @Option(help: "Redis connections (INTAKE_REDIS_POOL_SIZE, default 8).")
+    var redisPoolSize: String?
+
+    @Option(help: "Redis stream for events (INTAKE_EVENT_STREAM, default intake:events).")
+    var eventStream: String?
+
+    @Option(help: "Event type prefix (INTAKE_EVENT_TYPE_PREFIX, default com.example).")
+    var eventTypePrefix: String?
+
+    @Option(help: "Comma-separated webhook URLs that receive every event (INTAKE_EVENT_WEBHOOKS).")
+    var eventWebhooks: String?
+
+    @Option(help: "Create this admin on start if absent (INTAKE_ADMIN_EMAIL; with --admin-password).")
+    var adminEmail: String?
+
+    @Option(help: "Password of --admin-email (INTAKE_ADMIN_PASSWORD). Prefer the variable: flags show in ps.")
+    var adminPassword: String?
+
+    @Option(help: "Token signing secret (INTAKE_JWT_SECRET). Prefer the variable: flags show in ps.")
+    var jwtSecret: String?
+
+    @Option(help: "Payment webhook secret (INTAKE_WEBHOOK_SECRET). Prefer the variable: flags show in ps.")
+    var webhookSecret: String?
+
+    @Option(help: "PII master key, base64 of 32 bytes (INTAKE_PII_KEY). Prefer the variable: flags show in ps.")
+    var piiKey: String?
+
+    @Option(help: "bcrypt cost of password hashes, 4..31 (INTAKE_BCRYPT_COST, default 10).")
+    var bcryptCost: String?
+
     func run() async throws {
         try await reportingErrors {
-            var configuration = try connection.configuration()
-            if let host { configuration.host = host }
-            if let port { configuration.port = port }
+            let configuration = try connection.configuration(overriding: [
+                "INTAKE_HOST": host, "INTAKE_PORT": port.map(String.init), "INTAKE_PAYMENT_TTL": paymentTTL, "INTAKE_TOKEN_TTL": tokenTTL,
+                "INTAKE_STOCK_SHARDS": stockShards, "INTAKE_DB_POOL_SIZE": dbPoolSize, "INTAKE_REDIS_POOL_SIZE": redisPoolSize,
+                "INTAKE_EVENT_STREAM": eventStream, "INTAKE_EVENT_TYPE_PREFIX": eventTypePrefix, "INTAKE_EVENT_WEBHOOKS": eventWebhooks,
+                "INTAKE_ADMIN_EMAIL": adminEmail, "INTAKE_ADMIN_PASSWORD": adminPassword, "INTAKE_JWT_SECRET": jwtSecret,
+                "INTAKE_WEBHOOK_SECRET": webhookSecret, "INTAKE_PII_KEY": piiKey, "INTAKE_BCRYPT_COST": bcryptCost,
+            ])
             try configuration.validate()
             LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
             PrometheusExport.bootstrap()
