@@ -163,6 +163,40 @@ struct PaymentTimeoutTests {
     }
 }
 
+@Suite("Inventory events of orders")
+struct InventoryEventTests {
+    /// Orders and cancels announce the product's new `available`, at most once per product
+    /// per committed batch, and the newest event always carries the current level.
+    @Test func reservationsEmitCoalescedInventoryEventsWhoseLastOneIsCurrent() async throws {
+        try await withOrderService { service, db in
+            let hot = try await service.createProduct(sku: "HOT", name: "Hot", price: Money("1")!, initialStock: 1000, shards: 4)
+            let other = try await service.createProduct(sku: "OTHER", name: "Other", price: Money("1")!, initialStock: 1000, shards: 4)
+            let orders = try await withThrowingTaskGroup(of: Order.self) { group in
+                for n in 0..<300 {
+                    group.addTask {
+                        var lines = [NewOrder.Line(productID: hot.id, quantity: 1)]
+                        if n % 3 == 0 { lines.append(.init(productID: other.id, quantity: 2)) }
+                        return try await service.createOrder(NewOrder(userID: UUID(), lines: lines))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for order in orders.prefix(10) { _ = try await service.cancel(orderID: order.id, by: .customer, reason: .user) }
+            for product in [hot, other] {
+                let events = try await db.query(
+                    "SELECT event FROM outbox WHERE event_type = 'com.example.inventory.updated' AND aggregate_id = $1 ORDER BY id",
+                    [.text(product.id.uuidString.lowercased())])
+                #expect(!events.isEmpty)
+                #expect(events.count < 300, "coalesced per batch: \(events.count) events")
+                let last: String = try events[events.count - 1].decode("event")
+                let available = try #require(try await service.product(product.id)).available
+                #expect(last.contains("\"newStockLevel\":\(available)"), "\(last) vs \(available)")
+                #expect(last.contains("\"source\":\"/intake/inventory\""))
+            }
+        }
+    }
+}
+
 @Suite("Restock and write-off")
 struct RestockTests {
     @Test func restockSpreadsOverShardsAndWriteOffNeverTakesHeldUnits() async throws {

@@ -139,6 +139,7 @@ public actor OrderActor: VirtualActor {
             writeSet.append(stockMove(allocation, reserve: allocation.quantity), to: OrderQueries.moveStock)
         }
         OrderQueries.append(context.events.orderCreated(order), to: &writeSet)
+        OrderQueries.appendInventoryUpdates(taken.map(\.productID), events: context.events, to: &writeSet)
         do {
             try await context.groupCommit.submit(writeSet)
         } catch {
@@ -230,6 +231,9 @@ public actor OrderActor: VirtualActor {
         var reason: CancelReason?
         if case .cancel(_, let why) = transition { reason = why }
         OrderQueries.append(context.events.orderStatusChanged(next, reason: reason), to: &writeSet)
+        if effect == .release {
+            OrderQueries.appendInventoryUpdates(allocations.map(\.productID), events: context.events, to: &writeSet)
+        }
         let touched = effect == .none ? [] : allocations.map(\.key)
         try await context.shards.loadAndPin(touched)
         do {

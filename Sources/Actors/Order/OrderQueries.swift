@@ -69,6 +69,34 @@ public enum OrderQueries {
             replace($4, '"newStockLevel":-1', '"newStockLevel":' || (SELECT sum(available) FROM stock_shards WHERE product_id = $2::uuid)::text)
         """
 
+    /// `inventory.updated` events of the products whose `available` a batch changed,
+    /// coalesced to one per product per batch: rows come from every write set of the batch
+    /// (event id, product id, type, JSON with the `"newStockLevel":-1` placeholder), and the
+    /// level is read after the batch's stock moves, which run first (their template appears
+    /// first in every write set that adds these rows).
+    static let insertInventoryEvents = BatchedStatement(
+        """
+        INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)
+        SELECT e.event_id, 'product', e.product_id, e.event_type,
+            replace(e.event, '"newStockLevel":-1', '"newStockLevel":' || (SELECT sum(available) FROM stock_shards WHERE product_id = e.product_id::uuid)::text)
+        FROM (
+            SELECT DISTINCT ON (u.product_id) u.event_id, u.product_id, u.event_type, u.event
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS u(event_id, product_id, event_type, event)
+            ORDER BY u.product_id
+        ) e
+        """, columns: 4)
+
+    /// Adds an `inventory.updated` row for each of `products` (after the write set's stock
+    /// moves).
+    static func appendInventoryUpdates(_ products: some Sequence<UUID>, events: DomainEvents, to writeSet: inout WriteSet) {
+        for product in Set(products) {
+            let event = events.inventoryUpdated(productID: product, newStockLevel: -1)
+            writeSet.append(
+                [.uuid(event.event.id), .text(event.aggregateID), .text(event.event.type), .text(event.event.structuredJSON())],
+                to: insertInventoryEvents)
+        }
+    }
+
     static let insertPayment = "INSERT INTO payments (payment_id, order_id, amount, status) VALUES ($1, $2, $3, $4)"
 
     static let orderColumns = "id, user_id, status, amount::text AS amount, region, created_at, updated_at, expires_at"
