@@ -71,6 +71,7 @@ extension OrderService {
                 shards.unpin(key)
             }
         }
+        if delta != 0 { await stockChanged(productID) }
         guard let stock = try await catalog.stock(productID) else {
             throw DomainError(.notFound, "no product \(productID.uuidString.lowercased())")
         }

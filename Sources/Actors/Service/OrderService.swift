@@ -1,6 +1,7 @@
 import Foundation
 import IntakeRuntime
 import Logging
+import Synchronization
 
 /// The order domain as a library: what the HTTP server calls, what the in-process load
 /// benchmark drives, and what a gateway process embeds. Every order operation goes through
@@ -49,6 +50,36 @@ public final class OrderService: Sendable {
             settings: settings.orderActors, logger: logger)
     }
 
+    /// What a committed command changed: the order (if any) and the products whose stock
+    /// moved. Observers (a cache) hear of it before the command's caller gets its answer.
+    public struct Change: Sendable, Hashable {
+        public var orderID: UUID?
+        public var productIDs: [UUID]
+    }
+
+    private let observers = Mutex<[@Sendable (Change) async -> Void]>([])
+
+    /// Calls `observer` after every committed change, before the changing call returns. It
+    /// must not throw or take long: it delays every command.
+    public func onChange(_ observer: @escaping @Sendable (Change) async -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    private func changed(order: UUID?, products: [UUID]) async {
+        let change = Change(orderID: order, productIDs: products)
+        for observer in observers.withLock({ $0 }) { await observer(change) }
+    }
+
+    @discardableResult
+    private func changed(_ order: Order, stockMoved: Bool) async -> Order {
+        await changed(order: order.id, products: stockMoved ? order.items.map(\.productID) : [])
+        return order
+    }
+
+    func stockChanged(_ productID: UUID) async {
+        await changed(order: nil, products: [productID])
+    }
+
     /// The registries an `IdleCollector` should passivate.
     public var registries: [any PassivatingRegistry] { [orders, shards] }
 
@@ -69,7 +100,8 @@ public final class OrderService: Sendable {
         let id = UUIDv7.make()
         let context = orders.context
         // A fresh time-ordered id has nothing to load: skip the activation's read.
-        return try await orders.send(.create(request), to: id) { OrderActor(id: id, context: context, order: nil, allocations: []) }
+        let order = try await orders.send(.create(request), to: id) { OrderActor(id: id, context: context, order: nil, allocations: []) }
+        return await changed(order, stockMoved: true)
     }
 
     public func order(_ id: UUID) async throws -> Order {
@@ -77,18 +109,18 @@ public final class OrderService: Sendable {
     }
 
     public func pay(orderID: UUID, paymentID: String, amount: Money, succeeded: Bool) async throws -> Order {
-        try await orders.send(.pay(paymentID: paymentID, amount: amount, succeeded: succeeded), to: orderID)
+        await changed(try await orders.send(.pay(paymentID: paymentID, amount: amount, succeeded: succeeded), to: orderID), stockMoved: false)
     }
 
     public func cancel(orderID: UUID, by role: Role, reason: CancelReason) async throws -> Order {
-        try await orders.send(.cancel(by: role, reason: reason), to: orderID)
+        await changed(try await orders.send(.cancel(by: role, reason: reason), to: orderID), stockMoved: true)
     }
 
     public func ship(orderID: UUID) async throws -> Order {
-        try await orders.send(.ship, to: orderID)
+        await changed(try await orders.send(.ship, to: orderID), stockMoved: true)
     }
 
     public func deliver(orderID: UUID) async throws -> Order {
-        try await orders.send(.deliver, to: orderID)
+        await changed(try await orders.send(.deliver, to: orderID), stockMoved: false)
     }
 }

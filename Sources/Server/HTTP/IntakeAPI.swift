@@ -26,6 +26,8 @@ public final class IntakeAPI: Sendable {
     public let passwords: PasswordHasher
     public let webhook: WebhookSignature
     public let readiness: Readiness
+    /// Read-through cache of product and order reads; nil: every read goes to the source.
+    public let cache: ReadThroughCache?
     public let settings: Settings
     let inFlight = InFlightKeys()
     let records: IdempotencyRecords
@@ -33,7 +35,8 @@ public final class IntakeAPI: Sendable {
 
     public init(
         orders: OrderService, users: UserDirectory, sessions: SessionStore, tokens: TokenIssuer, passwords: PasswordHasher,
-        webhook: WebhookSignature, readiness: Readiness, settings: Settings = Settings(), logger: Logger = Logger(label: "intake.http")
+        webhook: WebhookSignature, readiness: Readiness, cache: ReadThroughCache? = nil, settings: Settings = Settings(),
+        logger: Logger = Logger(label: "intake.http")
     ) {
         self.orders = orders
         self.users = users
@@ -42,9 +45,17 @@ public final class IntakeAPI: Sendable {
         self.passwords = passwords
         self.webhook = webhook
         self.readiness = readiness
+        self.cache = cache
         self.settings = settings
         self.records = IdempotencyRecords(db: orders.db)
         self.logger = logger
+        if let cache {
+            // Stale entries are invalidated before the changing request is answered.
+            orders.onChange { change in
+                await cache.invalidate(
+                    change.productIDs.map { CacheKey.product($0) } + (change.orderID.map { [CacheKey.order($0)] } ?? []))
+            }
+        }
     }
 
     /// Adds every route of the contract, and the middleware they rely on, to `router`.
@@ -71,6 +82,12 @@ public final class IntakeAPI: Sendable {
     }
 
     // MARK: Helpers shared by the routes
+
+    /// `load()` through the cache, when there is one.
+    func cached(_ key: String, load: () async throws -> [UInt8]?) async throws -> [UInt8]? {
+        guard let cache else { return try await load() }
+        return try await cache.read(key, load: load)
+    }
 
     /// Runs an authenticated POST under its `Idempotency-Key`, if any: a replay returns the
     /// stored response; a different body `422`; a concurrent one `409`.
@@ -134,4 +151,10 @@ extension Request {
         guard let id = UUID(uuidString: text) else { throw Problem.validation("cursor: not a cursor this API returned") }
         return id
     }
+}
+
+/// The cache's keys.
+enum CacheKey {
+    static func product(_ id: UUID) -> String { "product:\(id.lowercased)" }
+    static func order(_ id: UUID) -> String { "order:\(id.lowercased)" }
 }

@@ -28,8 +28,11 @@ struct ProductRoutes<Context: IntakeContext> {
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let id = try context.uuidParameter("id")
-        guard let stock = try await api.orders.product(id) else { throw Problem.notFound("no product \(id.lowercased)") }
-        return try JSONBody.response(ProductResponse(stock))
+        let body = try await api.cached(CacheKey.product(id)) {
+            try await api.orders.product(id).map { try [UInt8](JSONBody.encoder.encode(ProductResponse($0))) }
+        }
+        guard let body else { throw Problem.notFound("no product \(id.lowercased)") }
+        return JSONBody.response(data: body, status: .ok)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {

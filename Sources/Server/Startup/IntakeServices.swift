@@ -48,6 +48,7 @@ public struct IntakeServices: Sendable {
             passwords: PasswordHasher(cost: UInt8(configuration.bcryptCost)),
             webhook: WebhookSignature(secret: secrets.webhookSecret),
             readiness: Readiness(db: db, redis: infrastructure.redis, migrations: try IntakeMigrations.all()),
+            cache: ReadThroughCache(redis: infrastructure.redis, logger: logger),
             settings: .init(defaultStockShards: configuration.stockShards), logger: logger)
     }
 

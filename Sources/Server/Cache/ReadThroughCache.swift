@@ -1,0 +1,98 @@
+import Foundation
+import IntakeRuntime
+import Logging
+import Metrics
+import Synchronization
+
+/// A Redis read-through cache of response bodies that is never wrong, only sometimes slower.
+///
+/// Each cached key has a version counter in Redis; an entry records the version it was
+/// filled under, and counts only while that is still the current version. A reader reads the
+/// version *before* loading from the source, so an entry filled from data older than a change
+/// carries a version the change's `invalidate` (an INCR) has already passed, and is ignored.
+/// Entries expire after `ttl`; version counters outlive them (`4 × ttl` after their last
+/// change), so a counter never falls back to a value an entry still carries.
+///
+/// Any Redis error makes a read go to the source (counted as a bypass). An invalidation that
+/// fails is kept and retried before the next read or invalidation; until it succeeds, reads
+/// bypass the cache entirely, so a lost INCR cannot let a stale entry be served.
+public final class ReadThroughCache: Sendable {
+    let redis: RedisClient
+    let prefix: String
+    let ttl: Int
+    private let unflushed = Mutex<Set<String>>([])
+    private let logger: Logger
+    private let hits = Counter(label: "intake_cache_hits_total")
+    private let misses = Counter(label: "intake_cache_misses_total")
+    private let bypasses = Counter(label: "intake_cache_bypasses_total")
+
+    public init(redis: RedisClient, prefix: String = "intake:cache:", ttlSeconds: Int = 30, logger: Logger = Logger(label: "intake.cache")) {
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl = ttlSeconds
+        self.logger = logger
+    }
+
+    private func entryKey(_ key: String) -> String { "\(prefix)e:\(key)" }
+    private func versionKey(_ key: String) -> String { "\(prefix)v:\(key)" }
+
+    /// The cached bytes of `key`, or `load()`'s (stored for the next reader); nil when the
+    /// source has nothing (not cached).
+    public func read(_ key: String, load: () async throws -> [UInt8]?) async throws -> [UInt8]? {
+        guard await flushUnflushed() else {
+            bypasses.increment()
+            return try await load()
+        }
+        let version: String
+        do {
+            let reply = try await redis.command("MGET", .init(versionKey(key)), .init(entryKey(key))).throwingErrorReply()
+            let values = reply.array ?? []
+            version = values.first?.string ?? "0"
+            if let entry = values.last?.bytes, let body = Self.body(of: entry, version: version) {
+                hits.increment()
+                return body
+            }
+        } catch {
+            bypasses.increment()
+            logger.debug("cache unavailable; reading the source", metadata: ["error": "\(error)"])
+            return try await load()
+        }
+        misses.increment()
+        guard let body = try await load() else { return nil }
+        _ = try? await redis.command("SET", .init(entryKey(key)), .init(Array(version.utf8) + [0x0A] + body), "EX", .init(ttl))
+        return body
+    }
+
+    /// Makes every entry of `keys` stale. Never throws: what cannot reach Redis now is
+    /// retried, and reads bypass the cache meanwhile.
+    public func invalidate(_ keys: [String]) async {
+        if keys.isEmpty { return }
+        unflushed.withLock { $0.formUnion(keys) }
+        _ = await flushUnflushed()
+    }
+
+    /// Sends the pending invalidations; false while Redis cannot take them.
+    private func flushUnflushed() async -> Bool {
+        let keys = unflushed.withLock { $0 }
+        if keys.isEmpty { return true }
+        var commands: [RedisCommand] = []
+        for key in keys {
+            commands.append(RedisCommand("INCR", .init(versionKey(key))))
+            commands.append(RedisCommand("EXPIRE", .init(versionKey(key)), .init(ttl * 4)))
+        }
+        do {
+            for reply in try await redis.pipeline(commands) { _ = try reply.throwingErrorReply() }
+            unflushed.withLock { $0.subtract(keys) }
+            return true
+        } catch {
+            logger.debug("cache invalidation postponed", metadata: ["error": "\(error)", "keys": "\(keys.count)"])
+            return false
+        }
+    }
+
+    /// The body of an entry `"<version>\n<body>"` filled under `version`.
+    static func body(of entry: [UInt8], version: String) -> [UInt8]? {
+        guard let newline = entry.firstIndex(of: 0x0A), Array(entry[..<newline]) == Array(version.utf8) else { return nil }
+        return Array(entry[(newline + 1)...])
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import HummingbirdTesting
+import IntakeRuntime
+import IntakeServer
+import IntakeTestSupport
+import Testing
+
+@Suite("Read-through cache on real Redis")
+struct ReadThroughCacheTests {
+    @Test func hitsUntilInvalidatedAndAFillFromBeforeAChangeIsNeverServed() async throws {
+        try await TestServices.withRedis { redis, prefix in
+            let cache = ReadThroughCache(redis: redis, prefix: prefix)
+            let loads = Shared(0)
+            let source = Shared("v1")
+            func read() async throws -> String? {
+                try await cache.read("k") {
+                    loads.withLock { $0 += 1 }
+                    return Array(source.withLock { $0 }.utf8)
+                }.map { String(decoding: $0, as: UTF8.self) }
+            }
+            #expect(try await read() == "v1")
+            #expect(try await read() == "v1")
+            #expect(loads.withLock { $0 } == 1, "the second read is a hit")
+            source.withLock { $0 = "v2" }
+            await cache.invalidate(["k"])
+            #expect(try await read() == "v2")
+
+            // A reader that loaded before a change and stores after its invalidation: its
+            // entry carries the old version and is never served.
+            let slowFill = Task {
+                try await cache.read("race") {
+                    try await Task.sleep(for: .milliseconds(200))
+                    return Array("before".utf8)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            await cache.invalidate(["race"])
+            _ = try await slowFill.value
+            let after = try await cache.read("race") { Array("after".utf8) }
+            #expect(after.map { String(decoding: $0, as: UTF8.self) } == "after")
+            #expect(try await cache.read("missing") { nil } == nil)
+        }
+    }
+
+    @Test func aRedisOutageCostsSpeedNotCorrectness() async throws {
+        // Nothing listens on this port: every Redis call fails.
+        let dead = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1/0"))
+        defer { dead.shutdown() }
+        let cache = ReadThroughCache(redis: dead, prefix: "x:")
+        let value = Shared("one")
+        let read = { try await cache.read("k") { Array(value.withLock { $0 }.utf8) }.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(try await read() == "one")
+        value.withLock { $0 = "two" }
+        await cache.invalidate(["k"])
+        #expect(try await read() == "two")
+    }
+
+    @Test func httpReadsAfterAChangeSeeIt() async throws {
+        try await withAPI { h in
+            let admin = try await h.admin()
+            let product = try await h.product(admin: admin, stock: 10)
+            #expect(try await h.call(.get, "/v1/products/\(product)").object["available"] as? Int == 10)
+            #expect(try await h.call(.get, "/v1/products/\(product)").object["available"] as? Int == 10)
+            let (_, token) = try await h.customer()
+            let order = try #require(try await h.order(token, product: product, quantity: 4).object["id"] as? String)
+            #expect(try await h.call(.get, "/v1/products/\(product)").object["available"] as? Int == 6)
+            #expect(try await h.call(.get, "/v1/orders/\(order)", token: token).object["status"] as? String == "PENDING")
+            #expect(try await h.call(.post, "/v1/orders/\(order)/cancel", token: token).status == .ok)
+            #expect(try await h.call(.get, "/v1/orders/\(order)", token: token).object["status"] as? String == "CANCELED")
+            #expect(try await h.call(.get, "/v1/products/\(product)").object["available"] as? Int == 10)
+            let (_, stranger) = try await h.customer()
+            #expect(try await h.call(.get, "/v1/orders/\(order)", token: stranger).status == .notFound, "cached reads check the owner too")
+        }
+    }
+}
