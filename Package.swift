@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
@@ -73,10 +74,22 @@ let package = Package(
             resources: [.copy("openapi.yaml"), .copy("Migrations/SQL")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "IntakeLoad",
+            dependencies: [
+                "IntakeServer", "IntakeActors", "IntakeRuntime",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Load",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "intake",
             dependencies: [
-                "IntakeServer",
+                "IntakeServer", "IntakeLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,6 +134,14 @@ let package = Package(
             dependencies: [
                 "IntakeActors", "IntakeRuntime", "IntakeTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntakeLoadTests",
+            dependencies: [
+                "IntakeLoad", "IntakeServer", "IntakeRuntime", "IntakeTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,76 @@
+import Foundation
+
+/// The result of a run, as printed and as written by `--json`.
+public struct LoadReport: Sendable, Codable {
+    public struct Percentiles: Sendable, Codable, Hashable {
+        public var p50: Double
+        public var p90: Double
+        public var p99: Double
+        public var p999: Double
+        public var max: Double
+        public var count: Int
+    }
+
+    public struct Check: Sendable, Codable, Hashable {
+        public var name: String
+        public var passed: Bool
+        public var detail: String
+    }
+
+    public struct Verification: Sendable, Codable {
+        public var passed: Bool
+        public var checks: [Check]
+    }
+
+    public var mode: String
+    public var target: String
+    public var durationS: Double
+    public var concurrency: Int
+    public var mix: String
+    public var products: Int
+    public var hotProducts: Int
+    public var ordersCreated: Int
+    public var ordersPerS: Double
+    public var requestsPerS: Double
+    public var retried503: Int
+    public var latencyMs: [String: Percentiles]
+    public var statusCounts: [String: Int]
+    public var verification: Verification
+
+    enum CodingKeys: String, CodingKey {
+        case mode, target, concurrency, mix, products, verification
+        case durationS = "duration_s"
+        case hotProducts = "hot_products"
+        case ordersCreated = "orders_created"
+        case ordersPerS = "orders_per_s"
+        case requestsPerS = "requests_per_s"
+        case retried503 = "retried_503"
+        case latencyMs = "latency_ms"
+        case statusCounts = "status_counts"
+    }
+
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    /// The human summary.
+    public var text: String {
+        var lines: [String] = []
+        lines.append("\(mode) load against \(target): \(String(format: "%.1f", durationS)) s at concurrency \(concurrency), mix \(mix)")
+        lines.append(String(format: "orders created %d (%.0f/s), requests %.0f/s, 503s retried %d", ordersCreated, ordersPerS, requestsPerS, retried503))
+        lines.append("latency ms      p50      p90      p99    p99.9      max    count")
+        for (operation, p) in latencyMs.sorted(by: { $0.key < $1.key }) {
+            lines.append(
+                operation.padding(toLength: 10, withPad: " ", startingAt: 0)
+                    + [p.p50, p.p90, p.p99, p.p999, p.max].map { String(format: "%9.2f", $0) }.joined() + String(format: "%9d", p.count))
+        }
+        lines.append("status " + statusCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        lines.append("verification: \(verification.passed ? "PASSED" : "FAILED")")
+        for check in verification.checks {
+            lines.append("  [\(check.passed ? "ok" : "FAIL")] \(check.name): \(check.detail)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

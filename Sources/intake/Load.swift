@@ -1,0 +1,144 @@
+import ArgumentParser
+import Foundation
+import IntakeLoad
+import IntakeRuntime
+import IntakeServer
+import Logging
+
+struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drive an order workload, then verify that no order was lost and no stock oversold.",
+        discussion: """
+            HTTP mode (default) targets a running server: --url, an admin to create products, the webhook secret to pay, \
+            and the server's Postgres and Redis URLs to verify from. --in-process drives the embeddable order service \
+            directly on the configured (or embedded) Postgres and Redis. Exit status 1 when a check fails.
+            """)
+
+    @Option(help: "The server (HTTP mode).")
+    var url = "http://127.0.0.1:8080"
+
+    @Flag(help: "Drive the order service in this process instead of a server.")
+    var inProcess = false
+
+    @Option(help: "Admin email (INTAKE_ADMIN_EMAIL).")
+    var adminEmail: String?
+
+    @Option(help: "Admin password (INTAKE_ADMIN_PASSWORD).")
+    var adminPassword: String?
+
+    @Option(help: "The server's webhook secret, to pay through the signed webhook (INTAKE_WEBHOOK_SECRET).")
+    var webhookSecret: String?
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Products to create.")
+    var products = 100
+
+    @Option(help: "This many products get 80% of the picks (0: uniform).")
+    var hotProducts = 0
+
+    @Option(help: "Initial stock of each product.")
+    var stock = 1_000_000
+
+    @Option(help: "Stock shards per product.")
+    var shards = 8
+
+    @Option(help: "Items per order: 1...N distinct products.")
+    var items = 1
+
+    @Option(help: "Customers placing the orders.")
+    var users = 16
+
+    @Option(help: "How long to drive load: seconds or 30s, 2m.")
+    var duration: String?
+
+    @Option(help: "Stop after this many requests (instead of, or before, --duration).")
+    var requests: Int?
+
+    @Option(help: "Concurrent requests.")
+    var concurrency = 64
+
+    @Option(help: "Operation mix.")
+    var mix = OperationMix.standard.description
+
+    @Option(help: "Write the whole report as JSON to this file.")
+    var json: String?
+
+    @Option(help: "How long verification waits for the relay to publish every event: seconds or 30s, 2m.")
+    var eventWait = "60s"
+
+    @Flag(help: "No progress lines.")
+    var quiet = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let configuration = try connection.configuration()
+            LoggingSetup.bootstrap(format: .text, level: max(configuration.logLevel, .warning))
+            var options = LoadOptions()
+            options.mode = inProcess ? .inProcess : .http
+            options.url = url
+            options.adminEmail = adminEmail ?? configuration.adminEmail
+            options.adminPassword = adminPassword ?? configuration.adminPassword
+            options.webhookSecret = webhookSecret ?? configuration.webhookSecret
+            options.eventStream = configuration.eventStream
+            options.eventTypePrefix = configuration.eventTypePrefix
+            options.products = products
+            options.hotProducts = hotProducts
+            options.stockPerProduct = stock
+            options.shards = shards
+            options.maxItems = items
+            options.users = users
+            options.requests = requests
+            options.duration = try duration.map { try parse($0, "--duration") } ?? (requests == nil ? .seconds(10) : nil)
+            options.concurrency = concurrency
+            options.mix = try OperationMix(parsing: mix)
+            options.jsonPath = json
+            options.eventWait = try parse(eventWait, "--event-wait")
+            options.progress = !quiet
+            try options.validate()
+
+            let logger = Logger(label: "intake.load")
+            let target: any LoadTarget
+            let verifier: Verifier
+            var clients: [() -> Void] = []
+            switch options.mode {
+            case .inProcess:
+                let inProcess = try await InProcessLoadTarget.start(configuration, logger: logger)
+                target = inProcess
+                verifier = inProcess.verifier(options)
+            case .http:
+                guard let databaseURL = configuration.databaseURL, let redisURL = configuration.redisURL else {
+                    throw LoadError(
+                        "verification reads the server's Postgres and Redis: give --database-url and --redis-url (or INTAKE_DATABASE_URL, INTAKE_REDIS_URL)")
+                }
+                let db = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL, poolSize: 4))
+                let redis = RedisClient(configuration: try RedisConfiguration(url: redisURL, poolSize: 2))
+                clients = [db.shutdown, redis.shutdown]
+                verifier = Verifier(db: db, redis: redis, stream: options.eventStream, eventTypePrefix: options.eventTypePrefix, eventWait: options.eventWait)
+                target = try await HTTPLoadTarget.connect(options)
+            }
+            let report: LoadReport
+            do {
+                report = try await LoadRunner(options: options, target: target, verifier: verifier).run()
+            } catch {
+                await target.shutdown()
+                clients.forEach { $0() }
+                throw error
+            }
+            await target.shutdown()
+            clients.forEach { $0() }
+            print(report.text)
+            if let json {
+                try report.json().write(to: URL(fileURLWithPath: json))
+            }
+            if !report.verification.passed { throw ExitCode.failure }
+        }
+    }
+
+    private func parse(_ text: String, _ flag: String) throws -> Duration {
+        guard let value = DurationText.parse(text), value > .zero else {
+            throw LoadError("\(flag): expected seconds (30) or a number with a unit (30s, 2m)")
+        }
+        return value
+    }
+}
