@@ -4,12 +4,22 @@ import Foundation
 public struct LoadProduct: Sendable, Hashable {
     public var id: UUID
     public var price: String
+
+    public init(id: UUID, price: String) {
+        self.id = id
+        self.price = price
+    }
 }
 
 /// Someone placing orders: a customer's token over HTTP, a user id in-process.
 public struct LoadUser: Sendable, Hashable {
     public var id: UUID
     public var token: String?
+
+    public init(id: UUID, token: String?) {
+        self.id = id
+        self.token = token
+    }
 }
 
 /// An order that got a 201, with what it asked for.
@@ -18,6 +28,13 @@ public struct CreatedOrder: Sendable, Hashable {
     public var amount: String
     public var lines: [UUID: Int]
     public var user: LoadUser
+
+    public init(id: UUID, amount: String, lines: [UUID: Int], user: LoadUser) {
+        self.id = id
+        self.amount = amount
+        self.lines = lines
+        self.user = user
+    }
 }
 
 /// An answer to one request: its status (in-process, the one the HTTP API would give), and

@@ -21,6 +21,29 @@ public enum TestServices {
     public static func databaseURL() throws -> String { try environment("INTAKE_TEST_DATABASE_URL") }
     public static func redisURL() throws -> String { try environment("INTAKE_TEST_REDIS_URL") }
 
+    /// Runs `body` with the URL of a fresh database (dropped afterwards, with `FORCE` so a
+    /// killed process's connections do not keep it), for whole processes and services that
+    /// use the default schema — each test its own relay leadership and advisory locks.
+    public static func withDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+        let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let base = try databaseURL()
+        guard let slash = base.lastIndex(of: "/"), base[..<slash].hasSuffix("//") == false else {
+            throw Missing(variable: "INTAKE_TEST_DATABASE_URL with a database name")
+        }
+        let url = base[...slash] + name
+        let admin = PostgresClient(configuration: try PostgresConfiguration(url: base, poolSize: 1))
+        defer { admin.shutdown() }
+        try await admin.query("CREATE DATABASE \(name)")
+        do {
+            let result = try await body(String(url))
+            try await admin.query("DROP DATABASE \(name) WITH (FORCE)")
+            return result
+        } catch {
+            _ = try? await admin.query("DROP DATABASE \(name) WITH (FORCE)")
+            throw error
+        }
+    }
+
     /// Runs `body` with a client whose `search_path` is a fresh schema, dropped afterwards.
     public static func withSchema<T>(
         poolSize: Int = 4,
