@@ -111,6 +111,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Tests/IntakeTestSupport",
             swiftSettings: swiftSettings
@@ -142,6 +143,15 @@ let package = Package(
             dependencies: [
                 "IntakeLoad", "IntakeServer", "IntakeRuntime", "IntakeTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntakeFaultTests",
+            dependencies: [
+                "IntakeLoad", "IntakeServer", "IntakeRuntime", "IntakeTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -58,6 +58,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "bcrypt cost of password hashes, 4..31 (INTAKE_BCRYPT_COST, default 10).")
     var bcryptCost: String?
 
+    @Option(help: "A crashed worker's jobs run again after this (INTAKE_JOB_LEASE, default 60s).")
+    var jobLease: String?
+
     func run() async throws {
         try await reportingErrors {
             let configuration = try connection.configuration(overriding: [
@@ -65,7 +68,7 @@ struct Serve: AsyncParsableCommand {
                 "INTAKE_STOCK_SHARDS": stockShards, "INTAKE_DB_POOL_SIZE": dbPoolSize, "INTAKE_REDIS_POOL_SIZE": redisPoolSize,
                 "INTAKE_EVENT_STREAM": eventStream, "INTAKE_EVENT_TYPE_PREFIX": eventTypePrefix, "INTAKE_EVENT_WEBHOOKS": eventWebhooks,
                 "INTAKE_ADMIN_EMAIL": adminEmail, "INTAKE_ADMIN_PASSWORD": adminPassword, "INTAKE_JWT_SECRET": jwtSecret,
-                "INTAKE_WEBHOOK_SECRET": webhookSecret, "INTAKE_PII_KEY": piiKey, "INTAKE_BCRYPT_COST": bcryptCost,
+                "INTAKE_WEBHOOK_SECRET": webhookSecret, "INTAKE_PII_KEY": piiKey, "INTAKE_BCRYPT_COST": bcryptCost, "INTAKE_JOB_LEASE": jobLease,
             ])
             try configuration.validate()
             LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)

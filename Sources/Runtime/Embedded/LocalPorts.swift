@@ -1,9 +1,9 @@
 import Foundation
 
-/// Loopback ports for embedded servers.
-enum LocalPorts {
+/// Loopback ports for embedded servers (and for tests that start servers).
+public enum LocalPorts {
     /// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it).
-    static func free() throws -> Int {
+    public static func free() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw EmbeddedError(code: .commandFailed, message: "socket() failed: errno \(errno)") }
         defer { close(fd) }

@@ -46,6 +46,9 @@ public struct IntakeConfiguration: Sendable {
     public var adminPassword: String?
     /// bcrypt cost of password hashes.
     public var bcryptCost = 10
+    /// How long a job stays taken by a worker that stopped heartbeating (a crashed process)
+    /// before the rescuer makes it available again.
+    public var jobLease: Duration = .seconds(60)
 
     public init() {}
 
@@ -70,6 +73,7 @@ public struct IntakeConfiguration: Sendable {
         if let ttl = try reader.duration("INTAKE_TOKEN_TTL") { configuration.tokenTTL = ttl }
         if let shards = try reader.integer("INTAKE_STOCK_SHARDS", in: 1...64) { configuration.stockShards = shards }
         if let cost = try reader.integer("INTAKE_BCRYPT_COST", in: 4...31) { configuration.bcryptCost = cost }
+        if let lease = try reader.duration("INTAKE_JOB_LEASE") { configuration.jobLease = lease }
         configuration.jwtSecret = reader.string("INTAKE_JWT_SECRET")
         configuration.webhookSecret = reader.string("INTAKE_WEBHOOK_SECRET")
         configuration.piiKey = reader.string("INTAKE_PII_KEY")

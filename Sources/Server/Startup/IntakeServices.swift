@@ -23,7 +23,7 @@ public struct IntakeServices: Sendable {
     public init(infrastructure: IntakeInfrastructure, configuration: IntakeConfiguration, secrets: IntakeSecrets, logger: Logger) async throws {
         let db = infrastructure.postgres
         groupCommit = GroupCommit(client: db, logger: logger)
-        workQueue = WorkQueue(client: db, logger: logger)
+        workQueue = WorkQueue(client: db, configuration: WorkQueueConfiguration(lease: configuration.jobLease), logger: logger)
         let outboxPruner = OutboxPruner(client: db)
         outboxPruner.register(on: workQueue)
         WebhookDelivery().register(on: workQueue)
