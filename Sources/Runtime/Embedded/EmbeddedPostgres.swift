@@ -23,7 +23,8 @@ public struct EmbeddedPostgres: Sendable {
 
     /// Starts the server whose files live under `dataDirectory/postgres`, creating the
     /// cluster on first use.
-    public static func start(dataDirectory: URL, logger: Logger = Logger(label: "intake.embedded")) async throws -> EmbeddedPostgres {
+    /// `port`: nil picks a free one; a restart that clients must find again passes the old one.
+    public static func start(dataDirectory: URL, port: Int? = nil, logger: Logger = Logger(label: "intake.embedded")) async throws -> EmbeddedPostgres {
         let bin = try binDirectory()
         let runAs = DataDirectory.isRoot ? "postgres" : nil
         try DataDirectory.create(dataDirectory)
@@ -41,7 +42,7 @@ public struct EmbeddedPostgres: Sendable {
             logger.warning("stopping an embedded Postgres left running by an earlier process", metadata: ["data": "\(pgdata.path)"])
             try await Subprocess.check(pgCtl, ["-D", pgdata.path, "-m", "fast", "-w", "stop"], as: runAs)
         }
-        let port = try LocalPorts.free()
+        let port = try port ?? LocalPorts.free()
         let log = directory.appendingPathComponent("server.log").path
         try await Subprocess.check(
             pgCtl, ["-D", pgdata.path, "-l", log, "-w", "-t", "60", "-o", "-p \(port)", "start"], as: runAs)

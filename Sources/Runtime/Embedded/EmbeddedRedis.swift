@@ -11,7 +11,8 @@ public struct EmbeddedRedis: Sendable {
     let pid: Int32
     let logger: Logger
 
-    public static func start(dataDirectory: URL, logger: Logger = Logger(label: "intake.embedded")) async throws -> EmbeddedRedis {
+    /// `port`: nil picks a free one; a restart that clients must find again passes the old one.
+    public static func start(dataDirectory: URL, port: Int? = nil, logger: Logger = Logger(label: "intake.embedded")) async throws -> EmbeddedRedis {
         let binary = try Self.binary()
         try DataDirectory.create(dataDirectory)
         let password = try DataDirectory.secret(dataDirectory.appendingPathComponent("redis.password"))
@@ -22,7 +23,7 @@ public struct EmbeddedRedis: Sendable {
             logger.warning("stopping an embedded Redis left running by an earlier process", metadata: ["pid": "\(stale)"])
             await Self.terminate(stale)
         }
-        let port = try LocalPorts.free()
+        let port = try port ?? LocalPorts.free()
         // The password goes in a config file, not on the command line where `ps` shows it.
         let config = directory.appendingPathComponent("redis.conf")
         let settings = """

@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import Foundation
+import IntakeLoad
+import IntakeRuntime
+import IntakeTestSupport
+import Logging
+import Testing
+
+/// Postgres and Redis going away under load, on servers of the test's own (the shared test
+/// servers stay up for everyone else).
+@Suite("Faults: Postgres restart and Redis outage under load", .serialized)
+struct OutageTests {
+    static func get(_ url: String) async -> (Int, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)),
+            let body = try? await response.body.collect(upTo: 1 << 20)
+        else { return (0, "") }
+        return (Int(response.status.code), String(buffer: body))
+    }
+
+    @Test func postgresRestartGives503ThenRecoversWithinFiveSecondsAndLosesNothing() async throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-pg-restart-\(UUID().uuidString)")
+        let postgres = Shared(try await EmbeddedPostgres.start(dataDirectory: directory, logger: Logger(label: "test.pg")))
+        let url = postgres.withLock { $0.url }
+        let harness = try FaultHarness(databaseURL: url, redisURL: try TestServices.redisURL())
+        let db = PostgresClient(configuration: try PostgresConfiguration(url: url, poolSize: 2))
+        let redis = RedisClient(configuration: try RedisConfiguration(url: try TestServices.redisURL(), poolSize: 2))
+        defer {
+            db.shutdown()
+            redis.shutdown()
+        }
+        try await harness.server.start()
+        let base = await harness.server.url
+        let recovery = Shared<Duration?>(nil)
+        let duringOutage = Shared<Int>(0)
+        let options = try await harness.options(duration: .seconds(9))
+        let report = try await harness.run(options, db: db, redis: redis) {
+            try await Task.sleep(for: .milliseconds(1500))
+            let port = postgres.withLock { $0.port }
+            try await postgres.withLock { $0 }.stop()
+            try await Task.sleep(for: .seconds(2))
+            duringOutage.withLock { $0 = 1 }
+            let (ready, _) = await Self.get(base + "/readyz")
+            #expect(ready == 503, "/readyz reports the database down")
+            let restarted = try await EmbeddedPostgres.start(dataDirectory: directory, port: port, logger: Logger(label: "test.pg"))
+            postgres.withLock { $0 = restarted }
+            let back = ContinuousClock.now
+            while await Self.get(base + "/readyz").0 != 200 {
+                if ContinuousClock.now - back > .seconds(30) { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            recovery.withLock { $0 = ContinuousClock.now - back }
+        }
+        let recovered = try #require(recovery.withLock { $0 })
+        #expect(recovered <= .seconds(5), "intake recovered \(recovered) after Postgres came back")
+        #expect(report.verification.passed, "\(report.text)")
+        #expect((report.statusCounts["503"] ?? 0) > 0, "requests during the outage were answered 503: \(report.statusCounts)")
+        let serverErrors = report.statusCounts.filter { ["500", "502", "504", "0"].contains($0.key) }
+        #expect(serverErrors.isEmpty, "no 500 and no hang: \(report.statusCounts)")
+        #expect((report.latencyMs["create"]?.max ?? 0) < 15_000, "no request waited unboundedly")
+        try await harness.server.stop()
+        try await postgres.withLock { $0 }.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    @Test func redisOutageKeepsReadsRightFailsAuthClosedAndDeliversTheBacklog() async throws {
+        try await TestServices.withDatabase { url in
+            let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-redis-outage-\(UUID().uuidString)")
+            let redisServer = Shared(try await EmbeddedRedis.start(dataDirectory: directory, logger: Logger(label: "test.redis")))
+            let redisURL = redisServer.withLock { $0.url }
+            let harness = try FaultHarness(databaseURL: url, redisURL: redisURL)
+            let db = PostgresClient(configuration: try PostgresConfiguration(url: url, poolSize: 2))
+            let redis = RedisClient(configuration: try RedisConfiguration(url: redisURL, poolSize: 2))
+            defer {
+                db.shutdown()
+                redis.shutdown()
+            }
+            try await harness.server.start()
+            let base = await harness.server.url
+            let options = try await harness.options(duration: .seconds(7), mix: "create=90,get=10")
+            let product = Shared<String?>(nil)
+            let report = try await harness.run(options, db: db, redis: redis) {
+                try await Task.sleep(for: .milliseconds(1500))
+                let listing = await Self.get(base + "/v1/products?limit=1").1
+                let id = (try? JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [String: Any])
+                    .flatMap { ($0["items"] as? [[String: Any]])?.first?["id"] as? String }
+                product.withLock { $0 = id }
+                let port = redisServer.withLock { $0.port }
+                await redisServer.withLock { $0 }.stop()
+                try await Task.sleep(for: .milliseconds(500))
+                // Reads bypass the cache and stay right; readiness names Redis.
+                if let id {
+                    let (status, body) = await Self.get(base + "/v1/products/\(id)")
+                    #expect(status == 200, "product reads go on without Redis: \(body)")
+                }
+                let (ready, readiness) = await Self.get(base + "/readyz")
+                #expect(ready == 503)
+                #expect(readiness.contains("redis") && readiness.contains("down"), "\(readiness)")
+                try await Task.sleep(for: .seconds(2))
+                let restarted = try await EmbeddedRedis.start(dataDirectory: directory, port: port, logger: Logger(label: "test.redis"))
+                redisServer.withLock { $0 = restarted }
+            }
+            #expect(product.withLock { $0 } != nil)
+            // Authenticated requests failed closed during the outage: 503, never a 500.
+            #expect((report.statusCounts["503"] ?? 0) > 0, "\(report.statusCounts)")
+            #expect(report.statusCounts.filter { ["500", "401", "0"].contains($0.key) }.isEmpty, "\(report.statusCounts)")
+            // Every order acknowledged before and after has its event: the relay kept the
+            // outbox and delivered the backlog when Redis came back.
+            #expect(report.verification.passed, "\(report.text)")
+            try await harness.server.stop()
+            await redisServer.withLock { $0 }.stop()
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+}
