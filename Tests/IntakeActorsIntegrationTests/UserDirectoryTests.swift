@@ -4,26 +4,6 @@ import IntakeRuntime
 import IntakeTestSupport
 import Testing
 
-/// Every text, bytea and jsonb column of the schema that contains `needle` as plaintext.
-func columnsContaining(_ needle: String, in db: PostgresClient) async throws -> [String] {
-    let columns = try await db.query("""
-        SELECT table_name, column_name, data_type FROM information_schema.columns
-        WHERE table_schema = current_schema() AND data_type IN ('text', 'bytea', 'jsonb', 'character varying')
-        """)
-    var found: [String] = []
-    for column in columns {
-        let table: String = try column.decode("table_name")
-        let name: String = try column.decode("column_name")
-        let type: String = try column.decode("data_type")
-        let condition = type == "bytea"
-            ? "position(convert_to($1, 'UTF8') IN \"\(name)\") > 0 OR position(convert_to(lower($1), 'UTF8') IN \"\(name)\") > 0"
-            : "\"\(name)\"::text ILIKE '%' || $1 || '%'"
-        let hits = try await count(db, "SELECT count(*) FROM \"\(table)\" WHERE \(condition)", [.text(needle)])
-        if hits > 0 { found.append("\(table).\(name)") }
-    }
-    return found
-}
-
 @Suite("Users with encrypted personal data")
 struct UserDirectoryTests {
     static func directory(_ service: OrderService, _ db: PostgresClient) throws -> UserDirectory {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import IntakeActors
 import IntakeRuntime
 import Logging
@@ -72,6 +73,16 @@ public final class IntakeAPI: Sendable {
         ProductRoutes(api: self).add(to: v1)
         OrderRoutes(api: self).add(to: v1)
         PaymentRoutes(api: self).add(to: v1)
+    }
+
+    /// The HTTP/1.1 server Intake runs on: header limits (16 KiB a field, 64 KiB in all, 100
+    /// fields: larger requests are refused before any route runs) and connections idle for
+    /// 60 s closed. Embedders pass it to their `Application` to get the same limits.
+    public static func httpServer() -> HTTPServerBuilder {
+        .http1(
+            configuration: .init(
+                idleTimeout: .seconds(60),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 64 << 10, maxHeaderFieldCount: 100)))
     }
 
     /// A router of Intake's own, with only Intake's routes.

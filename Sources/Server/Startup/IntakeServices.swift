@@ -66,6 +66,7 @@ public struct IntakeServices: Sendable {
     {
         Application(
             router: api.makeRouter(),
+            server: IntakeAPI.httpServer(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "intake"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
