@@ -26,15 +26,21 @@ struct ReadThroughCacheTests {
             #expect(try await read() == "v2")
 
             // A reader that loaded before a change and stores after its invalidation: its
-            // entry carries the old version and is never served.
+            // entry carries the old version and is never served. (The load starts only once
+            // the reader has read the version; the change waits for that, then lets the load
+            // finish.)
+            let loading = Signal()
+            let changed = Signal()
             let slowFill = Task {
                 try await cache.read("race") {
-                    try await Task.sleep(for: .milliseconds(200))
+                    loading.fire()
+                    try await changed.wait(for: 1)
                     return Array("before".utf8)
                 }
             }
-            try await Task.sleep(for: .milliseconds(50))
+            try await loading.wait(for: 1)
             await cache.invalidate(["race"])
+            changed.fire()
             _ = try await slowFill.value
             let after = try await cache.read("race") { Array("after".utf8) }
             #expect(after.map { String(decoding: $0, as: UTF8.self) } == "after")

@@ -65,6 +65,8 @@ public final class IntakeAPI: Sendable {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: AccessLogMiddleware())
         router.add(middleware: ProblemMiddleware(logger: logger))
+        let table = RouteTable()
+        router.add(middleware: MethodNotAllowedMiddleware(table: table))
         router.add(middleware: AuthenticationMiddleware(api: self))
         OperationsRoutes(api: self).add(to: router)
         let v1 = router.group("v1")
@@ -73,6 +75,7 @@ public final class IntakeAPI: Sendable {
         ProductRoutes(api: self).add(to: v1)
         OrderRoutes(api: self).add(to: v1)
         PaymentRoutes(api: self).add(to: v1)
+        table.register(router.routes.map { ($0.method, $0.path.description) })
     }
 
     /// The HTTP/1.1 server Intake runs on: header limits (16 KiB a field, 64 KiB in all, 100
@@ -158,7 +161,7 @@ extension Request {
 
     /// A query parameter `cursor`: the opaque value of a previous page's `next_cursor`.
     func pageCursor() throws -> UUID? {
-        guard let text = uri.queryParameters.get("cursor"), !text.isEmpty else { return nil }
+        guard let text = uri.queryParameters.get("cursor") else { return nil }
         guard let id = UUID(uuidString: text) else { throw Problem.validation("cursor: not a cursor this API returned") }
         return id
     }

@@ -69,8 +69,8 @@ struct OrderRoutes<Context: IntakeContext> {
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
         var status: OrderStatus?
-        if let text = request.uri.queryParameters.get("status"), !text.isEmpty {
-            guard let parsed = OrderStatus(rawValue: text.uppercased()) else {
+        if let text = request.uri.queryParameters.get("status") {
+            guard let parsed = OrderStatus(rawValue: text) else {
                 throw Problem.validation("status: must be one of \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             status = parsed
