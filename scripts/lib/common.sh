@@ -6,10 +6,13 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages Intake needs to build (headers) and to run (servers).
 INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config)
+# What the schemathesis stage of scripts/test needs besides (schemathesis itself comes from
+# PyPI into a virtual environment under .build).
+INTAKE_TEST_APT_PACKAGES=(python3 python3-venv curl)
 
 ensure_packages() {
   local missing=()
-  for p in "${INTAKE_APT_PACKAGES[@]}"; do
+  for p in "${INTAKE_APT_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
