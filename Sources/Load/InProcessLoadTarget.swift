@@ -22,7 +22,8 @@ public final class InProcessLoadTarget: LoadTarget {
             let secrets = IntakeSecrets(
                 jwtSecret: (0..<32).map { _ in .random(in: 0...255) }, webhookSecret: (0..<32).map { _ in .random(in: 0...255) },
                 piiKey: (0..<32).map { _ in .random(in: 0...255) })
-            let services = try await IntakeServices(infrastructure: infrastructure, configuration: configuration, secrets: secrets, logger: logger)
+            let services = try await IntakeServices(
+                infrastructure: infrastructure, configuration: configuration, secrets: secrets, readCache: false, logger: logger)
             return InProcessLoadTarget(infrastructure: infrastructure, services: services, logger: logger)
         } catch {
             await infrastructure.shutdown()

@@ -20,8 +20,10 @@ public struct LoadOptions: Sendable {
     public var eventStream = "intake:events"
     public var eventTypePrefix = "com.example"
     public var products = 100
-    /// When > 0, this many products get 80% of the picks (a skewed, contended mix).
+    /// When > 0, this many products get `hotShare` percent of the picks (a skewed, contended
+    /// mix).
     public var hotProducts = 0
+    public var hotShare = 80
     public var stockPerProduct = 1_000_000
     public var shards = 8
     /// Items per created order: 1...maxItems, distinct products.
@@ -53,6 +55,7 @@ public struct LoadOptions: Sendable {
         }
         guard products >= 1, products <= 100_000 else { throw LoadError("--products: expected 1...100000") }
         guard hotProducts >= 0, hotProducts <= products else { throw LoadError("--hot-products: expected 0...--products") }
+        guard (0...100).contains(hotShare) else { throw LoadError("--hot-share: expected a percentage 0...100") }
         guard (1...64).contains(shards) else { throw LoadError("--shards: expected 1...64") }
         guard (1...100).contains(maxItems), maxItems <= products else { throw LoadError("--items: expected 1...100 and at most --products") }
         guard concurrency >= 1, concurrency <= 10_000 else { throw LoadError("--concurrency: expected 1...10000") }

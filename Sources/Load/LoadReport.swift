@@ -29,6 +29,7 @@ public struct LoadReport: Sendable, Codable {
     public var mix: String
     public var products: Int
     public var hotProducts: Int
+    public var hotShare: Int
     public var ordersCreated: Int
     public var ordersPerS: Double
     public var requestsPerS: Double
@@ -41,6 +42,7 @@ public struct LoadReport: Sendable, Codable {
         case mode, target, concurrency, mix, products, verification
         case durationS = "duration_s"
         case hotProducts = "hot_products"
+        case hotShare = "hot_share"
         case ordersCreated = "orders_created"
         case ordersPerS = "orders_per_s"
         case requestsPerS = "requests_per_s"

@@ -54,7 +54,7 @@ public struct LoadRunner: Sendable {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return LoadReport(
             mode: options.mode.rawValue, target: target.name, durationS: (seconds * 1000).rounded() / 1000, concurrency: options.concurrency,
-            mix: options.mix.description, products: options.products, hotProducts: options.hotProducts, ordersCreated: created.count,
+            mix: options.mix.description, products: options.products, hotProducts: options.hotProducts, hotShare: options.hotShare, ordersCreated: created.count,
             ordersPerS: (Double(created.count) / seconds).rounded(), requestsPerS: (Double(summary.requests) / seconds).rounded(),
             retried503: summary.retries,
             latencyMs: Dictionary(uniqueKeysWithValues: summary.latencies.map { ($0.key.rawValue, $0.value) }),
@@ -115,12 +115,12 @@ public struct LoadRunner: Sendable {
         }
     }
 
-    /// 1...maxItems distinct products; with hot products, 80% of picks go to them.
+    /// 1...maxItems distinct products; with hot products, `hotShare` percent of picks go to them.
     private func pickLines(_ products: [LoadProduct], using random: inout SystemRandomNumberGenerator) -> [(UUID, Int)] {
         let count = Int.random(in: 1...options.maxItems, using: &random)
         var chosen: [UUID: Int] = [:]
         while chosen.count < count {
-            let pool = options.hotProducts > 0 && Int.random(in: 0..<10, using: &random) < 8 ? options.hotProducts : products.count
+            let pool = options.hotProducts > 0 && Int.random(in: 0..<100, using: &random) < options.hotShare ? options.hotProducts : products.count
             chosen[products[Int.random(in: 0..<pool, using: &random)].id] = Int.random(in: 1...3, using: &random)
             if options.hotProducts > 0 && chosen.count >= options.hotProducts && count > options.hotProducts { break }
         }

@@ -34,8 +34,11 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Products to create.")
     var products = 100
 
-    @Option(help: "This many products get 80% of the picks (0: uniform).")
+    @Option(help: "This many products get --hot-share percent of the picks (0: uniform).")
     var hotProducts = 0
+
+    @Option(help: "Percentage of picks that go to the hot products.")
+    var hotShare = 80
 
     @Option(help: "Initial stock of each product.")
     var stock = 1_000_000
@@ -84,6 +87,7 @@ struct Load: AsyncParsableCommand {
             options.eventTypePrefix = configuration.eventTypePrefix
             options.products = products
             options.hotProducts = hotProducts
+            options.hotShare = hotShare
             options.stockPerProduct = stock
             options.shards = shards
             options.maxItems = items

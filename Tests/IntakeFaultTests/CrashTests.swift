@@ -31,6 +31,7 @@ struct CrashTests {
                 #expect(report.ordersCreated > 0, "cycle \(cycle) created orders")
                 #expect((report.statusCounts["0"] ?? 0) > 0, "cycle \(cycle): the kill hit requests in flight or refused some")
                 acknowledged += report.ordersCreated
+                FaultHarness.summarize("kill -9 cycle \(cycle)", report)
             }
             // The payment-timeout sweep keeps firing after the crashes, and jobs a killed
             // process held come back after their lease.
@@ -68,6 +69,7 @@ struct CrashTests {
             let log = await harness.server.log
             #expect(status.withLock { $0 } == 0, "a graceful stop exits 0:\n\(log.suffix(2000))")
             #expect(report.verification.passed, "\(report.text)")
+            FaultHarness.summarize("SIGTERM under load (exit status \(status.withLock { $0 }))", report)
             #expect(report.statusCounts.filter { $0.key == "0" || $0.key == "503" }.values.reduce(0, +) > 0, "the stop hit the load: \(report.statusCounts)")
             // No half-written order: every order has items and its created event row.
             let orphans = try await db.query("""

@@ -53,6 +53,15 @@ struct FaultHarness {
         return options
     }
 
+    /// One line for the log: what the run acknowledged, what verification found, statuses.
+    static func summarize(_ name: String, _ report: LoadReport) {
+        let passed = report.verification.checks.filter(\.passed).count
+        let failed = report.verification.checks.count - passed
+        let statuses = report.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        print("FAULT \(name): \(passed) passed, \(failed) failed; orders acked \(report.ordersCreated); statuses \(statuses)")
+        for check in report.verification.checks { print("FAULT   \(check.passed ? "ok" : "FAIL") \(check.name): \(check.detail)") }
+    }
+
     /// One load run against the server while `fault` runs alongside it; the report, verified.
     func run(_ options: LoadOptions, db: PostgresClient, redis: RedisClient, during fault: @Sendable () async throws -> Void) async throws -> LoadReport {
         let target = try await HTTPLoadTarget.connect(options)

@@ -54,6 +54,7 @@ struct OutageTests {
         }
         let recovered = try #require(recovery.withLock { $0 })
         #expect(recovered <= .seconds(5), "intake recovered \(recovered) after Postgres came back")
+        FaultHarness.summarize("Postgres restart (ready again \(recovered) after it came back)", report)
         #expect(report.verification.passed, "\(report.text)")
         #expect((report.statusCounts["503"] ?? 0) > 0, "requests during the outage were answered 503: \(report.statusCounts)")
         let serverErrors = report.statusCounts.filter { ["500", "502", "504", "0"].contains($0.key) }
@@ -102,6 +103,7 @@ struct OutageTests {
                 redisServer.withLock { $0 = restarted }
             }
             #expect(product.withLock { $0 } != nil)
+            FaultHarness.summarize("Redis outage", report)
             // Authenticated requests failed closed during the outage: 503, never a 500.
             #expect((report.statusCounts["503"] ?? 0) > 0, "\(report.statusCounts)")
             #expect(report.statusCounts.filter { ["500", "401", "0"].contains($0.key) }.isEmpty, "\(report.statusCounts)")

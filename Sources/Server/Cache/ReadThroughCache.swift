@@ -20,7 +20,8 @@ public final class ReadThroughCache: Sendable {
     let redis: RedisClient
     let prefix: String
     let ttl: Int
-    private let unflushed = Mutex<Set<String>>([])
+    /// Invalidations Redis did not take; reads bypass the cache until they are sent.
+    private let failed = Mutex<Set<String>>([])
     private let logger: Logger
     private let hits = Counter(label: "intake_cache_hits_total")
     private let misses = Counter(label: "intake_cache_misses_total")
@@ -39,7 +40,7 @@ public final class ReadThroughCache: Sendable {
     /// The cached bytes of `key`, or `load()`'s (stored for the next reader); nil when the
     /// source has nothing (not cached).
     public func read(_ key: String, load: () async throws -> [UInt8]?) async throws -> [UInt8]? {
-        guard await flushUnflushed() else {
+        guard await retryFailedInvalidations() else {
             bypasses.increment()
             return try await load()
         }
@@ -63,18 +64,22 @@ public final class ReadThroughCache: Sendable {
         return body
     }
 
-    /// Makes every entry of `keys` stale. Never throws: what cannot reach Redis now is
-    /// retried, and reads bypass the cache meanwhile.
+    /// Makes every entry of `keys` stale. Never throws: what cannot reach Redis now is kept
+    /// and retried, and reads bypass the cache meanwhile.
     public func invalidate(_ keys: [String]) async {
         if keys.isEmpty { return }
-        unflushed.withLock { $0.formUnion(keys) }
-        _ = await flushUnflushed()
+        _ = await send(failed.withLock { $0 }.union(keys))
     }
 
-    /// Sends the pending invalidations; false while Redis cannot take them.
-    private func flushUnflushed() async -> Bool {
-        let keys = unflushed.withLock { $0 }
-        if keys.isEmpty { return true }
+    /// Sends the invalidations that failed earlier; false while Redis still cannot take them.
+    private func retryFailedInvalidations() async -> Bool {
+        let pending = failed.withLock { $0 }
+        return pending.isEmpty ? true : await send(pending)
+    }
+
+    /// INCRs the version of each key. A failed key leaves `failed` only once it was sent, so
+    /// no read slips in between taking it out and putting it back.
+    private func send(_ keys: Set<String>) async -> Bool {
         var commands: [RedisCommand] = []
         for key in keys {
             commands.append(RedisCommand("INCR", .init(versionKey(key))))
@@ -82,9 +87,10 @@ public final class ReadThroughCache: Sendable {
         }
         do {
             for reply in try await redis.pipeline(commands) { _ = try reply.throwingErrorReply() }
-            unflushed.withLock { $0.subtract(keys) }
+            failed.withLock { $0.subtract(keys) }
             return true
         } catch {
+            failed.withLock { $0.formUnion(keys) }
             logger.debug("cache invalidation postponed", metadata: ["error": "\(error)", "keys": "\(keys.count)"])
             return false
         }

@@ -20,7 +20,12 @@ public struct IntakeServices: Sendable {
     /// The HTTP API over `orders` and the users; add its routes to a router.
     public let api: IntakeAPI
 
-    public init(infrastructure: IntakeInfrastructure, configuration: IntakeConfiguration, secrets: IntakeSecrets, logger: Logger) async throws {
+    /// `readCache`: whether HTTP reads go through the Redis cache (whose invalidation then
+    /// costs a Redis round trip per change); off for an in-process driver that serves no reads.
+    public init(
+        infrastructure: IntakeInfrastructure, configuration: IntakeConfiguration, secrets: IntakeSecrets, readCache: Bool = true,
+        logger: Logger
+    ) async throws {
         let db = infrastructure.postgres
         groupCommit = GroupCommit(client: db, logger: logger)
         workQueue = WorkQueue(client: db, configuration: WorkQueueConfiguration(lease: configuration.jobLease), logger: logger)
@@ -48,7 +53,7 @@ public struct IntakeServices: Sendable {
             passwords: PasswordHasher(cost: UInt8(configuration.bcryptCost)),
             webhook: WebhookSignature(secret: secrets.webhookSecret),
             readiness: Readiness(db: db, redis: infrastructure.redis, migrations: try IntakeMigrations.all()),
-            cache: ReadThroughCache(redis: infrastructure.redis, logger: logger),
+            cache: readCache ? ReadThroughCache(redis: infrastructure.redis, logger: logger) : nil,
             settings: .init(defaultStockShards: configuration.stockShards), logger: logger)
     }
 
