@@ -163,6 +163,40 @@ struct PaymentTimeoutTests {
     }
 }
 
+@Suite("Commits whose connection dies")
+struct LostCommitTests {
+    /// The writer's connection is killed while the order's transaction runs: the order did
+    /// not commit, the actor asks the database instead of guessing, and returns its holds —
+    /// all the units can be ordered again.
+    @Test func anOrderWhoseCommitLostItsConnectionIsResolvedFromTheDatabase() async throws {
+        try await withOrderService { service, db in
+            let product = try await service.createProduct(sku: "L", name: "L", price: Money("1")!, initialStock: 5, shards: 1)
+            let key = Int64.random(in: 1...Int64(Int32.max))
+            // Order inserts take the advisory lock `key` (so the test can find the backend)
+            // and a second (so there is time to kill it).
+            try await db.query("""
+                CREATE FUNCTION slow_order() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN PERFORM pg_advisory_xact_lock(\(key)); PERFORM pg_sleep(1); RETURN NULL; END $$
+                """)
+            try await db.query("CREATE TRIGGER slow BEFORE INSERT ON orders FOR EACH STATEMENT EXECUTE FUNCTION slow_order()")
+            let attempt = Task { try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 5)])) }
+            let writer = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::int8 << 32) | objid::int8) = \(key)"
+            try await waitUntil("the order's transaction holds the lock") { try await !db.query(writer).isEmpty }
+            try await db.query("SELECT pg_terminate_backend(pid) FROM (\(writer)) AS w")
+            do {
+                _ = try await attempt.value
+                Issue.record("the order cannot have been created")
+            } catch let error as PostgresError {
+                #expect(error.code == .connectionLost)
+            }
+            #expect(try await count(db, "SELECT count(*) FROM orders") == 0)
+            try await db.query("DROP TRIGGER slow ON orders")
+            let order = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 5)]))
+            #expect(order.status == .pending, "the five held units were returned")
+        }
+    }
+}
+
 @Suite("Inventory events of orders")
 struct InventoryEventTests {
     /// Orders and cancels announce the product's new `available`, at most once per product

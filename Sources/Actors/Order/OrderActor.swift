@@ -76,6 +76,12 @@ public actor OrderActor: VirtualActor {
     let context: Context
     private var order: Order?
     private var allocations: [Allocation]
+    /// Set when a commit's outcome stayed unknown: the next message reloads from the database.
+    private var needsReload = false
+
+    /// How long a command whose commit lost its connection keeps asking the database whether
+    /// the commit landed before giving up (and answering `connectionLost`).
+    static let outcomeWait: Duration = .seconds(15)
 
     init(id: UUID, context: Context, order: Order?, allocations: [Allocation]) {
         self.id = id
@@ -90,6 +96,10 @@ public actor OrderActor: VirtualActor {
     }
 
     public func handle(_ message: Message) async throws -> Order {
+        if needsReload {
+            (order, allocations) = try await Self.load(id, from: context.db)
+            needsReload = false
+        }
         switch message {
         case .create(let request): return try await create(request)
         case .get: return try existing()
@@ -140,13 +150,20 @@ public actor OrderActor: VirtualActor {
         }
         OrderQueries.append(context.events.orderCreated(order), to: &writeSet)
         OrderQueries.appendInventoryUpdates(taken.map(\.productID), events: context.events, to: &writeSet)
-        do {
-            try await context.groupCommit.submit(writeSet)
-        } catch {
+        let db = context.db
+        switch await submit(writeSet, landed: { [id] in try await !db.query("SELECT 1 FROM orders WHERE id = $1", [.uuid(id)]).isEmpty }) {
+        case .committed:
+            break
+        case .failed(let error):
             returnHolds(taken)
             if let error = error as? PostgresError, error.code == .uniqueViolation, error.constraint == "orders_idempotency" {
                 throw DomainError(.duplicateRequest, "another order was created with this idempotency key", subject: request.idempotencyKey)
             }
+            throw error
+        case .unknown(let error):
+            // Neither confirmed nor returned: the held units stay unavailable (and their
+            // shards pinned) rather than risk selling them twice.
+            needsReload = true
             throw error
         }
         for allocation in taken {
@@ -236,10 +253,21 @@ public actor OrderActor: VirtualActor {
         }
         let touched = effect == .none ? [] : allocations.map(\.key)
         try await context.shards.loadAndPin(touched)
-        do {
-            try await context.groupCommit.submit(writeSet)
-        } catch {
+        let db = context.db
+        let landed: @Sendable () async throws -> Bool = { [id] in
+            try await db.query("SELECT status FROM orders WHERE id = $1", [.uuid(id)]).first?.decode("status", as: String.self) == status.rawValue
+        }
+        switch await submit(writeSet, landed: landed) {
+        case .committed:
+            break
+        case .failed(let error):
             touched.forEach(context.shards.unpin)
+            throw error
+        case .unknown(let error):
+            // Unpinned, the shards may passivate and reload what the database has; this
+            // order reloads before its next message.
+            touched.forEach(context.shards.unpin)
+            needsReload = true
             throw error
         }
         for allocation in allocations {
@@ -252,6 +280,33 @@ public actor OrderActor: VirtualActor {
         touched.forEach(context.shards.unpin)
         self.order = next
         return next
+    }
+
+    /// How a write set's commit ended.
+    enum CommitOutcome {
+        case committed
+        case failed(any Error)
+        /// The connection broke mid-commit and the database could not be asked in time.
+        case unknown(any Error)
+    }
+
+    /// Submits `writeSet`. When the connection broke mid-commit (`connectionLost`), the
+    /// commit may or may not have landed: asks the database (`landed`), retrying while it is
+    /// unreachable for up to `outcomeWait`, so that memory follows what was committed.
+    private func submit(_ writeSet: WriteSet, landed: @Sendable () async throws -> Bool) async -> CommitOutcome {
+        do {
+            try await context.groupCommit.submit(writeSet)
+            return .committed
+        } catch let error as PostgresError where error.code == .connectionLost {
+            let deadline = ContinuousClock.now + Self.outcomeWait
+            repeat {
+                if let answer = try? await landed() { return answer ? .committed : .failed(error) }
+                try? await Task.sleep(for: .milliseconds(200))
+            } while ContinuousClock.now < deadline
+            return .unknown(error)
+        } catch {
+            return .failed(error)
+        }
     }
 
     private func stockMove(_ allocation: Allocation, reserve: Int = 0, release: Int = 0, ship: Int = 0) -> [PostgresValue] {
