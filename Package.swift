@@ -204,6 +204,18 @@ if Context.environment["ENABLE_BENCHMARKS"] != nil {
     )
     package.targets.append(
         .executableTarget(
+            name: "HTTPBenchmarks",
+            dependencies: [
+                "IntakeServer", "IntakeActors", "IntakeRuntime",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/HTTPBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+    package.targets.append(
+        .executableTarget(
             name: "OrderBenchmarks",
             dependencies: [
                 "IntakeActors", "IntakeRuntime",

@@ -33,7 +33,7 @@ struct OrderRoutes<Context: IntakeContext> {
         if let region = body.region, region.isEmpty || region.count > 64 { throw Problem.validation("region: must be 1..64 characters") }
         let hash = key.map { _ in IdempotencyKey.hash(ofBody: Array(buffer: bytes)) }
         let newOrder = NewOrder(
-            userID: userID, lines: body.items.map { NewOrder.Line(productID: $0.productID.uuid, quantity: $0.quantity) },
+            userID: userID, lines: body.lines,
             region: body.region, idempotencyKey: key?.value, requestHash: hash)
         guard let key else { return try JSONBody.response(OrderResponse(try await api.orders.createOrder(newOrder)), status: .created) }
         return try await api.inFlight.holding(principal.userID, key) {
