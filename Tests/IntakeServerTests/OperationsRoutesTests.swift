@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import IntakeRuntime
 import IntakeServer
 import Testing
 
@@ -54,6 +55,26 @@ struct OperationsRoutesTests {
             }
             #expect(served.subtracting(documented).isEmpty, "served but not documented: \(served.subtracting(documented).sorted())")
             #expect(documented.subtracting(served).isEmpty, "documented but not served: \(documented.subtracting(served).sorted())")
+        }
+    }
+}
+
+@Suite("Prometheus metrics")
+struct MetricsTests {
+    @Test func metricsShowRequestsByRouteAndStatusAndTheRuntimesGauges() async throws {
+        PrometheusExport.bootstrap()
+        try await withAPI { h in
+            _ = try await h.call(.get, "/healthz")
+            _ = try await h.call(.get, "/v1/products/\(UUID())")
+            try await JobRescuer(client: h.db).reportDepth()
+            let metrics = try await h.call(.get, "/metrics")
+            #expect(metrics.status == .ok)
+            #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let text = metrics.text
+            #expect(text.contains(#"hb_requests{http_route="/healthz",http_request_method="GET",http_response_status_code="200"}"#), "\(text.prefix(2000))")
+            #expect(text.contains(#"http_route="/v1/products/{id}",http_request_method="GET",http_response_status_code="404""#))
+            #expect(text.contains("http_server_request_duration_bucket"), "latency histograms")
+            #expect(text.contains(#"intake_jobs{state="available"}"#))
         }
     }
 }

@@ -4,7 +4,8 @@ import ServiceLifecycle
 
 /// Makes jobs whose lease expired runnable again (River's rescuer): the worker that held
 /// them died or lost its database connection. Jobs out of attempts are discarded instead.
-/// Any number of processes may run one; the `UPDATE` is idempotent.
+/// Any number of processes may run one; the `UPDATE` is idempotent. Each pass also reports
+/// the queue's depth per state (`intake_jobs{state=...}`).
 public struct JobRescuer: Service {
     let client: PostgresClient
     let interval: Duration
@@ -29,10 +30,22 @@ public struct JobRescuer: Service {
         return ids
     }
 
+    /// Jobs waiting or running, by state, as gauges.
+    public func reportDepth() async throws {
+        let rows = try await client.query(
+            "SELECT state, count(*)::int8 AS n FROM jobs WHERE state IN ('available', 'retryable', 'running') GROUP BY state")
+        var counts = ["available": 0, "retryable": 0, "running": 0]
+        for row in rows { counts[try row.decode("state")] = try row.decode("n") }
+        for (state, count) in counts {
+            Gauge(label: "intake_jobs", dimensions: [("state", state)]).record(count)
+        }
+    }
+
     public func run() async throws {
         try await PeriodicTask.run(every: interval) {
             do {
                 try await rescueOnce()
+                try await reportDepth()
             } catch {
                 logger.warning("rescuing jobs failed", metadata: ["error": "\(error)"])
             }

@@ -10,10 +10,13 @@ import IntakeRuntime
 public struct SessionStore: Sendable {
     let redis: RedisClient
     let prefix: String
+    /// Session checks of concurrent requests share a pipeline.
+    private let lookups: RedisBatcher
 
     public init(redis: RedisClient, prefix: String = "intake:") {
         self.redis = redis
         self.prefix = prefix
+        lookups = RedisBatcher(redis: redis)
     }
 
     func sessionKey(_ sessionID: String) -> String { "\(prefix)session:\(sessionID)" }
@@ -34,7 +37,7 @@ public struct SessionStore: Sendable {
 
     /// Whether the session exists and belongs to `userID`.
     public func isActive(_ sessionID: String, userID: UUID) async throws -> Bool {
-        let reply = try await redis.command("GET", .init(sessionKey(sessionID))).throwingErrorReply()
+        let reply = try await lookups.send([RedisCommand("GET", .init(sessionKey(sessionID)))])[0].throwingErrorReply()
         return reply.string == userID.lowercased
     }
 

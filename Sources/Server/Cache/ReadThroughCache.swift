@@ -27,8 +27,12 @@ public final class ReadThroughCache: Sendable {
     private let misses = Counter(label: "intake_cache_misses_total")
     private let bypasses = Counter(label: "intake_cache_bypasses_total")
 
+    /// Reads and invalidations of concurrent requests share pipelines.
+    private let batcher: RedisBatcher
+
     public init(redis: RedisClient, prefix: String = "intake:cache:", ttlSeconds: Int = 30, logger: Logger = Logger(label: "intake.cache")) {
         self.redis = redis
+        self.batcher = RedisBatcher(redis: redis)
         self.prefix = prefix
         self.ttl = ttlSeconds
         self.logger = logger
@@ -46,7 +50,7 @@ public final class ReadThroughCache: Sendable {
         }
         let version: String
         do {
-            let reply = try await redis.command("MGET", .init(versionKey(key)), .init(entryKey(key))).throwingErrorReply()
+            let reply = try await batcher.send([RedisCommand("MGET", .init(versionKey(key)), .init(entryKey(key)))])[0].throwingErrorReply()
             let values = reply.array ?? []
             version = values.first?.string ?? "0"
             if let entry = values.last?.bytes, let body = Self.body(of: entry, version: version) {
@@ -86,7 +90,7 @@ public final class ReadThroughCache: Sendable {
             commands.append(RedisCommand("EXPIRE", .init(versionKey(key)), .init(ttl * 4)))
         }
         do {
-            for reply in try await redis.pipeline(commands) { _ = try reply.throwingErrorReply() }
+            for reply in try await batcher.send(commands) { _ = try reply.throwingErrorReply() }
             failed.withLock { $0.subtract(keys) }
             return true
         } catch {

@@ -1,5 +1,6 @@
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The process's Prometheus registry. `bootstrap()` makes swift-metrics report into it;
 /// call it once per process (an embedding gateway that bootstraps its own metrics backend
@@ -7,9 +8,17 @@ import Prometheus
 public enum PrometheusExport {
     public static let registry = PrometheusCollectorRegistry()
 
+    /// Bootstraps swift-metrics with the Prometheus factory, once per process (later calls do
+    /// nothing: swift-metrics allows one bootstrap).
     public static func bootstrap() {
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let first = bootstrapped.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
     }
+
+    private static let bootstrapped = Mutex(false)
 
     /// The text exposition format.
     static func render() -> [UInt8] {
