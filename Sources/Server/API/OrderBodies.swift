@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import IntakeActors
 
@@ -21,6 +22,17 @@ struct CreateOrderRequest: Decodable, Sendable {
         case items
         case userID = "user_id"
         case region
+    }
+
+    /// SHA-256 of the request's value (what the Idempotency-Key compares): two bodies that
+    /// decode to the same request — whatever their formatting or key order — hash alike.
+    /// Cheaper than re-serializing the JSON, on the path every keyed order takes.
+    var idempotencyHash: [UInt8] {
+        var text = "v1"
+        for item in items { text += "|\(item.productID.uuid.uuidString)*\(item.quantity)" }
+        text += "|u=\(userID?.uuid.uuidString ?? "-")|r="
+        if let region { text += "\(region.utf8.count):\(region)" } else { text += "-" }
+        return [UInt8](SHA256.hash(data: Data(text.utf8)))
     }
 }
 

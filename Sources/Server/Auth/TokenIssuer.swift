@@ -1,6 +1,7 @@
 import Foundation
 import IntakeActors
 import JWTKit
+import Synchronization
 
 /// Signs and verifies access tokens: JWT HS256 with `sub` (user id), `role`, `sid` (session
 /// id) and `exp`. A verified token is only half the check: its session must also still
@@ -20,6 +21,9 @@ public struct TokenIssuer: Sendable {
 
     private let keys: JWTKeyCollection
     public let lifetime: Duration
+    /// Tokens already verified, with their expiry: a client sends the same token with every
+    /// request, and its signature cannot change. Bounded; emptied when full.
+    private let verified = VerifiedTokens()
 
     public init(secret: [UInt8], lifetime: Duration) async {
         keys = JWTKeyCollection()
@@ -39,12 +43,15 @@ public struct TokenIssuer: Sendable {
 
     /// The principal a token names, when its signature, algorithm and expiry are valid; nil
     /// for anything else (the caller answers 401 without saying why).
-    public func verify(_ token: String) async -> Principal? {
+    public func verify(_ token: String, now: Date = Date()) async -> Principal? {
+        if let known = verified.principal(for: token, now: now) { return known }
         guard Self.headerAlgorithm(of: token) == "HS256" else { return nil }
         guard let claims = try? await keys.verify(token, as: Claims.self),
             let userID = UUID(uuidString: claims.sub.value), let role = Role(rawValue: claims.role), !claims.sid.isEmpty
         else { return nil }
-        return Principal(userID: userID, role: role, sessionID: claims.sid)
+        let principal = Principal(userID: userID, role: role, sessionID: claims.sid)
+        verified.remember(token, principal, until: claims.exp.value)
+        return principal
     }
 
     /// The `alg` of a compact JWS header: anything but HS256 (`none` in particular) is
@@ -57,5 +64,27 @@ public struct TokenIssuer: Sendable {
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return nil }
         return object["alg"] as? String
+    }
+}
+
+/// Verified tokens and when they expire (the expiry is checked on every use).
+final class VerifiedTokens: Sendable {
+    private let entries = Mutex<[String: (principal: Principal, expires: Date)]>([:])
+    private let capacity = 50_000
+
+    func principal(for token: String, now: Date) -> Principal? {
+        entries.withLock { entries in
+            guard let entry = entries[token] else { return nil }
+            if entry.expires > now { return entry.principal }
+            entries[token] = nil
+            return nil
+        }
+    }
+
+    func remember(_ token: String, _ principal: Principal, until expires: Date) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = (principal, expires)
+        }
     }
 }

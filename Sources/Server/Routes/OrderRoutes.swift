@@ -31,7 +31,7 @@ struct OrderRoutes<Context: IntakeContext> {
             userID = requested
         }
         if let region = body.region, region.isEmpty || region.count > 64 { throw Problem.validation("region: must be 1..64 characters") }
-        let hash = key.map { _ in IdempotencyKey.hash(ofBody: Array(buffer: bytes)) }
+        let hash = key.map { _ in body.idempotencyHash }
         let newOrder = NewOrder(
             userID: userID, lines: body.lines,
             region: body.region, idempotencyKey: key?.value, requestHash: hash)

@@ -5,6 +5,8 @@ import Logging
 /// from the logger's metadata).
 struct AccessLogMiddleware<Context: IntakeContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Below info, nothing is built: the line costs nothing on the hot path.
+        guard context.logger.logLevel <= .info else { return try await next(request, context) }
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
