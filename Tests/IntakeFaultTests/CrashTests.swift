@@ -12,17 +12,13 @@ struct CrashTests {
         try await TestServices.withDatabase { url in
             let harness = try FaultHarness(
                 databaseURL: url, redisURL: try TestServices.redisURL(), extra: ["INTAKE_PAYMENT_TTL": "3s", "INTAKE_JOB_LEASE": "3s"])
-            let db = PostgresClient(configuration: try PostgresConfiguration(url: url, poolSize: 2))
-            let redis = RedisClient(configuration: try RedisConfiguration(url: try TestServices.redisURL(), poolSize: 2))
-            defer {
-                db.shutdown()
-                redis.shutdown()
-            }
+            let db = harness.db
+            defer { harness.shutdownClients() }
             try await harness.server.start()
             var acknowledged = 0
             for cycle in 1...5 {
                 let options = try await harness.options(duration: .seconds(3))
-                let report = try await harness.run(options, db: db, redis: redis) {
+                let report = try await harness.run(options) {
                     try await Task.sleep(for: .milliseconds(Int.random(in: 300...1500)))
                     try await harness.server.stop(signal: SIGKILL)
                     try await harness.server.start()
@@ -51,16 +47,12 @@ struct CrashTests {
     @Test func sigtermDuringLoadFinishesWhatItAcknowledged() async throws {
         try await TestServices.withDatabase { url in
             let harness = try FaultHarness(databaseURL: url, redisURL: try TestServices.redisURL())
-            let db = PostgresClient(configuration: try PostgresConfiguration(url: url, poolSize: 2))
-            let redis = RedisClient(configuration: try RedisConfiguration(url: try TestServices.redisURL(), poolSize: 2))
-            defer {
-                db.shutdown()
-                redis.shutdown()
-            }
+            let db = harness.db
+            defer { harness.shutdownClients() }
             try await harness.server.start()
             let options = try await harness.options(duration: .seconds(3), concurrency: 32, mix: "create=100")
             let status = Shared<Int32>(-1)
-            let report = try await harness.run(options, db: db, redis: redis) {
+            let report = try await harness.run(options) {
                 try await Task.sleep(for: .milliseconds(1200))
                 let code = try await harness.server.stop(signal: SIGTERM)
                 status.withLock { $0 = code }

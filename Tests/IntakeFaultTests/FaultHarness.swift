@@ -15,10 +15,15 @@ struct FaultHarness {
     let databaseURL: String
     let redisURL: String
     let stream: String
+    /// The server's Postgres and Redis, for verification and checks of the test's own.
+    let db: PostgresClient
+    let redis: RedisClient
 
     init(databaseURL: String, redisURL: String, extra: [String: String] = [:]) throws {
         self.databaseURL = databaseURL
         self.redisURL = redisURL
+        db = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL, poolSize: 2))
+        redis = RedisClient(configuration: try RedisConfiguration(url: redisURL, poolSize: 2))
         stream = "test:\(UUID().uuidString):events"
         let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-fault-\(UUID().uuidString)").path
         server = try ServerProcess(
@@ -53,6 +58,11 @@ struct FaultHarness {
         return options
     }
 
+    func shutdownClients() {
+        db.shutdown()
+        redis.shutdown()
+    }
+
     /// One line for the log: what the run acknowledged, what verification found, statuses.
     static func summarize(_ name: String, _ report: LoadReport) {
         let passed = report.verification.checks.filter(\.passed).count
@@ -63,7 +73,7 @@ struct FaultHarness {
     }
 
     /// One load run against the server while `fault` runs alongside it; the report, verified.
-    func run(_ options: LoadOptions, db: PostgresClient, redis: RedisClient, during fault: @Sendable () async throws -> Void) async throws -> LoadReport {
+    func run(_ options: LoadOptions, during fault: @Sendable () async throws -> Void) async throws -> LoadReport {
         let target = try await HTTPLoadTarget.connect(options)
         let verifier = Verifier(db: db, redis: redis, stream: stream, eventTypePrefix: "com.example", eventWait: options.eventWait)
         let runner = LoadRunner(options: options, target: target, verifier: verifier)

@@ -24,18 +24,13 @@ struct OutageTests {
         let postgres = Shared(try await EmbeddedPostgres.start(dataDirectory: directory, logger: Logger(label: "test.pg")))
         let url = postgres.withLock { $0.url }
         let harness = try FaultHarness(databaseURL: url, redisURL: try TestServices.redisURL())
-        let db = PostgresClient(configuration: try PostgresConfiguration(url: url, poolSize: 2))
-        let redis = RedisClient(configuration: try RedisConfiguration(url: try TestServices.redisURL(), poolSize: 2))
-        defer {
-            db.shutdown()
-            redis.shutdown()
-        }
+        defer { harness.shutdownClients() }
         try await harness.server.start()
         let base = await harness.server.url
         let recovery = Shared<Duration?>(nil)
         let duringOutage = Shared<Int>(0)
         let options = try await harness.options(duration: .seconds(9))
-        let report = try await harness.run(options, db: db, redis: redis) {
+        let report = try await harness.run(options) {
             try await Task.sleep(for: .milliseconds(1500))
             let port = postgres.withLock { $0.port }
             try await postgres.withLock { $0 }.stop()
@@ -71,17 +66,12 @@ struct OutageTests {
             let redisServer = Shared(try await EmbeddedRedis.start(dataDirectory: directory, logger: Logger(label: "test.redis")))
             let redisURL = redisServer.withLock { $0.url }
             let harness = try FaultHarness(databaseURL: url, redisURL: redisURL)
-            let db = PostgresClient(configuration: try PostgresConfiguration(url: url, poolSize: 2))
-            let redis = RedisClient(configuration: try RedisConfiguration(url: redisURL, poolSize: 2))
-            defer {
-                db.shutdown()
-                redis.shutdown()
-            }
+                defer { harness.shutdownClients() }
             try await harness.server.start()
             let base = await harness.server.url
             let options = try await harness.options(duration: .seconds(7), mix: "create=90,get=10")
             let product = Shared<String?>(nil)
-            let report = try await harness.run(options, db: db, redis: redis) {
+            let report = try await harness.run(options) {
                 try await Task.sleep(for: .milliseconds(1500))
                 let listing = await Self.get(base + "/v1/products?limit=1").1
                 let id = (try? JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [String: Any])

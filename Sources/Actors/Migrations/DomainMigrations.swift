@@ -6,9 +6,6 @@ public enum DomainMigrations {
     public static let module = "orders"
 
     public static func set() throws -> MigrationSet {
-        guard let directory = Bundle.module.url(forResource: "SQL", withExtension: nil) else {
-            throw MigrationError(code: .invalidMigration, message: "the domain's migration files are missing from its resource bundle")
-        }
-        return try MigrationSet.load(module: module, directory: directory)
+        try MigrationSet.load(module: module, bundle: .module)
     }
 }

@@ -38,6 +38,14 @@ public struct MigrationSet: Sendable, Hashable {
     }
 
     /// Loads `NNNN_name.sql` files from `directory` (other files are ignored).
+    /// The set in the `SQL` folder of a module's resource bundle (pass `Bundle.module`).
+    public static func load(module: String, bundle: Bundle) throws -> MigrationSet {
+        guard let directory = bundle.url(forResource: "SQL", withExtension: nil) else {
+            throw MigrationError(code: .invalidMigration, message: "the migration files of \(module) are missing from its resource bundle")
+        }
+        return try load(module: module, directory: directory)
+    }
+
     public static func load(module: String, directory: URL) throws -> MigrationSet {
         let files: [String]
         do {
