@@ -16,6 +16,7 @@ public final class LatencyRecorder: Sendable {
     }
 
     private let state = Mutex(State())
+    private static let emptyHistogram = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
 
     public init() {}
 
@@ -24,10 +25,8 @@ public final class LatencyRecorder: Sendable {
     public func record(_ operation: OperationMix.Operation, status: Int, latency: Duration) {
         let micros = UInt64(max(1, latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000))
         state.withLock { state in
-            var histogram = state.histograms[operation]
-                ?? Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
-            _ = histogram.record(micros)
-            state.histograms[operation] = histogram
+            // In place: a copy of the histogram per request would cost more than the request.
+            _ = state.histograms[operation, default: Self.emptyHistogram].record(micros)
             _ = state.window.record(micros)
             state.statuses[status, default: 0] += 1
             state.requests += 1

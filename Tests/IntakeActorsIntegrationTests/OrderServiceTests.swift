@@ -225,7 +225,17 @@ struct InventoryEventTests {
                 let last: String = try events[events.count - 1].decode("event")
                 let available = try #require(try await service.product(product.id)).available
                 #expect(last.contains("\"newStockLevel\":\(available)"), "\(last) vs \(available)")
-                #expect(last.contains("\"source\":\"/intake/inventory\""))
+                let event = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+                #expect(event["specversion"] as? String == "1.0")
+                #expect(event["source"] as? String == "/intake/inventory")
+                #expect(event["type"] as? String == "com.example.inventory.updated")
+                #expect(event["subject"] as? String == product.id.uuidString.lowercased())
+                #expect(event["datacontenttype"] as? String == "application/json")
+                #expect((event["time"] as? String)?.hasSuffix("Z") == true)
+                #expect(UUID(uuidString: event["id"] as? String ?? "") != nil)
+                let data = try #require(event["data"] as? [String: Any])
+                #expect(data["productId"] as? String == product.id.uuidString.lowercased())
+                #expect(data["newStockLevel"] as? Int == available)
             }
         }
     }

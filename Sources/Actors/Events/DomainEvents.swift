@@ -14,6 +14,9 @@ public struct DomainEvents: Sendable {
     static let orderSource = "/intake/orders"
     static let inventorySource = "/intake/inventory"
 
+    /// `<prefix>.inventory.updated`.
+    var inventoryUpdatedType: String { "\(typePrefix).inventory.updated" }
+
     /// `order.created`: `{"orderId","userId","amount","items":[{"productId","quantity"}]}`.
     public func orderCreated(_ order: Order) -> OutboxEvent {
         var data = orderData(order)
@@ -45,7 +48,7 @@ public struct DomainEvents: Sendable {
         return OutboxEvent(
             aggregateType: "product", aggregateID: id,
             event: CloudEvent(
-                source: Self.inventorySource, type: "\(typePrefix).inventory.updated", subject: id, time: time,
+                source: Self.inventorySource, type: inventoryUpdatedType, subject: id, time: time,
                 data: "{\"productId\":\"\(id)\",\"newStockLevel\":\(newStockLevel)}"))
     }
 

@@ -70,30 +70,31 @@ public enum OrderQueries {
         """
 
     /// `inventory.updated` events of the products whose `available` a batch changed,
-    /// coalesced to one per product per batch: rows come from every write set of the batch
-    /// (event id, product id, type, JSON with the `"newStockLevel":-1` placeholder), and the
-    /// level is read after the batch's stock moves, which run first (their template appears
-    /// first in every write set that adds these rows).
+    /// coalesced to one per product per batch. Rows (product id, event type) come from every
+    /// write set of the batch; the CloudEvent is written here, in SQL, once per product (the
+    /// same structured-mode JSON as `CloudEvent.structuredJSON`), with the level read after
+    /// the batch's stock moves, which run first (their template appears first in every write
+    /// set that adds these rows).
     static let insertInventoryEvents = BatchedStatement(
         """
         INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)
-        SELECT e.event_id, 'product', e.product_id, e.event_type,
-            replace(e.event, '"newStockLevel":-1', '"newStockLevel":' || (SELECT sum(available) FROM stock_shards WHERE product_id = e.product_id::uuid)::text)
+        SELECT e.id, 'product', e.product_id::text, e.event_type,
+            '{"specversion":"1.0","id":"' || e.id || '","source":"\(DomainEvents.inventorySource)","type":' || to_json(e.event_type)::text
+            || ',"subject":"' || e.product_id || '","time":"' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+            || '","datacontenttype":"application/json","data":{"productId":"' || e.product_id || '","newStockLevel":'
+            || (SELECT COALESCE(sum(available), 0) FROM stock_shards WHERE product_id = e.product_id) || '}}'
         FROM (
-            SELECT DISTINCT ON (u.product_id) u.event_id, u.product_id, u.event_type, u.event
-            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS u(event_id, product_id, event_type, event)
+            SELECT DISTINCT ON (u.product_id) gen_random_uuid() AS id, u.product_id, u.event_type
+            FROM unnest($1::uuid[], $2::text[]) AS u(product_id, event_type)
             ORDER BY u.product_id
         ) e
-        """, columns: 4)
+        """, columns: 2)
 
     /// Adds an `inventory.updated` row for each of `products` (after the write set's stock
     /// moves).
     static func appendInventoryUpdates(_ products: some Sequence<UUID>, events: DomainEvents, to writeSet: inout WriteSet) {
         for product in Set(products) {
-            let event = events.inventoryUpdated(productID: product, newStockLevel: -1)
-            writeSet.append(
-                [.uuid(event.event.id), .text(event.aggregateID), .text(event.event.type), .text(event.event.structuredJSON())],
-                to: insertInventoryEvents)
+            writeSet.append([.uuid(product), .text(events.inventoryUpdatedType)], to: insertInventoryEvents)
         }
     }
 
