@@ -3,9 +3,16 @@ public struct OperationMix: Sendable, Hashable, CustomStringConvertible {
     public enum Operation: String, Sendable, CaseIterable, Codable, Comparable {
         case create, pay, cancel, get
 
-        public static func < (lhs: Operation, rhs: Operation) -> Bool {
-            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        private var rank: Int {
+            switch self {
+            case .create: 0
+            case .pay: 1
+            case .cancel: 2
+            case .get: 3
+            }
         }
+
+        public static func < (lhs: Operation, rhs: Operation) -> Bool { lhs.rank < rhs.rank }
     }
 
     /// Weights, summing to more than zero.

@@ -4,8 +4,8 @@ import HTTPTypes
 
 /// An `Idempotency-Key` header: 1..255 printable ASCII characters.
 struct IdempotencyKey: Sendable, Hashable {
-    static let header = HTTPField.Name("Idempotency-Key")!
-    static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
+    static let header = HTTPField.Name.constant("Idempotency-Key")
+    static let replayedHeader = HTTPField.Name.constant("Idempotent-Replayed")
 
     let value: String
 

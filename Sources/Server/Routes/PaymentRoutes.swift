@@ -24,5 +24,5 @@ struct PaymentRoutes<Context: IntakeContext> {
 }
 
 extension HTTPField.Name {
-    static var intakeSignature: HTTPField.Name { HTTPField.Name("Intake-Signature")! }
+    static let intakeSignature = HTTPField.Name.constant("Intake-Signature")
 }

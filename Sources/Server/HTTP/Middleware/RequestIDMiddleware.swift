@@ -26,5 +26,12 @@ struct RequestIDMiddleware<Context: IntakeContext>: RouterMiddleware {
 }
 
 extension HTTPField.Name {
-    static var requestID: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+    static let requestID = HTTPField.Name.constant("X-Request-Id")
+
+    /// A header name written in the source, valid by construction (letters and dashes): a
+    /// bad one is a programming error found by the first test that touches it.
+    static func constant(_ name: StaticString) -> HTTPField.Name {
+        guard let field = HTTPField.Name("\(name)") else { preconditionFailure("\(name) is not a valid header name") }
+        return field
+    }
 }
