@@ -7,9 +7,9 @@ import Testing
 /// An OrderService on a fresh schema with the runtime's and the domain's tables, its
 /// group-commit writer running.
 func withOrderService<T>(
-    paymentTTL: Duration = .seconds(900), _ body: (OrderService, PostgresClient) async throws -> T
+    paymentTTL: Duration = .seconds(900), ioTimeout: Duration = .seconds(60), _ body: (OrderService, PostgresClient) async throws -> T
 ) async throws -> T {
-    try await TestServices.withSchema(poolSize: 8) { db, _ in
+    try await TestServices.withSchema(poolSize: 8, ioTimeout: ioTimeout) { db, _ in
         try await Migrator(client: db).migrate([try RuntimeMigrations.set(), try DomainMigrations.set()])
         let writer = GroupCommit(client: db)
         let service = OrderService(db: db, groupCommit: writer, settings: .init(paymentTTL: paymentTTL))
@@ -165,34 +165,36 @@ struct PaymentTimeoutTests {
 
 @Suite("Commits whose connection dies")
 struct LostCommitTests {
-    /// The writer's connection is killed while the order's transaction runs: the order did
-    /// not commit, the actor asks the database instead of guessing, and returns its holds —
-    /// all the units can be ordered again.
-    @Test func anOrderWhoseCommitLostItsConnectionIsResolvedFromTheDatabase() async throws {
-        try await withOrderService { service, db in
+    /// The writer gives up on the order's transaction (no answer within its I/O timeout)
+    /// while the server is still running it and would commit it a moment later. The actor
+    /// must not read "no order row" as "not committed" while that transaction lives: it ends
+    /// the server process first, then asks. Without that, the order commits after the actor
+    /// returned its holds, and the database and memory disagree.
+    @Test func anOrderWhoseConnectionWasLostIsSettledBeforeItsOutcomeIsRead() async throws {
+        try await withOrderService(ioTimeout: .seconds(1)) { service, db in
             let product = try await service.createProduct(sku: "L", name: "L", price: Money("1")!, initialStock: 5, shards: 1)
             let key = Int64.random(in: 1...Int64(Int32.max))
-            // Order inserts take the advisory lock `key` (so the test can find the backend)
-            // and a second (so there is time to kill it).
+            // Order inserts take the advisory lock `key` (so the test can see the server
+            // process) and then run for 3 s, past the client's 1 s I/O timeout.
             try await db.query("""
                 CREATE FUNCTION slow_order() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN PERFORM pg_advisory_xact_lock(\(key)); PERFORM pg_sleep(1); RETURN NULL; END $$
+                BEGIN PERFORM pg_advisory_xact_lock(\(key)); PERFORM pg_sleep(3); RETURN NULL; END $$
                 """)
             try await db.query("CREATE TRIGGER slow BEFORE INSERT ON orders FOR EACH STATEMENT EXECUTE FUNCTION slow_order()")
-            let attempt = Task { try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 5)])) }
             let writer = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::int8 << 32) | objid::int8) = \(key)"
-            try await waitUntil("the order's transaction holds the lock") { try await !db.query(writer).isEmpty }
-            try await db.query("SELECT pg_terminate_backend(pid) FROM (\(writer)) AS w")
             do {
-                _ = try await attempt.value
-                Issue.record("the order cannot have been created")
+                _ = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 5)]))
+                Issue.record("the order's transaction was ended; it cannot have been created")
             } catch let error as PostgresError {
                 #expect(error.code == .connectionLost)
             }
-            #expect(try await count(db, "SELECT count(*) FROM orders") == 0)
+            // Whatever the server process was going to do, it has done by now.
+            try await waitUntil("the server process that ran the order is gone") { try await db.query(writer).isEmpty }
+            #expect(try await count(db, "SELECT count(*) FROM orders") == 0, "the transaction did not commit behind the actor's back")
             try await db.query("DROP TRIGGER slow ON orders")
             let order = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 5)]))
             #expect(order.status == .pending, "the five held units were returned")
+            #expect(try await count(db, "SELECT available FROM stock_shards WHERE product_id = $1", [.uuid(product.id)]) == 0)
         }
     }
 }

@@ -48,6 +48,7 @@ public enum TestServices {
     public static func withSchema<T>(
         poolSize: Int = 4,
         leaseTimeout: Duration = .seconds(10),
+        ioTimeout: Duration = .seconds(60),
         _ body: (PostgresClient, PostgresConfiguration) async throws -> T
     ) async throws -> T {
         let schema = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
@@ -55,7 +56,7 @@ public enum TestServices {
         defer { admin.shutdown() }
         try await admin.query("CREATE SCHEMA \(schema)")
         let configuration = try PostgresConfiguration(
-            url: databaseURL(), poolSize: poolSize, leaseTimeout: leaseTimeout, searchPath: schema)
+            url: databaseURL(), poolSize: poolSize, leaseTimeout: leaseTimeout, ioTimeout: ioTimeout, searchPath: schema)
         let client = PostgresClient(configuration: configuration)
         do {
             let result = try await body(client, configuration)

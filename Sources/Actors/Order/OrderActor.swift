@@ -291,17 +291,26 @@ public actor OrderActor: VirtualActor {
     }
 
     /// Submits `writeSet`. When the connection broke mid-commit (`connectionLost`), the
-    /// commit may or may not have landed: asks the database (`landed`), retrying while it is
-    /// unreachable for up to `outcomeWait`, so that memory follows what was committed.
+    /// commit may or may not have landed, and may still be running on the server: first ends
+    /// that server process (`settle`), then asks the database (`landed`) — retrying while it is
+    /// unreachable, for up to `outcomeWait` — so that memory follows what was committed.
     private func submit(_ writeSet: WriteSet, landed: @Sendable () async throws -> Bool) async -> CommitOutcome {
         do {
             try await context.groupCommit.submit(writeSet)
             return .committed
         } catch let error as PostgresError where error.code == .connectionLost {
             let deadline = ContinuousClock.now + Self.outcomeWait
+            var settled = error.backendPID == nil
             repeat {
-                if let answer = try? await landed() { return answer ? .committed : .failed(error) }
-                try? await Task.sleep(for: .milliseconds(200))
+                do {
+                    if !settled, let pid = error.backendPID {
+                        try await context.db.settle(backendPID: pid)
+                        settled = true
+                    }
+                    return try await landed() ? .committed : .failed(error)
+                } catch {
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
             } while ContinuousClock.now < deadline
             return .unknown(error)
         } catch {

@@ -33,6 +33,11 @@ extension PostgresConnection {
             while !reader.syncReceived {
                 try pump(handle, &reader, untilFlushed: true)
             }
+        } catch var error as PostgresError where error.code == .connectionLost {
+            // The server may still be running (or committing) the batch: say which process.
+            error.backendPID = backendPID
+            close()
+            throw error
         } catch {
             // The connection's protocol state is unknown now: drop it, the pool reconnects.
             close()

@@ -63,6 +63,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var constraint: String?
     /// In a pipeline, the index of the statement that failed.
     public var statementIndex: Int?
+    /// For `connectionLost` during a pipeline: the server process that was running it. Its
+    /// transaction may still be running (or committing) there; `PostgresClient.settle`
+    /// ends it so that its outcome is final before anyone looks.
+    public var backendPID: Int32?
 
     public init(
         code: Code, message: String, sqlState: String? = nil, detail: String? = nil,
