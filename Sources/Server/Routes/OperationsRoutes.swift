@@ -16,9 +16,10 @@ struct OperationsRoutes<Context: IntakeContext> {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: PrometheusExport.render())))
         }
+        // Read from the bundle once, here at start-up, not on the cooperative pool per request.
+        let document = Result { try OpenAPIDocument.bytes() }
         router.get("openapi.yaml") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.bytes())))
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: try document.get())))
         }
     }
 }
