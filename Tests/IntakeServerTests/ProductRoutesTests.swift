@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import IntakeTestSupport
 import Testing
 
 @Suite("Products over HTTP")
@@ -80,6 +81,47 @@ struct ProductRoutesTests {
             #expect(seen == ids)
             #expect(try await h.call(.get, "/v1/products?limit=0").status == .unprocessableContent)
             #expect(try await h.call(.get, "/v1/products?cursor=zzz").status == .unprocessableContent)
+        }
+    }
+
+    /// The database, not one process's memory, decides who runs a key: of concurrent
+    /// restocks with one key exactly one runs; a failed one leaves the key free; a claim left
+    /// by a crashed process is taken over once abandoned.
+    @Test func restocksWithOneIdempotencyKeyRunOnce() async throws {
+        try await withAPI { h in
+            let admin = try await h.admin()
+            let id = try await h.product(admin: admin, stock: 10)
+            let statuses = Shared<[Int]>([])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<12 {
+                    group.addTask {
+                        let response = try await h.call(.post, "/v1/products/\(id)/stock", json: #"{"delta":5}"#, token: admin, headers: [.idempotencyKey: "restock-1"])
+                        statuses.withLock { $0.append(response.status.code) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(statuses.withLock { $0.allSatisfy { $0 == 200 || $0 == 409 } }, "\(statuses.withLock { $0 })")
+            #expect(try await h.call(.get, "/v1/products/\(id)").object["available"] as? Int == 15, "one restock of 5, whatever the concurrency")
+            let replay = try await h.call(.post, "/v1/products/\(id)/stock", json: #"{"delta":5}"#, token: admin, headers: [.idempotencyKey: "restock-1"])
+            #expect(replay.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+
+            // A failed request releases its key.
+            let refused = try await h.call(.post, "/v1/products/\(id)/stock", json: #"{"delta":-100}"#, token: admin, headers: [.idempotencyKey: "restock-2"])
+            #expect(refused.problem == "insufficient-stock")
+            #expect(try await h.call(.post, "/v1/products/\(id)/stock", json: #"{"delta":1}"#, token: admin, headers: [.idempotencyKey: "restock-2"]).status == .ok)
+
+            // A claim abandoned by a crashed process is taken over; a fresh one is in use.
+            try await h.db.query("""
+                INSERT INTO idempotency_records (user_id, key, request_hash, status, body, created_at)
+                SELECT user_id, 'restock-3', '\\x00', 0, '', now() - interval '2 minutes' FROM idempotency_records LIMIT 1
+                """)
+            #expect(try await h.call(.post, "/v1/products/\(id)/stock", json: #"{"delta":1}"#, token: admin, headers: [.idempotencyKey: "restock-3"]).status == .ok)
+            try await h.db.query("""
+                INSERT INTO idempotency_records (user_id, key, request_hash, status, body)
+                SELECT user_id, 'restock-4', request_hash, 0, '' FROM idempotency_records WHERE key = 'restock-3'
+                """)
+            #expect(try await h.call(.post, "/v1/products/\(id)/stock", json: #"{"delta":1}"#, token: admin, headers: [.idempotencyKey: "restock-4"]).problem == "idempotency-key-in-use")
         }
     }
 }

@@ -113,15 +113,25 @@ public final class IntakeAPI: Sendable {
             return JSONBody.response(data: data, status: status)
         }
         let hash = IdempotencyKey.hash(ofBody: Array(request.uri.path.utf8) + [0] + body)
-        return try await inFlight.holding(principal.userID, key) {
-            if let record = try await records.find(userID: principal.userID, key: key) {
-                guard record.requestHash == hash else { throw Problem.idempotencyKeyReused }
-                return JSONBody.response(
-                    data: record.body, status: HTTPResponse.Status(code: record.status), headers: [IdempotencyKey.replayedHeader: "true"])
+        switch try await records.claim(userID: principal.userID, key: key, hash: hash) {
+        case .existing(let record):
+            guard record.requestHash == hash else { throw Problem.idempotencyKeyReused }
+            guard record.status != 0 else { throw Problem.idempotencyKeyInUse }
+            return JSONBody.response(
+                data: record.body, status: HTTPResponse.Status(code: record.status), headers: [IdempotencyKey.replayedHeader: "true"])
+        case .claimed:
+            let status: HTTPResponse.Status
+            let data: [UInt8]
+            do {
+                (status, data) = try await operation()
+            } catch {
+                try? await records.release(userID: principal.userID, key: key)
+                throw error
             }
-            let (status, data) = try await operation()
             if (200..<300).contains(status.code) {
-                try await records.save(userID: principal.userID, key: key, record: .init(requestHash: hash, status: status.code, body: data))
+                try await records.complete(userID: principal.userID, key: key, status: status.code, body: data)
+            } else {
+                try? await records.release(userID: principal.userID, key: key)
             }
             return JSONBody.response(data: data, status: status)
         }

@@ -2,43 +2,58 @@ import Foundation
 import HTTPTypes
 import IntakeRuntime
 
-/// Stored responses of authenticated POSTs (other than order creation) for replay. The record
-/// is written after the request succeeded, in its own statement: a crash between the two
-/// loses the record (the retry then runs again and, for state transitions, gets
-/// `invalid-transition`). Order creation does better: its record is the order row.
+/// Idempotency-Key records of authenticated POSTs other than order creation (whose record is
+/// the order row). The database decides who runs a key, across processes: a request first
+/// *claims* its key (a row with status 0), runs, then completes the row with its response —
+/// or deletes it when it failed, so the client may retry. A claim left by a crashed process
+/// is taken over after `abandonedAfter`; a completed record is replayed for 24 hours.
 struct IdempotencyRecords: Sendable {
     struct Record: Sendable {
         var requestHash: [UInt8]
+        /// 0 while the claiming request runs.
         var status: Int
         var body: [UInt8]
     }
 
-    static let retention: TimeInterval = 24 * 3600
+    enum Claim {
+        case claimed
+        case existing(Record)
+    }
+
+    /// Longer than any request runs.
+    static let abandonedAfter = "60 seconds"
 
     let db: PostgresClient
 
-    func find(userID: UUID, key: IdempotencyKey) async throws -> Record? {
-        let rows = try await db.query(
-            "SELECT request_hash, status, body FROM idempotency_records WHERE user_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'",
-            [.uuid(userID), .text(key.value)])
-        guard let row = rows.first else { return nil }
-        return Record(requestHash: try row.decode("request_hash"), status: try row.decode("status"), body: try row.decode("body"))
+    /// Claims `key` for a request with `hash`, or returns the record that holds it.
+    func claim(userID: UUID, key: IdempotencyKey, hash: [UInt8]) async throws -> Claim {
+        for _ in 0..<3 {
+            let claimed = try await db.query(
+                """
+                INSERT INTO idempotency_records AS r (user_id, key, request_hash, status, body) VALUES ($1, $2, $3, 0, '')
+                ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = 0, body = '', created_at = now()
+                WHERE r.created_at <= now() - interval '24 hours' OR (r.status = 0 AND r.created_at <= now() - interval '\(Self.abandonedAfter)')
+                RETURNING 1
+                """, [.uuid(userID), .text(key.value), .bytea(hash)])
+            if !claimed.isEmpty { return .claimed }
+            let rows = try await db.query(
+                "SELECT request_hash, status, body FROM idempotency_records WHERE user_id = $1 AND key = $2", [.uuid(userID), .text(key.value)])
+            // Gone between the two statements (its request failed): claim again.
+            guard let row = rows.first else { continue }
+            return .existing(Record(requestHash: try row.decode("request_hash"), status: try row.decode("status"), body: try row.decode("body")))
+        }
+        throw Problem.idempotencyKeyInUse
     }
 
-    func save(userID: UUID, key: IdempotencyKey, record: Record) async throws {
+    /// Stores the response of the request that claimed `key`.
+    func complete(userID: UUID, key: IdempotencyKey, status: Int, body: [UInt8]) async throws {
         try await db.query(
-            """
-            INSERT INTO idempotency_records (user_id, key, request_hash, status, body) VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status,
-                body = EXCLUDED.body, created_at = now()
-            WHERE idempotency_records.created_at <= now() - interval '24 hours'
-            """,
-            [.uuid(userID), .text(key.value), .bytea(record.requestHash), .int32(Int32(record.status)), .bytea(record.body)])
+            "UPDATE idempotency_records SET status = $3, body = $4 WHERE user_id = $1 AND key = $2 AND status = 0",
+            [.uuid(userID), .text(key.value), .int32(Int32(status)), .bytea(body)])
     }
 
-    /// Deletes records past retention; returns how many.
-    @discardableResult
-    func prune() async throws -> Int {
-        try await db.query("DELETE FROM idempotency_records WHERE created_at <= now() - interval '24 hours' RETURNING 1").count
+    /// Gives up a claim whose request failed: the key may be used again.
+    func release(userID: UUID, key: IdempotencyKey) async throws {
+        try await db.query("DELETE FROM idempotency_records WHERE user_id = $1 AND key = $2 AND status = 0", [.uuid(userID), .text(key.value)])
     }
 }
