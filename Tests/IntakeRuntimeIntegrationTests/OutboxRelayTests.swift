@@ -139,7 +139,7 @@ struct OutboxRelayTests {
             _ = try await commitEvents(db, count: 10)
             try await db.query("UPDATE outbox SET published_at = now() - interval '2 days' WHERE id <= 6")
             try await db.query("UPDATE outbox SET published_at = now() WHERE id = 7")
-            let pruned = try await OutboxPruner(client: db, retention: .seconds(86_400)).pruneOnce()
+            let pruned = try await OutboxPruner.job(client: db, retention: .seconds(86_400)).pruneOnce()
             #expect(pruned == 6)
             let left = try await db.query("SELECT count(*) AS n FROM outbox")[0].decode("n", as: Int.self)
             #expect(left == 4, "recent and unpublished rows stay")

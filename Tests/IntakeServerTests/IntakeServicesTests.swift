@@ -37,6 +37,20 @@ struct IntakeServicesTests {
                     try await infrastructure.postgres.query("SELECT state FROM jobs WHERE id = $1", [.int64(job.jobID)])[0]
                         .decode("state", as: String.self) == "completed"
                 }
+                // So is the idempotency records' one: records past 24 hours go, fresh ones stay.
+                let db = infrastructure.postgres
+                try await db.query("""
+                    INSERT INTO idempotency_records (user_id, key, request_hash, status, body, created_at) VALUES
+                        (gen_random_uuid(), 'old', '\\x00', 200, '', now() - interval '25 hours'),
+                        (gen_random_uuid(), 'fresh', '\\x00', 200, '', now())
+                    """)
+                let idempotencyPrune = try await services.workQueue.enqueue(JobRequest(kind: "intake.idempotency.prune"))
+                try await waitUntil("the idempotency pruning job ran") {
+                    try await db.query("SELECT state FROM jobs WHERE id = $1", [.int64(idempotencyPrune.jobID)])[0]
+                        .decode("state", as: String.self) == "completed"
+                }
+                let keys = try await db.query("SELECT key FROM idempotency_records ORDER BY key").map { try $0.decode("key", as: String.self) }
+                #expect(keys == ["fresh"])
                 return job
             }
             #expect(prune.jobID > 0)

@@ -20,6 +20,18 @@ struct IdempotencyRecords: Sendable {
         case existing(Record)
     }
 
+    /// Deletes records past their 24 hours, hourly, through the work queue.
+    static func pruningJob(client: PostgresClient) -> RetentionJob {
+        RetentionJob(
+            kind: "intake.idempotency.prune", client: client,
+            sql: """
+                DELETE FROM idempotency_records WHERE (user_id, key) IN (
+                    SELECT user_id, key FROM idempotency_records WHERE created_at < now() - $1 * interval '1 millisecond' LIMIT $2
+                )
+                """,
+            retention: .seconds(86_400))
+    }
+
     /// Longer than any request runs.
     static let abandonedAfter = "60 seconds"
 

@@ -29,8 +29,10 @@ public struct IntakeServices: Sendable {
         let db = infrastructure.postgres
         groupCommit = GroupCommit(client: db, logger: logger)
         workQueue = WorkQueue(client: db, configuration: WorkQueueConfiguration(lease: configuration.jobLease), logger: logger)
-        let outboxPruner = OutboxPruner(client: db)
+        let outboxPruner = OutboxPruner.job(client: db)
         outboxPruner.register(on: workQueue)
+        let idempotencyPruner = IdempotencyRecords.pruningJob(client: db)
+        idempotencyPruner.register(on: workQueue)
         WebhookDelivery().register(on: workQueue)
         var sinks: [any OutboxSink] = [RedisStreamSink(redis: infrastructure.redis, stream: configuration.eventStream)]
         if !configuration.eventWebhooks.isEmpty {
@@ -43,7 +45,7 @@ public struct IntakeServices: Sendable {
             settings: .init(paymentTTL: configuration.paymentTTL, eventTypePrefix: configuration.eventTypePrefix), logger: logger)
         PaymentTimeoutSweep(service: orders, logger: logger).register(on: workQueue)
         idleCollector = IdleCollector(registries: orders.registries)
-        scheduler = JobScheduler(client: db, jobs: [OutboxPruner.periodicJob(), PaymentTimeoutSweep.periodicJob()], logger: logger)
+        scheduler = JobScheduler(client: db, jobs: [outboxPruner.periodicJob(), idempotencyPruner.periodicJob(), PaymentTimeoutSweep.periodicJob()], logger: logger)
         jobPruner = JobPruner(client: db, logger: logger)
         api = IntakeAPI(
             orders: orders,
