@@ -119,6 +119,16 @@ struct OrderRoutesTests {
             let reused = try await h.order(token, product: product, quantity: 1, headers: key)
             #expect(reused.status == .unprocessableContent)
             #expect(reused.problem == "idempotency-key-reused")
+            // Several items, in an order other than their ids': the replay has the same bytes.
+            let first2 = try await h.product(admin: admin, stock: 5)
+            let second2 = try await h.product(admin: admin, stock: 5)
+            let (low, high) = first2 < second2 ? (first2, second2) : (second2, first2)
+            let twoItems = #"{"items":[{"product_id":"\#(high)","quantity":1},{"product_id":"\#(low)","quantity":2}]}"#
+            let created = try await h.call(.post, "/v1/orders", json: twoItems, token: token, headers: [.idempotencyKey: "order-2"])
+            #expect(created.status == .created)
+            let replayed = try await h.call(.post, "/v1/orders", json: twoItems, token: token, headers: [.idempotencyKey: "order-2"])
+            #expect(replayed.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            #expect(replayed.text == created.text)
             let bad = try await h.order(token, product: product, headers: [.idempotencyKey: "tab\there"])
             #expect(bad.status == .badRequest)
             #expect(bad.problem == "invalid-idempotency-key")

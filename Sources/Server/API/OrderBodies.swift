@@ -74,7 +74,10 @@ struct OrderResponse: Encodable, Sendable {
         userID = order.userID.lowercased
         status = order.status.rawValue
         amount = order.amount.description
+        // In product-id order everywhere: the order as created (request order) and as read
+        // back from the database must give the same bytes (idempotent replays compare them).
         items = order.items.map { Item(productID: $0.productID.lowercased, quantity: $0.quantity, unitPrice: $0.unitPrice.description) }
+            .sorted { $0.productID < $1.productID }
         region = order.region
         createdAt = Timestamp.string(order.createdAt)
         updatedAt = Timestamp.string(order.updatedAt)
