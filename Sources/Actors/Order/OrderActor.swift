@@ -12,23 +12,47 @@ public struct NewOrder: Sendable, Hashable {
         }
     }
 
+    /// Who asks for an order: its owner, or an admin ordering for a customer.
+    public struct Caller: Sendable, Hashable {
+        public var id: UUID
+        public var role: Role
+        public init(id: UUID, role: Role) {
+            self.id = id
+            self.role = role
+        }
+    }
+
     public var userID: UUID
     public var lines: [Line]
     public var region: String?
-    /// The creating request's idempotency key and body hash, stored on the order row.
+    /// The creating request's idempotency key and body hash, stored on the order row. The
+    /// key is the caller's: unique per caller, not per owner.
     public var idempotencyKey: String?
     public var requestHash: [UInt8]?
+    /// nil: the owner themselves.
+    public var caller: Caller?
 
-    public init(userID: UUID, lines: [Line], region: String? = nil, idempotencyKey: String? = nil, requestHash: [UInt8]? = nil) {
+    public init(
+        userID: UUID, lines: [Line], region: String? = nil, idempotencyKey: String? = nil, requestHash: [UInt8]? = nil,
+        caller: Caller? = nil
+    ) {
         self.userID = userID
         self.lines = lines
         self.region = region
         self.idempotencyKey = idempotencyKey
         self.requestHash = requestHash
+        self.caller = caller
     }
 
-    /// API.md's rules: 1..100 lines, distinct products, quantities 1..1000.
+    /// Whose idempotency keys `idempotencyKey` is one of.
+    public var idempotencyScope: UUID { caller?.id ?? userID }
+
+    /// API.md's rules: only an admin orders for someone else; 1..100 lines, distinct
+    /// products, quantities 1..1000; a region of 1..64 characters.
     func validate() throws(DomainError) {
+        if let caller, caller.id != userID, caller.role != .admin {
+            throw DomainError(.forbidden, "only admins may create orders for another user", subject: "user_id")
+        }
         guard (1...100).contains(lines.count) else {
             throw DomainError(.validation, "an order has 1 to 100 items", subject: "items")
         }
@@ -38,6 +62,7 @@ public struct NewOrder: Sendable, Hashable {
         for (index, line) in lines.enumerated() where !(1...1000).contains(line.quantity) {
             throw DomainError(.validation, "quantity must be 1..1000", subject: "items[\(index)].quantity")
         }
+        if let region { try FieldRules.text(region, field: "region", length: 1...64) }
     }
 }
 
@@ -50,6 +75,9 @@ public actor OrderActor: VirtualActor {
         case get
         case pay(paymentID: String, amount: Money, succeeded: Bool)
         case cancel(by: Role, reason: CancelReason)
+        /// Cancels the order for its payment timeout if, when handled, it is still PENDING
+        /// and past `expires_at`; `invalidTransition` otherwise.
+        case expire
         case ship
         case deliver
     }
@@ -105,6 +133,7 @@ public actor OrderActor: VirtualActor {
         case .get: return try existing()
         case .pay(let paymentID, let amount, let succeeded): return try await pay(paymentID: paymentID, amount: amount, succeeded: succeeded)
         case .cancel(let role, let reason): return try await transition(.cancel(by: role, reason: reason))
+        case .expire: return try await expire()
         case .ship: return try await transition(.ship)
         case .deliver: return try await transition(.deliver)
         }
@@ -139,7 +168,8 @@ public actor OrderActor: VirtualActor {
         writeSet.append(
             [.uuid(id), .uuid(request.userID), .text(OrderStatus.pending.rawValue), .text(amount.description),
              .optionalText(request.region), .timestamptz(now), .timestamptz(now), .timestamptz(order.expiresAt),
-             .optionalText(request.idempotencyKey), request.requestHash.map { .bytea($0) } ?? .null],
+             .optionalText(request.idempotencyKey), request.requestHash.map { .bytea($0) } ?? .null,
+             request.idempotencyKey == nil ? .null : .uuid(request.idempotencyScope)],
             to: OrderQueries.insertOrder)
         for allocation in taken {
             let price = items.first { $0.productID == allocation.productID }?.unitPrice ?? .zero
@@ -225,6 +255,14 @@ public actor OrderActor: VirtualActor {
         return try await commit(.pay, on: order, with: &writeSet)
     }
 
+    private func expire() async throws -> Order {
+        let order = try existing()
+        guard order.status == .pending, order.expiresAt <= Date() else {
+            throw DomainError(.invalidTransition, "order \(id) is \(order.status.rawValue), expiring at \(order.expiresAt): not expired")
+        }
+        return try await transition(.expire)
+    }
+
     private func transition(_ transition: OrderTransition) async throws -> Order {
         var writeSet = WriteSet()
         return try await commit(transition, on: try existing(), with: &writeSet)
@@ -247,6 +285,7 @@ public actor OrderActor: VirtualActor {
         }
         var reason: CancelReason?
         if case .cancel(_, let why) = transition { reason = why }
+        if case .expire = transition { reason = .paymentTimeout }
         OrderQueries.append(context.events.orderStatusChanged(next, reason: reason), to: &writeSet)
         if effect == .release {
             OrderQueries.appendInventoryUpdates(allocations.map(\.productID), events: context.events, to: &writeSet)

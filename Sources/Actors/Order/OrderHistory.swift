@@ -37,12 +37,12 @@ public final class OrderHistory: Sendable {
         return try await withItems(Array(rows))
     }
 
-    /// The order a user created with this idempotency key, as it was when created, with the
-    /// hash of the creating request's body.
-    public func created(userID: UUID, idempotencyKey: String) async throws -> (order: Order, requestHash: [UInt8]?)? {
+    /// The order a caller created with this idempotency key (`NewOrder.idempotencyScope`), as
+    /// it was when created, with the hash of the creating request's body.
+    public func created(scope: UUID, idempotencyKey: String) async throws -> (order: Order, requestHash: [UInt8]?)? {
         let rows = try await db.query(
-            "SELECT \(OrderQueries.orderColumns), request_hash FROM orders WHERE user_id = $1 AND idempotency_key = $2",
-            [.uuid(userID), .text(idempotencyKey)])
+            "SELECT \(OrderQueries.orderColumns), request_hash FROM orders WHERE idempotency_scope = $1 AND idempotency_key = $2",
+            [.uuid(scope), .text(idempotencyKey)])
         guard let row = rows.first, var order = try await withItems([row]).first else { return nil }
         order.status = .pending
         order.updatedAt = order.createdAt

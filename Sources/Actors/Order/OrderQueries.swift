@@ -9,10 +9,11 @@ public enum OrderQueries {
     /// A new order row, with the creating request's idempotency key.
     static let insertOrder = BatchedStatement(
         """
-        INSERT INTO orders (id, user_id, status, amount, region, created_at, updated_at, expires_at, idempotency_key, request_hash)
+        INSERT INTO orders (id, user_id, status, amount, region, created_at, updated_at, expires_at, idempotency_key, request_hash,
+                            idempotency_scope)
         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::text[], $6::timestamptz[],
-                             $7::timestamptz[], $8::timestamptz[], $9::text[], $10::bytea[])
-        """, columns: 10)
+                             $7::timestamptz[], $8::timestamptz[], $9::text[], $10::bytea[], $11::uuid[])
+        """, columns: 11)
 
     static let insertItem = BatchedStatement(
         """

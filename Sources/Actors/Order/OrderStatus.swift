@@ -26,6 +26,9 @@ public enum OrderTransition: Sendable, Hashable {
     case ship
     case deliver
     case cancel(by: Role, reason: CancelReason)
+    /// The payment-timeout sweep's cancel: only from PENDING, only once `expires_at` has
+    /// passed (the actor checks the time), never of a paid order.
+    case expire
 }
 
 /// What a transition does to the order's reserved stock.
@@ -49,7 +52,7 @@ extension OrderStatus {
             return (.shipped, .consume)
         case (.shipped, .deliver):
             return (.delivered, .none)
-        case (.pending, .cancel):
+        case (.pending, .cancel), (.pending, .expire):
             return (.canceled, .release)
         case (.paid, .cancel(by: .admin, _)):
             return (.canceled, .release)
@@ -68,6 +71,7 @@ extension OrderTransition {
         case .ship: "ship"
         case .deliver: "deliver"
         case .cancel: "cancel"
+        case .expire: "expire"
         }
     }
 }

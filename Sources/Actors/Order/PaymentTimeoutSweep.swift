@@ -55,24 +55,31 @@ public struct PaymentTimeoutSweep: Sendable {
         while true {
             let ids = try await session.query(OrderQueries.expiredOrders, [.int32(Int32(batchSize))]).map { try $0.decode("id", as: UUID.self) }
             if ids.isEmpty { return canceled }
-            let done = await withTaskGroup(of: Bool.self) { group in
-                for id in ids {
-                    group.addTask {
-                        do {
-                            _ = try await service.cancel(orderID: id, by: .admin, reason: .paymentTimeout)
-                            return true
-                        } catch let error as DomainError where error.code == .invalidTransition {
-                            return false  // paid (or canceled) just before the sweep reached it
-                        } catch {
-                            logger.warning("payment timeout could not cancel an order", metadata: ["order_id": "\(id)", "error": "\(error)"])
-                            return false
-                        }
-                    }
-                }
-                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
-            }
+            let done = await expire(ids)
             canceled += done
             if done == 0 { return canceled }  // nothing movable is left in this batch
+        }
+    }
+
+    /// Sends each order of `ids` (read as expired a moment ago) its `expire`: the actor
+    /// decides on its own state whether the order is still PENDING and past its time, so a
+    /// payment that landed since the read keeps the order. Returns how many were canceled.
+    func expire(_ ids: [UUID]) async -> Int {
+        await withTaskGroup(of: Bool.self) { group in
+            for id in ids {
+                group.addTask {
+                    do {
+                        _ = try await service.expire(orderID: id)
+                        return true
+                    } catch let error as DomainError where error.code == .invalidTransition {
+                        return false  // paid (or canceled) since it was read
+                    } catch {
+                        logger.warning("payment timeout could not cancel an order", metadata: ["order_id": "\(id)", "error": "\(error)"])
+                        return false
+                    }
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
     }
 }

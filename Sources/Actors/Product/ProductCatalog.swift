@@ -29,8 +29,8 @@ public final class ProductCatalog: Sendable {
         guard initialStock >= 0 else { throw DomainError(.validation, "initial_stock must be >= 0", subject: "initial_stock") }
         let id = UUIDv7.make()
         let perShard = (0..<shards).map { initialStock / shards + ($0 < initialStock % shards ? 1 : 0) }
-        guard !sku.isEmpty, sku.count <= 100 else { throw DomainError(.validation, "sku must be 1..100 characters", subject: "sku") }
-        guard !name.isEmpty, name.count <= 500 else { throw DomainError(.validation, "name must be 1..500 characters", subject: "name") }
+        try FieldRules.text(sku, field: "sku", length: 1...100)
+        try FieldRules.text(name, field: "name", length: 1...500)
         guard price >= .zero, price <= .maximumStored else {
             throw DomainError(.validation, "price must be 0..\(Money.maximumStored)", subject: "price")
         }

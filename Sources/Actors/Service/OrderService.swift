@@ -108,12 +108,21 @@ public final class OrderService: Sendable {
         try await orders.send(.get, to: id)
     }
 
+    /// Applies a payment provider's notification; `paymentID` is 1..255 characters.
     public func pay(orderID: UUID, paymentID: String, amount: Money, succeeded: Bool) async throws -> Order {
-        await changed(try await orders.send(.pay(paymentID: paymentID, amount: amount, succeeded: succeeded), to: orderID), stockMoved: false)
+        try FieldRules.text(paymentID, field: "payment_id", length: 1...255)
+        return await changed(try await orders.send(.pay(paymentID: paymentID, amount: amount, succeeded: succeeded), to: orderID), stockMoved: false)
     }
 
     public func cancel(orderID: UUID, by role: Role, reason: CancelReason) async throws -> Order {
         await changed(try await orders.send(.cancel(by: role, reason: reason), to: orderID), stockMoved: true)
+    }
+
+    /// Cancels a PENDING order whose payment time is up (the payment-timeout sweep), decided
+    /// by its actor on the state it holds then: a paid or not yet expired order is
+    /// `invalidTransition` and stays as it is.
+    public func expire(orderID: UUID) async throws -> Order {
+        await changed(try await orders.send(.expire, to: orderID), stockMoved: true)
     }
 
     public func ship(orderID: UUID) async throws -> Order {

@@ -18,9 +18,10 @@ public struct User: Sendable, Hashable {
         self.createdAt = createdAt
     }
 
-    /// Email addresses compare case-insensitively after trimming (API.md).
+    /// Email addresses compare case-insensitively after trimming (API.md), and in Unicode
+    /// normal form C, so that an accent typed precomposed or decomposed is one address.
     public static func normalizedEmail(_ email: String) -> String {
-        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        email.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping.lowercased()
     }
 }
 

@@ -42,6 +42,14 @@ public final class UserDirectory: Sendable {
         return (try decode(row), try row.decode("password_hash"))
     }
 
+    /// Replaces a user's password hash (a re-hash under a newer scheme), only if it is still
+    /// `expected`: a password changed or an erasure in between wins.
+    public func replacePasswordHash(userID: UUID, expected: String, with newHash: String) async throws {
+        try await db.query(
+            "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 AND erased_at IS NULL",
+            [.uuid(userID), .text(expected), .text(newHash)])
+    }
+
     /// The live user with this id; nil when there is none or they were erased.
     public func user(_ id: UUID) async throws -> User? {
         let rows = try await db.query("\(Self.selectUser) WHERE id = $1 AND erased_at IS NULL", [.uuid(id)])
@@ -88,15 +96,14 @@ public final class UserDirectory: Sendable {
     /// The rules for a user's fields; `validation` naming the field.
     public static func validate(email: String, name: String?, region: String?) throws(DomainError) {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard email.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !email.contains(where: \.isWhitespace) else {
+        guard email.count <= 254, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !email.contains(where: \.isWhitespace),
+            !email.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
             throw DomainError(.validation, "email must be an address like name@example.com", subject: "email")
         }
-        if let name, name.count > 200 || name.isEmpty {
-            throw DomainError(.validation, "name must be 1..200 characters", subject: "name")
-        }
-        if let region, region.count > 64 || region.isEmpty {
-            throw DomainError(.validation, "region must be 1..64 characters", subject: "region")
-        }
+        try FieldRules.storable(email, field: "email")
+        if let name { try FieldRules.text(name, field: "name", length: 1...200) }
+        if let region { try FieldRules.text(region, field: "region", length: 1...64) }
     }
 
     private static let selectUser = """

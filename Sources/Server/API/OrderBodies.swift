@@ -12,6 +12,12 @@ struct CreateOrderRequest: Decodable, Sendable {
             case productID = "product_id"
             case quantity
         }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            productID = try container.decode(UUIDText.self, forKey: .productID)
+            quantity = try container.decodeInteger(forKey: .quantity)
+        }
     }
 
     var items: [Item]

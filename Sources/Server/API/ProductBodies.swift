@@ -14,11 +14,28 @@ struct CreateProductRequest: Decodable, Sendable {
         case initialStock = "initial_stock"
         case stockShards = "stock_shards"
     }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        sku = try container.decode(String.self, forKey: .sku)
+        name = try container.decode(String.self, forKey: .name)
+        price = try container.decode(MoneyText.self, forKey: .price)
+        initialStock = try container.decodeInteger(forKey: .initialStock)
+        stockShards = try container.decodeIntegerIfPresent(forKey: .stockShards)
+    }
 }
 
 /// `POST /v1/products/{id}/stock`.
 struct StockChangeRequest: Decodable, Sendable {
     var delta: Int
+
+    enum CodingKeys: String, CodingKey {
+        case delta
+    }
+
+    init(from decoder: any Decoder) throws {
+        delta = try decoder.container(keyedBy: CodingKeys.self).decodeInteger(forKey: .delta)
+    }
 }
 
 struct ProductResponse: Encodable, Sendable {

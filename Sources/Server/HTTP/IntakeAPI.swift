@@ -65,6 +65,7 @@ public final class IntakeAPI: Sendable {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: AccessLogMiddleware())
         router.add(middleware: ProblemMiddleware(logger: logger))
+        router.add(middleware: BodyLimitMiddleware())
         let table = RouteTable()
         router.add(middleware: MethodNotAllowedMiddleware(table: table))
         router.add(middleware: AuthenticationMiddleware(api: self))
@@ -79,11 +80,13 @@ public final class IntakeAPI: Sendable {
     }
 
     /// The HTTP/1.1 server Intake runs on: header limits (16 KiB a field, 64 KiB in all, 100
-    /// fields: larger requests are refused before any route runs) and connections idle for
-    /// 60 s closed. Embedders pass it to their `Application` to get the same limits.
+    /// fields: larger requests are refused with `431` before any route runs), requests the
+    /// parser refuses answered as problems (`HTTPParserErrorHandler`), and connections idle
+    /// for 60 s closed. Embedders pass it to their `Application` to get the same behaviour.
     public static func httpServer() -> HTTPServerBuilder {
         .http1(
             configuration: .init(
+                additionalChannelHandlers: [HTTPParserErrorHandler()],
                 idleTimeout: .seconds(60),
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 64 << 10, maxHeaderFieldCount: 100)))
     }
@@ -112,7 +115,7 @@ public final class IntakeAPI: Sendable {
             let (status, data) = try await operation()
             return JSONBody.response(data: data, status: status)
         }
-        let hash = IdempotencyKey.hash(ofBody: Array(request.uri.path.utf8) + [0] + body)
+        let hash = IdempotencyKey.requestHash(path: request.uri.path, body: body)
         switch try await records.claim(userID: principal.userID, key: key, hash: hash) {
         case .existing(let record):
             guard record.requestHash == hash else { throw Problem.idempotencyKeyReused }

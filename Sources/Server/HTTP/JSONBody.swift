@@ -6,7 +6,8 @@ import NIOCore
 /// Request bodies in, JSON responses out, with the contract's error classes: unparsable JSON
 /// is `400 malformed-json`; JSON of the wrong shape is `422 validation` naming the field.
 enum JSONBody {
-    /// The raw body, at most `APILimits.maxBodyBytes` (else `413`).
+    /// The raw body, at most `APILimits.maxBodyBytes` (else `413`), however it arrives: with
+    /// a `Content-Length` (refused before reading) or chunked (refused once the limit is passed).
     static func bytes(of request: Request) async throws -> ByteBuffer {
         var request = request
         if let length = request.headers[.contentLength].flatMap(Int.init), length > APILimits.maxBodyBytes {
@@ -14,14 +15,28 @@ enum JSONBody {
         }
         do {
             return try await request.collectBody(upTo: APILimits.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw Problem.payloadTooLarge
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw Problem.payloadTooLarge
         }
     }
 
+    /// Decodes a request body: strict RFC 8259 JSON first (`400 malformed-json` otherwise;
+    /// see `StrictJSON`), then the request's shape, every mismatch a `422 validation` naming
+    /// the field path.
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        let bytes = Array(buffer: buffer)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+            try StrictJSON.validate(bytes)
+        } catch {
+            switch error {
+            case .malformed(let reason): throw Problem.malformedJSON("the body is not valid JSON: \(reason)")
+            case .invalid(let path, let reason): throw Problem.validation("\(path): \(reason)")
+            }
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
             throw problem(for: error)
         }
@@ -31,13 +46,14 @@ enum JSONBody {
         try decode(type, from: try await bytes(of: request))
     }
 
+    /// The problem for a decoding error of a body `StrictJSON` accepted: always a `422`.
     static func problem(for error: DecodingError) -> Problem {
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            if context.underlyingError != nil || context.debugDescription.contains("JSON") {
-                return .malformedJSON("the body is not valid JSON")
-            }
-            return .validation(context.debugDescription)
+            // Foundation reports a number that does not fit its field's type (`1.5`, `1e20`
+            // for an integer) as corrupt data with no path; integer fields decode through
+            // `decodeInteger`, which names them.
+            return .validation("body: a number does not fit its field")
         case .dataCorrupted(let context):
             return .validation("\(path(context.codingPath)): \(context.debugDescription)")
         case .keyNotFound(let key, let context):
@@ -45,10 +61,10 @@ enum JSONBody {
         case .valueNotFound(_, let context):
             return .validation("\(path(context.codingPath)): must not be null")
         case .typeMismatch(let type, let context):
-            if context.codingPath.isEmpty { return .validation("the body must be a JSON object") }
+            if context.codingPath.isEmpty { return .validation("body: must be a JSON object") }
             return .validation("\(path(context.codingPath)): must be \(describe(type))")
         @unknown default:
-            return .validation("the body does not match the expected shape")
+            return .validation("body: does not match the expected shape")
         }
     }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import IntakeActors
 import IntakeRuntime
+import NIOCore
 
 /// An RFC 9457 problem: the only shape an error leaves the server in. `slug` is the last
 /// path segment of `type`, part of the contract (API.md).
@@ -38,8 +39,13 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     func response() -> Response {
         var fields = headers
         fields[.contentType] = "application/problem+json"
-        let body = (try? JSONBody.encoder.encode(Body(type: Self.typeBase + slug, title: title, status: Int(status.code), detail: detail))) ?? Data()
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body())))
+    }
+
+    /// The problem's JSON.
+    func body() -> [UInt8] {
+        // Encoding four plain fields cannot fail; an empty body would still carry the status.
+        [UInt8]((try? JSONBody.encoder.encode(Body(type: Self.typeBase + slug, title: title, status: Int(status.code), detail: detail))) ?? Data())
     }
 
     // MARK: The contract's problems
@@ -86,6 +92,8 @@ public struct Problem: Error, HTTPResponseError, Sendable {
             return .validation("a value is out of range")
         case let error as RedisError where error.isUnavailable:
             return .unavailable("redis is unavailable")
+        case is NIOTooManyBytesError:
+            return .payloadTooLarge
         case let error as HTTPError:
             switch error.status {
             case .contentTooLarge: return .payloadTooLarge
@@ -94,6 +102,8 @@ public struct Problem: Error, HTTPResponseError, Sendable {
             case .badRequest: return .malformedJSON(error.body ?? "bad request")
             default: return Problem("http-\(error.status.code)", error.status, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
             }
+        case let error as any HTTPResponseError where error.status.code < 500:
+            return Problem("http-\(error.status.code)", error.status, title: error.status.reasonPhrase, detail: error.status.reasonPhrase)
         default:
             return nil
         }

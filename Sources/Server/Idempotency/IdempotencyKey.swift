@@ -18,17 +18,23 @@ struct IdempotencyKey: Sendable, Hashable {
         return IdempotencyKey(value: raw)
     }
 
-    /// SHA-256 of the body's JSON value, whatever its formatting (keys sorted, whitespace
-    /// dropped); of the raw bytes when it is not JSON (the request fails anyway).
-    static func hash(ofBody body: [UInt8]) -> [UInt8] {
-        let canonical: Data
-        if let value = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]),
+    /// SHA-256 of what makes two requests "the same" (API.md): the path, with ids in any
+    /// letter case naming one resource, and the body's JSON value, whatever its formatting
+    /// (keys sorted, whitespace dropped). A body that is not JSON is hashed as its bytes
+    /// (the request fails anyway); an empty body and whitespace are one empty value.
+    static func requestHash(path: String, body: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: Array(path.lowercased().utf8))
+        hasher.update(data: [0])
+        hasher.update(data: canonical(body))
+        return [UInt8](hasher.finalize())
+    }
+
+    private static func canonical(_ body: [UInt8]) -> [UInt8] {
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return [] }
+        guard let value = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]),
             let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
-        {
-            canonical = data
-        } else {
-            canonical = Data(body)
-        }
-        return [UInt8](SHA256.hash(data: canonical))
+        else { return body }
+        return [UInt8](data)
     }
 }

@@ -23,24 +23,18 @@ struct OrderRoutes<Context: IntakeContext> {
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
         let key = try IdempotencyKey.from(request.headers)
-        let bytes = try await JSONBody.bytes(of: request)
-        let body = try JSONBody.decode(CreateOrderRequest.self, from: bytes)
-        var userID = principal.userID
-        if let requested = body.userID?.uuid, requested != principal.userID {
-            guard principal.isAdmin else { throw Problem.forbidden("only admins may create orders for another user") }
-            userID = requested
-        }
-        if let region = body.region, region.isEmpty || region.count > 64 { throw Problem.validation("region: must be 1..64 characters") }
+        let body = try JSONBody.decode(CreateOrderRequest.self, from: try await JSONBody.bytes(of: request))
         let hash = key.map { _ in body.idempotencyHash }
         let newOrder = NewOrder(
-            userID: userID, lines: body.lines,
-            region: body.region, idempotencyKey: key?.value, requestHash: hash)
+            userID: body.userID?.uuid ?? principal.userID, lines: body.lines, region: body.region, idempotencyKey: key?.value,
+            requestHash: hash, caller: NewOrder.Caller(id: principal.userID, role: principal.role))
         guard let key else { return try JSONBody.response(OrderResponse(try await api.orders.createOrder(newOrder)), status: .created) }
         return try await api.inFlight.holding(principal.userID, key) {
             do {
                 return try JSONBody.response(OrderResponse(try await api.orders.createOrder(newOrder)), status: .created)
             } catch {
-                guard let earlier = try await api.orders.history.created(userID: userID, idempotencyKey: key.value) else { throw error }
+                guard let earlier = try await api.orders.history.created(scope: newOrder.idempotencyScope, idempotencyKey: key.value)
+                else { throw error }
                 guard earlier.requestHash == hash else { throw Problem.idempotencyKeyReused }
                 return try JSONBody.response(OrderResponse(earlier.order), status: .created, headers: [IdempotencyKey.replayedHeader: "true"])
             }

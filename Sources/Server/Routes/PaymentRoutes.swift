@@ -16,7 +16,6 @@ struct PaymentRoutes<Context: IntakeContext> {
         let bytes = Array(buffer: try await JSONBody.bytes(of: request))
         guard api.webhook.isValid(request.headers[.intakeSignature], body: bytes) else { throw Problem.badSignature }
         let body = try JSONBody.decode(PaymentWebhookRequest.self, from: ByteBuffer(bytes: bytes))
-        guard !body.paymentID.isEmpty, body.paymentID.utf8.count <= 255 else { throw Problem.validation("payment_id: must be 1..255 characters") }
         let order = try await api.orders.pay(
             orderID: body.orderID.uuid, paymentID: body.paymentID, amount: body.amount.money, succeeded: body.status == .succeeded)
         return try JSONBody.response(OrderResponse(order))

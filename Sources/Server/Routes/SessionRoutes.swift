@@ -20,6 +20,10 @@ struct SessionRoutes<Context: IntakeContext> {
             throw refused
         }
         guard try await api.passwords.verify(body.password, against: found.passwordHash) else { throw refused }
+        if api.passwords.needsUpgrade(found.passwordHash) {
+            let upgraded = try await api.passwords.hash(body.password)
+            try await api.users.replacePasswordHash(userID: found.user.id, expected: found.passwordHash, with: upgraded)
+        }
         let sessionID = try await api.sessions.start(userID: found.user.id, lifetime: api.tokens.lifetime)
         let token = try await api.tokens.issue(for: Principal(userID: found.user.id, role: found.user.role, sessionID: sessionID))
         return try JSONBody.response(

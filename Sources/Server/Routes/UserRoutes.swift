@@ -15,7 +15,7 @@ struct UserRoutes<Context: IntakeContext> {
 
     @Sendable func signUp(_ request: Request, context: Context) async throws -> Response {
         let body = try await JSONBody.decode(SignUpRequest.self, from: request)
-        guard (8...128).contains(body.password.count) else { throw Problem.validation("password: must be 8..128 characters") }
+        try FieldRules.password(body.password)
         let email = User.normalizedEmail(body.email)
         // Validate before the (slow) hash, so bad input answers at once.
         try UserDirectory.validate(email: email, name: body.name, region: body.region)

@@ -1,0 +1,27 @@
+/// The rules every caller of the domain gets — the HTTP server, the in-process API and a
+/// gateway embedding Intake — for the fields API.md bounds.
+public enum FieldRules {
+    /// API.md: passwords are 8..128 characters.
+    public static let passwordLength = 8...128
+
+    /// `value` has a length (in characters) within `length` and no U+0000, which Postgres
+    /// `text` cannot hold: refused here, with the field named, rather than failing the write.
+    public static func text(_ value: String, field: String, length: ClosedRange<Int>) throws(DomainError) {
+        guard length.contains(value.count) else {
+            throw DomainError(.validation, "must be \(length.lowerBound)..\(length.upperBound) characters", subject: field)
+        }
+        try storable(value, field: field)
+    }
+
+    /// No U+0000 in `value`.
+    public static func storable(_ value: String, field: String) throws(DomainError) {
+        guard !value.utf8.contains(0) else {
+            throw DomainError(.validation, "must not contain the character U+0000", subject: field)
+        }
+    }
+
+    /// A password: 8..128 characters, every one of them significant.
+    public static func password(_ value: String) throws(DomainError) {
+        try text(value, field: "password", length: passwordLength)
+    }
+}
