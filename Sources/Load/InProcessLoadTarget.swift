@@ -15,7 +15,7 @@ public final class InProcessLoadTarget: LoadTarget {
     private let group: ServiceGroup
 
     public static func start(_ configuration: IntakeConfiguration, logger: Logger) async throws -> InProcessLoadTarget {
-        let infrastructure = try await IntakeInfrastructure.start(configuration, logger: logger)
+        let infrastructure = try await IntakeInfrastructure.start(configuration, logger: logger, command: "load")
         do {
             try await infrastructure.migrate()
             // No HTTP here: the secrets only have to exist.

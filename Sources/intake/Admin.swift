@@ -29,7 +29,7 @@ struct Admin: AsyncParsableCommand {
                 LoggingSetup.bootstrap(format: configuration.logFormat, level: max(configuration.logLevel, .warning))
                 let logger = Logger(label: "intake")
                 let secrets = try IntakeSecrets.resolve(configuration, logger: logger)
-                let infrastructure = try await IntakeInfrastructure.start(configuration, logger: logger)
+                let infrastructure = try await IntakeInfrastructure.start(configuration, logger: logger, command: "admin")
                 do {
                     _ = try await infrastructure.migrate()
                     let users = UserDirectory(

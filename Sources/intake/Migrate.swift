@@ -13,7 +13,7 @@ struct Migrate: AsyncParsableCommand {
         try await reportingErrors {
             let configuration = try connection.configuration()
             LoggingSetup.bootstrap(format: configuration.logFormat, level: max(configuration.logLevel, .warning))
-            let infrastructure = try await IntakeInfrastructure.start(configuration, logger: Logger(label: "intake"))
+            let infrastructure = try await IntakeInfrastructure.start(configuration, logger: Logger(label: "intake"), command: "migrate")
             do {
                 let applied = try await infrastructure.migrate()
                 if applied.isEmpty {

@@ -75,7 +75,7 @@ struct Serve: AsyncParsableCommand {
             PrometheusExport.bootstrap()
             let logger = Logger(label: "intake")
             let secrets = try IntakeSecrets.resolve(configuration, logger: logger)
-            let infrastructure = try await IntakeInfrastructure.start(configuration, logger: logger)
+            let infrastructure = try await IntakeInfrastructure.start(configuration, logger: logger, command: "serve", embedded: .exclusive)
             do {
                 let applied = try await infrastructure.migrate()
                 logger.info("schema is current", metadata: ["applied": "\(applied.count)"])
@@ -85,7 +85,13 @@ struct Serve: AsyncParsableCommand {
                 let postgresURL = infrastructure.postgres.configuration.redactedURL
                 let redisURL = infrastructure.redis.configuration.redactedURL
                 let listening = configuration
+                let lock = infrastructure.lock
                 let http = services.application(configuration, logger: logger) { port in
+                    do {
+                        try lock?.update { $0.httpURL = "http://\(listening.host):\(port)" }
+                    } catch {
+                        logger.warning("could not record the HTTP address in the data directory's lock file", metadata: ["error": "\(error)"])
+                    }
                     logger.notice(
                         "intake is listening; SIGINT or SIGTERM stops it",
                         metadata: ["url": "http://\(listening.host):\(port)", "postgres": "\(postgresURL)", "redis": "\(redisURL)"])
@@ -100,7 +106,7 @@ struct Serve: AsyncParsableCommand {
                 try await group.run()
             } catch {
                 await infrastructure.shutdown()
-                throw error
+                throw ListenError.from(error, host: configuration.host, port: configuration.port) ?? error
             }
             logger.notice("shutting down")
             await infrastructure.shutdown()

@@ -51,9 +51,12 @@ public actor ServerProcess {
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(60)) async throws -> Int32 {
         guard let process else { return 0 }
-        kill(process.processIdentifier, signal)
+        let pid = process.processIdentifier
+        kill(pid, signal)
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
+        // Foundation does not always reap a child that other children's exits raced with: a
+        // zombie has exited too.
+        while process.isRunning && !Self.exited(pid) {
             if ContinuousClock.now >= deadline {
                 kill(process.processIdentifier, SIGKILL)
                 throw StartFailed(log: "did not stop within \(timeout) after signal \(signal)")
@@ -61,7 +64,13 @@ public actor ServerProcess {
             try await Task.sleep(for: .milliseconds(20))
         }
         self.process = nil
-        return process.terminationStatus
+        return process.isRunning ? 128 + signal : process.terminationStatus
+    }
+
+    /// Whether `pid` has exited (gone, or a zombie nobody reaped yet).
+    static func exited(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first == "Z"
     }
 
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }

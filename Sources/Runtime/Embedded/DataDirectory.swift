@@ -26,6 +26,14 @@ enum DataDirectory {
         return secret
     }
 
+    /// The secret stored in `file` by the process that generated it.
+    static func existingSecret(_ file: URL) throws -> String {
+        guard let text = try? String(contentsOf: file, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw EmbeddedError(code: .dataDirectory, message: "cannot read \(file.path)")
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Changes the owner of `url` (recursively) to `user`.
     static func chown(_ url: URL, to user: String) async throws {
         try await Subprocess.check("/bin/chown", ["-R", "\(user):", url.path])

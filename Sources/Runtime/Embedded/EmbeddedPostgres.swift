@@ -36,10 +36,10 @@ public struct EmbeddedPostgres: Sendable {
         if !FileManager.default.fileExists(atPath: pgdata.appendingPathComponent("PG_VERSION").path) {
             try await initialize(pgdata, in: directory, bin: bin, password: password, runAs: runAs, logger: logger)
         }
-        // A server left running by a process that was killed: stop it, then start afresh on
-        // a new port.
+        // A server left running by an owner that is gone (the caller holds the data
+        // directory's lock, `DataDirectoryLock`): stop it, then start afresh.
         if try await Subprocess.run(pgCtl, ["-D", pgdata.path, "status"], as: runAs).status == 0 {
-            logger.warning("stopping an embedded Postgres left running by an earlier process", metadata: ["data": "\(pgdata.path)"])
+            logger.warning("recovering an embedded Postgres whose owner died: stopping it", metadata: ["data": "\(pgdata.path)"])
             try await Subprocess.check(pgCtl, ["-D", pgdata.path, "-m", "fast", "-w", "stop"], as: runAs)
         }
         let port = try port ?? LocalPorts.free()
@@ -47,11 +47,21 @@ public struct EmbeddedPostgres: Sendable {
         try await Subprocess.check(
             pgCtl, ["-D", pgdata.path, "-l", log, "-w", "-t", "60", "-o", "-p \(port)", "start"], as: runAs)
         let server = EmbeddedPostgres(
-            url: "postgres://\(user):\(password)@127.0.0.1:\(port)/\(database)", port: port, directory: directory,
+            url: url(password: password, port: port), port: port, directory: directory,
             binDirectory: bin, runAs: runAs, logger: logger)
         try await server.createDatabaseIfMissing(password: password)
         logger.info("embedded Postgres started", metadata: ["port": "\(port)", "data": "\(pgdata.path)", "log": "\(log)"])
         return server
+    }
+
+    /// The URL of the embedded server of `dataDirectory` running on `port` (another
+    /// process's, which this one attaches to).
+    public static func url(dataDirectory: URL, port: Int) throws -> String {
+        url(password: try DataDirectory.existingSecret(dataDirectory.appendingPathComponent("postgres.password")), port: port)
+    }
+
+    static func url(password: String, port: Int) -> String {
+        "postgres://\(user):\(password)@127.0.0.1:\(port)/\(database)"
     }
 
     /// Stops the server (fast shutdown: open transactions roll back, committed data stays).

@@ -20,7 +20,8 @@ public struct EmbeddedRedis: Sendable {
         try DataDirectory.create(directory, mode: 0o700)
         let pidFile = directory.appendingPathComponent("redis.pid")
         if let stale = Self.runningPID(pidFile) {
-            logger.warning("stopping an embedded Redis left running by an earlier process", metadata: ["pid": "\(stale)"])
+            // The caller holds the data directory's lock: the process that started it is gone.
+            logger.warning("recovering an embedded Redis whose owner died: stopping it", metadata: ["pid": "\(stale)"])
             await Self.terminate(stale)
         }
         let port = try port ?? LocalPorts.free()
@@ -45,13 +46,23 @@ public struct EmbeddedRedis: Sendable {
             throw EmbeddedError(code: .dataDirectory, message: "cannot write \(config.path)")
         }
         try await Subprocess.check(binary, [config.path])
-        let url = "redis://:\(password)@127.0.0.1:\(port)/0"
+        let url = url(password: password, port: port)
         try await Self.waitUntilReady(url: url)
         guard let pid = Self.runningPID(pidFile) else {
             throw EmbeddedError(code: .notReady, message: "redis-server started but wrote no pid file at \(pidFile.path)")
         }
         logger.info("embedded Redis started", metadata: ["port": "\(port)", "data": "\(directory.path)"])
         return EmbeddedRedis(url: url, port: port, directory: directory, pid: pid, logger: logger)
+    }
+
+    /// The URL of the embedded server of `dataDirectory` running on `port` (another
+    /// process's, which this one attaches to).
+    public static func url(dataDirectory: URL, port: Int) throws -> String {
+        url(password: try DataDirectory.existingSecret(dataDirectory.appendingPathComponent("redis.password")), port: port)
+    }
+
+    static func url(password: String, port: Int) -> String {
+        "redis://:\(password)@127.0.0.1:\(port)/0"
     }
 
     /// Stops the server; Redis flushes its append-only file on SIGTERM.

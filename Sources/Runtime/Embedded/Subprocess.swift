@@ -90,11 +90,18 @@ public struct EmbeddedError: Error, Sendable, CustomStringConvertible {
         public static let notReady = Code("notReady")
         /// The data directory cannot be used.
         public static let dataDirectory = Code("dataDirectory")
+        /// Another live process owns the data directory's embedded servers.
+        public static let inUse = Code("inUse")
         public var description: String { name }
     }
 
     public var code: Code
     public var message: String
+
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
 
     public var description: String { message }
 }

@@ -9,45 +9,117 @@ public final class IntakeInfrastructure: Sendable {
     public let redis: RedisClient
     public let embeddedPostgres: EmbeddedPostgres?
     public let embeddedRedis: EmbeddedRedis?
+    /// Held while this process owns the data directory's embedded servers.
+    public let lock: DataDirectoryLock?
     let logger: Logger
+
+    /// What a process does with the data directory's embedded servers.
+    public enum EmbeddedUse: Sendable {
+        /// Own them, or refuse when another live process does (`intake serve`).
+        case exclusive
+        /// Use the servers of the live process that owns them; own them only when nobody
+        /// does (`intake migrate`, `intake load --in-process` and the other commands).
+        case attachOrOwn
+    }
 
     private init(
         postgres: PostgresClient, redis: RedisClient, embeddedPostgres: EmbeddedPostgres?, embeddedRedis: EmbeddedRedis?,
-        logger: Logger
+        lock: DataDirectoryLock?, logger: Logger
     ) {
         self.postgres = postgres
         self.redis = redis
         self.embeddedPostgres = embeddedPostgres
         self.embeddedRedis = embeddedRedis
+        self.lock = lock
         self.logger = logger
     }
 
-    /// Starts embedded servers for the URLs that are not configured, then connects.
-    public static func start(_ configuration: IntakeConfiguration, logger: Logger) async throws -> IntakeInfrastructure {
+    /// Starts (or attaches to) embedded servers for the URLs that are not configured, then
+    /// connects. Only the owner of the data directory's lock ever starts or stops them.
+    /// `command` names this process in the lock file.
+    public static func start(
+        _ configuration: IntakeConfiguration, logger: Logger, command: String = "intake", embedded use: EmbeddedUse = .attachOrOwn
+    ) async throws -> IntakeInfrastructure {
         try configuration.validate()
+        var databaseURL = configuration.databaseURL
+        var redisURL = configuration.redisURL
         var embeddedPostgres: EmbeddedPostgres?
         var embeddedRedis: EmbeddedRedis?
-        do {
-            if configuration.databaseURL == nil {
-                embeddedPostgres = try await EmbeddedPostgres.start(dataDirectory: configuration.dataDirectory, logger: logger)
+        var lock: DataDirectoryLock?
+        if databaseURL == nil || redisURL == nil {
+            switch try await ownOrAttach(configuration.dataDirectory, command: command, use: use, needs: (databaseURL == nil, redisURL == nil)) {
+            case .attached(let owner):
+                if databaseURL == nil, let port = owner.postgresPort {
+                    databaseURL = try EmbeddedPostgres.url(dataDirectory: configuration.dataDirectory, port: port)
+                }
+                if redisURL == nil, let port = owner.redisPort {
+                    redisURL = try EmbeddedRedis.url(dataDirectory: configuration.dataDirectory, port: port)
+                }
+                logger.info("using the embedded servers of \(owner.summary)", metadata: ["data_dir": "\(configuration.dataDirectory.path)"])
+            case .owned(let owned):
+                lock = owned
+                do {
+                    if databaseURL == nil {
+                        embeddedPostgres = try await EmbeddedPostgres.start(dataDirectory: configuration.dataDirectory, logger: logger)
+                    }
+                    if redisURL == nil {
+                        embeddedRedis = try await EmbeddedRedis.start(dataDirectory: configuration.dataDirectory, logger: logger)
+                    }
+                    try owned.update {
+                        $0.postgresPort = embeddedPostgres?.port
+                        $0.redisPort = embeddedRedis?.port
+                    }
+                } catch {
+                    try? await embeddedPostgres?.stop()
+                    await embeddedRedis?.stop()
+                    owned.release()
+                    throw error
+                }
+                databaseURL = databaseURL ?? embeddedPostgres?.url
+                redisURL = redisURL ?? embeddedRedis?.url
             }
-            if configuration.redisURL == nil {
-                embeddedRedis = try await EmbeddedRedis.start(dataDirectory: configuration.dataDirectory, logger: logger)
-            }
-        } catch {
-            try? await embeddedPostgres?.stop()
-            await embeddedRedis?.stop()
-            throw error
         }
-        let databaseURL = configuration.databaseURL ?? embeddedPostgres?.url ?? ""
-        let redisURL = configuration.redisURL ?? embeddedRedis?.url ?? ""
         let postgres = PostgresClient(
-            configuration: try PostgresConfiguration(url: databaseURL, poolSize: configuration.databasePoolSize),
+            configuration: try PostgresConfiguration(url: databaseURL ?? "", poolSize: configuration.databasePoolSize),
             logger: logger)
         let redis = RedisClient(
-            configuration: try RedisConfiguration(url: redisURL, poolSize: configuration.redisPoolSize), logger: logger)
+            configuration: try RedisConfiguration(url: redisURL ?? "", poolSize: configuration.redisPoolSize), logger: logger)
         return IntakeInfrastructure(
-            postgres: postgres, redis: redis, embeddedPostgres: embeddedPostgres, embeddedRedis: embeddedRedis, logger: logger)
+            postgres: postgres, redis: redis, embeddedPostgres: embeddedPostgres, embeddedRedis: embeddedRedis, lock: lock, logger: logger)
+    }
+
+    private enum Ownership {
+        case owned(DataDirectoryLock)
+        case attached(DataDirectoryLock.Owner)
+    }
+
+    /// Takes the data directory's lock, or finds the live owner's servers. An owner that is
+    /// still starting has not written its ports yet: wait for them (up to a minute).
+    private static func ownOrAttach(
+        _ dataDirectory: URL, command: String, use: EmbeddedUse, needs: (postgres: Bool, redis: Bool)
+    ) async throws -> Ownership {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            switch try DataDirectoryLock.acquire(dataDirectory, command: command) {
+            case .acquired(let lock):
+                return .owned(lock)
+            case .held(let owner):
+                if use == .exclusive {
+                    throw EmbeddedError(
+                        code: .inUse, message: "\(dataDirectory.path) is in use by \(owner?.summary ?? "another intake process")")
+                }
+                if let owner, !needs.postgres || owner.postgresPort != nil, !needs.redis || owner.redisPort != nil {
+                    return .attached(owner)
+                }
+                guard ContinuousClock.now < deadline else {
+                    throw EmbeddedError(
+                        code: .inUse,
+                        message: "\(dataDirectory.path) is in use by \(owner?.summary ?? "another intake process"), "
+                            + "which has not started the embedded servers this command needs")
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
     }
 
     /// Applies every pending migration of the runtime and the domain.
@@ -56,7 +128,8 @@ public final class IntakeInfrastructure: Sendable {
         try await Migrator(client: postgres, logger: logger).migrate(IntakeMigrations.all())
     }
 
-    /// Closes the clients, then stops the embedded servers, if any.
+    /// Closes the clients, then stops the embedded servers this process owns, if any, and
+    /// gives up the data directory.
     public func shutdown() async {
         postgres.shutdown()
         redis.shutdown()
@@ -66,5 +139,6 @@ public final class IntakeInfrastructure: Sendable {
             logger.error("embedded Postgres did not stop cleanly", metadata: ["error": "\(error)"])
         }
         await embeddedRedis?.stop()
+        lock?.release()
     }
 }

@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import Foundation
+import IntakeRuntime
+import IntakeTestSupport
+import Testing
+
+/// A second process on a data directory never takes down the first one's embedded servers:
+/// a second `serve` refuses in one line, the other commands attach, and only a start after
+/// the owner provably died recovers its orphaned servers.
+@Suite("Faults: one owner per data directory", .serialized)
+struct DataDirectoryOwnershipTests {
+    static let environment = [
+        "INTAKE_JWT_SECRET": "ownership-jwt-secret-0123456789abcdef-xyz", "INTAKE_WEBHOOK_SECRET": "ownership-webhook-secret",
+        "INTAKE_PII_KEY": Data(repeating: 7, count: 32).base64EncodedString(), "INTAKE_ADMIN_EMAIL": "owner-admin@example.com",
+        "INTAKE_ADMIN_PASSWORD": "owner-admin-password", "INTAKE_BCRYPT_COST": "4", "INTAKE_LOG_LEVEL": "warning",
+        "INTAKE_LOG_FORMAT": "text", "INTAKE_DB_POOL_SIZE": "4",
+    ]
+
+    /// `intake ARGS` with the data directory, run to its end: exit status and output.
+    func intake(_ arguments: [String], dataDirectory: String) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = ServerProcess.binary()
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment.merging(Self.environment) { $1 }
+        environment["INTAKE_DATA_DIR"] = dataDirectory
+        environment["INTAKE_DATABASE_URL"] = nil
+        environment["INTAKE_REDIS_URL"] = nil
+        process.environment = environment
+        let output = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-cli-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(180)
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                process.terminate()
+                Issue.record("intake \(arguments.joined(separator: " ")) did not finish")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try handle.close()
+        return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+    }
+
+    func get(_ url: String) async throws -> (status: UInt, body: String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        return (response.status.code, String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+
+    @Test func aSecondServeRefusesOtherCommandsAttachAndAKilledOwnersServersAreRecovered() async throws {
+        let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-owner-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        let owner = try ServerProcess(environment: Self.environment.merging(["INTAKE_DATA_DIR": dataDirectory.path]) { $1 })
+        try await owner.start(timeout: .seconds(120))
+        let ownerURL = await owner.url
+        #expect(try await get(ownerURL + "/readyz").status == 200)
+
+        // A second serve on the same directory: one line naming the owner, non-zero exit.
+        let second = try await intake(["serve", "--port", "\(try LocalPorts.free())"], dataDirectory: dataDirectory.path)
+        #expect(second.status != 0)
+        let line = second.output.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(line.hasPrefix("intake: \(dataDirectory.path) is in use by intake serve (pid "), "\(second.output)")
+        #expect(line.hasSuffix("on \(ownerURL)"), "\(second.output)")
+        #expect(try await get(ownerURL + "/readyz").status == 200, "the owner's servers are untouched")
+
+        // Other commands use the owner's servers.
+        let migrate = try await intake(["migrate"], dataDirectory: dataDirectory.path)
+        #expect(migrate.status == 0, "\(migrate.output)")
+        #expect(migrate.output.contains("nothing to apply"), "\(migrate.output)")
+        let load = try await intake(
+            ["load", "--in-process", "--duration", "2s", "--concurrency", "8", "--products", "4", "--quiet", "--event-wait", "30s"],
+            dataDirectory: dataDirectory.path)
+        #expect(load.status == 0, "\(load.output.suffix(3000))")
+        let ready = try await get(ownerURL + "/readyz")
+        #expect(ready.status == 200, "\(ready.body)")
+        let ordersBefore = try await orderCount(dataDirectory)
+        #expect(ordersBefore > 0, "the in-process load wrote through the owner's Postgres")
+
+        // The owner dies without cleaning up: the next start recovers its servers.
+        try await owner.stop(signal: SIGKILL)
+        let successor = try ServerProcess(environment: Self.environment.merging(["INTAKE_DATA_DIR": dataDirectory.path]) { $1 })
+        try await successor.start(timeout: .seconds(120))
+        #expect(try await get(await successor.url + "/readyz").status == 200)
+        let successorLog = await successor.log
+        #expect(successorLog.contains("recovering an embedded Postgres whose owner died"), "\(successorLog)")
+        #expect(try await orderCount(dataDirectory) == ordersBefore, "nothing acknowledged was lost with the owner")
+        #expect(try await successor.stop() == 0)
+        // Stopped cleanly: the directory is free, and a command may own it for its own life.
+        let after = try await intake(["migrate"], dataDirectory: dataDirectory.path)
+        #expect(after.status == 0, "\(after.output)")
+        try? FileManager.default.removeItem(at: dataDirectory)
+    }
+
+    /// Orders in the directory's embedded Postgres, read through whoever owns it now.
+    func orderCount(_ dataDirectory: URL) async throws -> Int {
+        let file = dataDirectory.appendingPathComponent("intake.lock")
+        let owner = try #require(DataDirectoryLock.readOwner(file))
+        let db = PostgresClient(
+            configuration: try PostgresConfiguration(
+                url: try EmbeddedPostgres.url(dataDirectory: dataDirectory, port: try #require(owner.postgresPort)), poolSize: 1))
+        defer { db.shutdown() }
+        return try await db.query("SELECT count(*)::int8 AS n FROM orders")[0].decode("n", as: Int.self)
+    }
+}
