@@ -141,6 +141,23 @@ struct ActorRegistryTests {
         }
     }
 
+    /// A full mailbox refuses new work (`tell`, `send`), but an outcome `deliver`ed to it is
+    /// queued anyway and handled in order: the bound slows callers down, it never loses state.
+    @Test func deliveredMessagesGetThroughAFullMailboxAndAreHandledInOrder() async throws {
+        try await withCounters(.init(mailboxCapacity: 1)) { registry, context in
+            let first = Task { try await registry.send(.increment(slowBy: .milliseconds(300)), to: "full") }
+            try await waitUntil("the first message is being handled") { try await Self.persisted(context, "full") }
+            try registry.tell(.read, to: "full")
+            try await waitUntil("the mailbox is full") { registry.mailboxDepth(of: "full") == 1 }
+            #expect(throws: RuntimeError.self) { try registry.tell(.read, to: "full") }
+            for _ in 0..<3 { registry.deliver(.increment(slowBy: .zero), to: "full") }
+            #expect(registry.mailboxDepth(of: "full") == 4)
+            #expect(try await first.value == 1)
+            try await waitUntil("every delivered increment is applied") { registry.mailboxDepth(of: "full") == 0 }
+            #expect(try await registry.send(.read, to: "full") == 4)
+        }
+    }
+
     @Test func activationFailureReachesTheCallerAndTheNextMessageRetries() async throws {
         try await TestServices.withSchema { db, _ in
             let context = PersistedCounter.Context(db: db, activations: Signal(), deactivations: Signal())

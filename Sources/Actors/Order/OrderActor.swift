@@ -197,7 +197,7 @@ public actor OrderActor: VirtualActor {
             throw error
         }
         for allocation in taken {
-            try? context.shards.tell(.confirm(allocation.quantity), to: allocation.key)
+            context.shards.deliver(.confirm(allocation.quantity), to: allocation.key)
             context.shards.unpin(allocation.key)
         }
         self.order = order
@@ -234,7 +234,7 @@ public actor OrderActor: VirtualActor {
 
     private func returnHolds(_ taken: [Allocation]) {
         for allocation in taken {
-            try? context.shards.tell(.releaseHold(allocation.quantity), to: allocation.key)
+            context.shards.deliver(.releaseHold(allocation.quantity), to: allocation.key)
             context.shards.unpin(allocation.key)
         }
     }
@@ -311,8 +311,8 @@ public actor OrderActor: VirtualActor {
         }
         for allocation in allocations {
             switch effect {
-            case .release: try? context.shards.tell(.release(allocation.quantity), to: allocation.key)
-            case .consume: try? context.shards.tell(.consume(allocation.quantity), to: allocation.key)
+            case .release: context.shards.deliver(.release(allocation.quantity), to: allocation.key)
+            case .consume: context.shards.deliver(.consume(allocation.quantity), to: allocation.key)
             case .none: break
             }
         }

@@ -57,6 +57,13 @@ extension OrderService {
                         [.uuid(event.event.id), .text(event.aggregateID), .text(event.event.type), .text(event.event.structuredJSON())]),
                     OutboxQueries.notify,
                 ]))
+            } catch let error as PostgresError where error.code == .connectionLost {
+                // The commit may have landed: as for an order (`OrderActor.submit`), held units
+                // are kept, never given back — memory may show less stock than the database,
+                // never more — and the shards are unpinned, to reload what the database has
+                // when they are next activated.
+                shardsChanged.forEach { shards.unpin(ShardKey(productID: productID, shard: $0)) }
+                throw error
             } catch {
                 if delta < 0 {
                     releaseWriteOffHolds(productID, perShard)
@@ -67,7 +74,7 @@ extension OrderService {
             }
             for shard in shardsChanged {
                 let key = ShardKey(productID: productID, shard: shard)
-                try? shards.tell(perShard[shard] > 0 ? .restocked(perShard[shard]) : .writtenOff(-perShard[shard]), to: key)
+                shards.deliver(perShard[shard] > 0 ? .restocked(perShard[shard]) : .writtenOff(-perShard[shard]), to: key)
                 shards.unpin(key)
             }
         }
@@ -81,7 +88,7 @@ extension OrderService {
     private func releaseWriteOffHolds(_ productID: UUID, _ perShard: [Int]) {
         for (shard, change) in perShard.enumerated() where change < 0 {
             let key = ShardKey(productID: productID, shard: shard)
-            try? shards.tell(.releaseHold(-change), to: key)
+            shards.deliver(.releaseHold(-change), to: key)
             shards.unpin(key)
         }
     }

@@ -44,10 +44,12 @@ final class Activation<A: VirtualActor>: Sendable {
         self.state = Mutex(State(lastUsed: .now))
     }
 
-    func enqueue(_ envelope: Envelope) -> EnqueueOutcome {
+    /// `overCapacity`: queued even when the mailbox is full (outcomes of work already
+    /// admitted, which the bound must not drop; see `ActorRegistry.deliver`).
+    func enqueue(_ envelope: Envelope, overCapacity: Bool = false) -> EnqueueOutcome {
         state.withLock { state in
             if state.lifecycle == .deactivating || state.lifecycle == .invalid { return .retired }
-            if state.mailbox.count >= capacity { return .full }
+            if !overCapacity, state.mailbox.count >= capacity { return .full }
             state.mailbox.append(envelope)
             let start = !state.draining
             state.draining = true

@@ -107,6 +107,30 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
         }
     }
 
+    /// Queues `message` for `key`'s activation whether or not its mailbox is full, without
+    /// waiting. For messages that carry state already committed elsewhere — the outcome of
+    /// work the mailbox admitted before (a confirmation, a release) — which the mailbox's
+    /// bound exists to slow down, not to lose: they are at most as many as the admitted work.
+    /// Dropped only once the registry is shut down, when every activation's memory goes too.
+    public func deliver(_ message: A.Message, to key: A.Key) {
+        while true {
+            let activation: Activation<A>
+            do {
+                activation = try self.activation(for: key)
+            } catch {
+                return  // shut down: no activation outlives the registry
+            }
+            switch activation.enqueue(.init(message: message, delivery: nil, enqueuedAt: .now), overCapacity: true) {
+            case .accepted(let startDrain, let depth):
+                mailboxDepth.record(depth)
+                if startDrain { Task { await self.drain(activation) } }
+                return
+            case .full, .retired:
+                continue
+            }
+        }
+    }
+
     /// Messages waiting in the mailbox of `key`'s activation (not counting the one being
     /// handled); 0 when it is not active.
     public func mailboxDepth(of key: A.Key) -> Int {
