@@ -159,6 +159,11 @@ struct BadInputTests {
                 ("/v1/products", #"{"sku":"N-3","name":"n","price":"1.00","initial_stock":1,"stock_shards":2.5}"#, "stock_shards"),
                 ("/v1/products", #"{"sku":"N-4","name":"n","price":1.5,"initial_stock":1}"#, "price"),
                 ("/v1/products", #"{"sku":"N-5","name":"n","price":"1.001","initial_stock":1}"#, "price"),
+                // Fractions a Double would round to a whole number.
+                ("/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":0.99999999999999999999}]}"#, "items[0].quantity"),
+                ("/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1000.00000000000001}]}"#, "items[0].quantity"),
+                ("/v1/products", #"{"sku":"N-6","name":"n","price":"1.00","initial_stock":4.9999999999999999}"#, "initial_stock"),
+                ("/v1/products/\(product)/stock", #"{"delta":-0.9999999999999999999}"#, "delta"),
             ]
             for (path, body, field) in cases {
                 let response = try await h.call(.post, path, json: body, token: admin)
@@ -166,8 +171,10 @@ struct BadInputTests {
                 #expect(response.problem == "validation", "\(body)")
                 #expect((response.object["detail"] as? String)?.hasPrefix(field) == true, "\(body): \(response.text)")
             }
-            // 1.0 is the integer one.
+            // 1.0 and 1e0 are the integer one.
             #expect(try await h.call(.post, "/v1/orders", json: #"{"items":[{"product_id":"\#(product)","quantity":1.0}]}"#, token: admin).status == .created)
+            #expect(try await h.call(.post, "/v1/orders", json: #"{"items":[{"product_id":"\#(product)","quantity":1e0}]}"#, token: admin).status == .created)
+            #expect(try await h.call(.get, "/v1/products/\(product)").object["available"] as? Int == 8, "nothing else moved stock")
         }
     }
 
@@ -256,6 +263,53 @@ struct BadInputTests {
             #expect(replay.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
             #expect(replay.object["id"] as? String == own.object["id"] as? String)
             #expect(try await h.db.query("SELECT count(*)::int8 AS n FROM orders")[0].decode("n", as: Int.self) == 5)
+        }
+    }
+
+    @Test func anOrderForSomeoneElseNamesALiveUserAndOneKeyHeaderOnly() async throws {
+        try await withAPI { h in
+            let admin = try await h.admin()
+            let product = try await h.product(admin: admin, stock: 10)
+            let (erased, erasedToken) = try await h.customer()
+            #expect(try await h.call(.delete, "/v1/users/\(erased)", token: erasedToken).status == .noContent)
+            for user in [UUID().uuidString.lowercased(), erased] {
+                let response = try await h.call(
+                    .post, "/v1/orders", json: #"{"items":[{"product_id":"\#(product)","quantity":1}],"user_id":"\#(user)"}"#, token: admin)
+                #expect(response.status == .unprocessableContent, "\(response.text)")
+                #expect((response.object["detail"] as? String)?.hasPrefix("user_id") == true, "\(response.text)")
+            }
+            #expect(try await h.call(.get, "/v1/products/\(product)").object["available"] as? Int == 10)
+            // Two Idempotency-Key headers would be read as one key "a, b".
+            var twoKeys = HTTPFields()
+            twoKeys.append(HTTPField(name: .idempotencyKey, value: "a"))
+            twoKeys.append(HTTPField(name: .idempotencyKey, value: "b"))
+            let doubled = try await h.call(.post, "/v1/orders", json: #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#, token: admin, headers: twoKeys)
+            #expect(doubled.status == .badRequest, "\(doubled.text)")
+            #expect(doubled.problem == "invalid-idempotency-key")
+            // A bad webhook status names the field in plain words.
+            let status = try await h.call(
+                .post, "/v1/payments/webhook", json: #"{"payment_id":"p","order_id":"\#(UUID())","amount":"1.00","status":"refunded"}"#,
+                headers: [.intakeSignatureForTests: h.webhook.header(
+                    for: Array(#"{"payment_id":"p","order_id":"\#(UUID())","amount":"1.00","status":"refunded"}"#.utf8), at: Date())])
+            #expect(status.status == .unauthorized || status.status == .unprocessableContent)
+        }
+    }
+
+    @Test func emailsMustLookLikeAddresses() async throws {
+        try await withAPI { h in
+            for email in [
+                "a@ex..com", ".a@ex.com", "a.@ex.com", "a..b@ex.com", "a@-ex.com", "a@ex-.com", "a@[127.0.0.1]", "<a@ex.com>", "a b@ex.com",
+                "e\u{202E}moc.x@ex.com", "a@", "@ex.com", "a@@ex.com", String(repeating: "l", count: 65) + "@ex.com", "a\u{7}@ex.com",
+            ] {
+                let body = String(decoding: try JSONSerialization.data(withJSONObject: ["email": email, "password": "password-123"]), as: UTF8.self)
+                let response = try await h.call(.post, "/v1/users", json: body)
+                #expect(response.status == .unprocessableContent, "\(email): \(response.text)")
+                #expect((response.object["detail"] as? String)?.hasPrefix("email") == true, "\(email)")
+            }
+            for email in ["first.last+tag@example.com", "josé@exámple.com.br", "x@localhost", "o'brien@ex.co", String(repeating: "l", count: 64) + "@ex.com"] {
+                let body = String(decoding: try JSONSerialization.data(withJSONObject: ["email": email, "password": "password-123"]), as: UTF8.self)
+                #expect(try await h.call(.post, "/v1/users", json: body).status == .created, "\(email)")
+            }
         }
     }
 

@@ -123,11 +123,33 @@ public actor OrderActor: VirtualActor {
         return OrderActor(id: key, context: context, order: order, allocations: allocations)
     }
 
+    /// How many times a command whose write found the order changed underneath it (by
+    /// another process on the same database) reloads and decides again.
+    static let staleRetries = 5
+
     public func handle(_ message: Message) async throws -> Order {
-        if needsReload {
-            (order, allocations) = try await Self.load(id, from: context.db)
-            needsReload = false
+        var attempt = 0
+        while true {
+            if needsReload {
+                (order, allocations) = try await Self.load(id, from: context.db)
+                needsReload = false
+            }
+            do {
+                return try await decide(message)
+            } catch is StaleDecision where attempt < Self.staleRetries {
+                attempt += 1
+                needsReload = true
+            } catch is StaleDecision {
+                needsReload = true
+                throw DomainError(.invalidTransition, "order \(id.uuidString.lowercased()) kept changing in another process; try again")
+            }
         }
+    }
+
+    /// The order's row was not as this activation held it (another process changed it).
+    struct StaleDecision: Error {}
+
+    private func decide(_ message: Message) async throws -> Order {
         switch message {
         case .create(let request): return try await create(request)
         case .get: return try existing()
@@ -140,7 +162,7 @@ public actor OrderActor: VirtualActor {
     }
 
     private func existing() throws(DomainError) -> Order {
-        guard let order else { throw DomainError(.notFound, "no order \(id)") }
+        guard let order else { throw DomainError(.notFound, "no order \(id.uuidString.lowercased())") }
         return order
     }
 
@@ -206,29 +228,40 @@ public actor OrderActor: VirtualActor {
     }
 
     /// Holds every line's units on its shards, in the order's shard order; all or nothing.
+    /// Shards stay pinned from the hold until its outcome is applied: a shard holding units
+    /// for an order in flight is never passivated. A shortage while other orders hold units
+    /// on the short shards is not yet a shortage (their holds may come back, as when many
+    /// orders each hold part of a product spread thin over many shards): every hold is
+    /// returned and the order tries again after a random pause, up to `ShardContention`'s
+    /// bound, before it answers `insufficientStock`.
     private func hold(_ plans: [(Product, Int)]) async throws -> [Allocation] {
-        var taken: [Allocation] = []
-        do {
-            for (product, quantity) in plans {
-                var remaining = quantity
-                for shard in ReservationPlan.shardOrder(orderID: id, shardCount: product.stockShards) where remaining > 0 {
-                    // Pinned from before the hold until its outcome is applied: a shard holding
-                    // units for an order in flight is never passivated.
-                    let got = try await context.shards.pinnedHold(upTo: remaining, at: ShardKey(productID: product.id, shard: shard))
-                    if got > 0 {
-                        taken.append(Allocation(productID: product.id, shard: shard, quantity: got))
-                        remaining -= got
+        var contention = ShardContention()
+        while true {
+            var taken: [Allocation] = []
+            var shortOf: Product?
+            var contended = false
+            do {
+                for (product, quantity) in plans {
+                    let order = ReservationPlan.shardOrder(orderID: id, shardCount: product.stockShards)
+                    let got = try await context.shards.gather(quantity, of: product.id, in: order)
+                    taken += got.holds.map { Allocation(productID: product.id, shard: $0.shard, quantity: $0.quantity) }
+                    if got.holds.reduce(0, { $0 + $1.quantity }) < quantity {
+                        shortOf = product
+                        contended = got.contended
+                        break
                     }
                 }
-                if remaining > 0 {
-                    let productID = product.id.uuidString.lowercased()
-                    throw DomainError(.insufficientStock, "not enough stock of product \(productID)", subject: productID)
-                }
+            } catch {
+                returnHolds(taken)
+                throw error
             }
-            return taken
-        } catch {
+            guard let product = shortOf else { return taken }
             returnHolds(taken)
-            throw error
+            guard contended, let pause = contention.nextPause() else {
+                let productID = product.id.uuidString.lowercased()
+                throw DomainError(.insufficientStock, "not enough stock of product \(productID)", subject: productID)
+            }
+            try await Task.sleep(for: pause)
         }
     }
 
@@ -258,7 +291,7 @@ public actor OrderActor: VirtualActor {
     private func expire() async throws -> Order {
         let order = try existing()
         guard order.status == .pending, order.expiresAt <= Date() else {
-            throw DomainError(.invalidTransition, "order \(id) is \(order.status.rawValue), expiring at \(order.expiresAt): not expired")
+            throw DomainError(.invalidTransition, "order \(id.uuidString.lowercased()) is \(order.status.rawValue), expiring at \(order.expiresAt): not expired")
         }
         return try await transition(.expire)
     }
@@ -275,7 +308,8 @@ public actor OrderActor: VirtualActor {
         var next = order
         next.status = status
         next.updatedAt = Date()
-        writeSet.append([.uuid(id), .text(status.rawValue), .timestamptz(next.updatedAt)], to: OrderQueries.updateStatus)
+        writeSet.append(
+            [.uuid(id), .text(status.rawValue), .timestamptz(next.updatedAt), .text(order.status.rawValue)], to: OrderQueries.updateStatus)
         for allocation in allocations {
             switch effect {
             case .release: writeSet.append(stockMove(allocation, release: allocation.quantity), to: OrderQueries.moveStock)
@@ -301,6 +335,13 @@ public actor OrderActor: VirtualActor {
             break
         case .failed(let error):
             touched.forEach(context.shards.unpin)
+            if let error = error as? PostgresError,
+                error.sqlState == OrderQueries.expectationFailed || (error.code == .uniqueViolation && error.constraint == "payments_pkey")
+            {
+                // Decided on a state another process has changed since (the order's status, or
+                // the same payment applied there): reload and decide again.
+                throw StaleDecision()
+            }
             throw error
         case .unknown(let error):
             // Unpinned, the shards may passivate and reload what the database has; this

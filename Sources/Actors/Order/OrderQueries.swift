@@ -38,12 +38,22 @@ public enum OrderQueries {
         WHERE s.product_id = d.product_id AND s.shard = d.shard
         """, columns: 5)
 
+    /// Status changes, each only from the status its decision was made on (`$4`): a row that
+    /// another process (or a stale activation) changed since fails the whole statement with
+    /// `expectationFailed`, and group commit fails that write set alone.
     static let updateStatus = BatchedStatement(
         """
-        UPDATE orders o SET status = u.status, updated_at = u.updated_at, version = o.version + 1
-        FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(id, status, updated_at)
-        WHERE o.id = u.id
-        """, columns: 3)
+        WITH u AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[]) AS u(id, status, updated_at, expected)),
+        changed AS (
+            UPDATE orders o SET status = u.status, updated_at = u.updated_at, version = o.version + 1
+            FROM u WHERE o.id = u.id AND o.status = u.expected
+            RETURNING o.id
+        )
+        SELECT intake_expect((SELECT count(*) FROM changed) = (SELECT count(*) FROM u), 'an order changed since its status was read')
+        """, columns: 4)
+
+    /// SQLSTATE of `intake_expect`'s failure.
+    static let expectationFailed = "IN001"
 
     static let insertOutbox = BatchedStatement(
         """

@@ -8,7 +8,7 @@ extension OrderService {
     /// can never take units another order holds, and fails with `insufficientStock` (taking
     /// nothing) when fewer are available.
     public func restock(productID: UUID, delta: Int) async throws -> ProductStock {
-        guard abs(delta) <= 100_000_000 else {
+        guard (-100_000_000...100_000_000).contains(delta) else {
             throw DomainError(.validation, "delta must be within ±100000000", subject: "delta")
         }
         guard let product = try await catalog.product(productID) else {
@@ -21,23 +21,22 @@ extension OrderService {
             }
             try await shards.loadAndPin(perShard.indices.filter { perShard[$0] > 0 }.map { ShardKey(productID: productID, shard: $0) })
         } else if delta < 0 {
-            var remaining = -delta
-            for shard in 0..<product.stockShards where remaining > 0 {
-                let taken: Int
-                do {
-                    taken = try await shards.pinnedHold(upTo: remaining, at: ShardKey(productID: productID, shard: shard))
-                } catch {
-                    releaseWriteOffHolds(productID, perShard)
-                    throw error
-                }
-                perShard[shard] = -taken
-                remaining -= taken
-            }
-            if remaining > 0 {
+            // A write-off holds its units first, as an order does, and retries a shortage
+            // while other holds stand on the shards (`ShardContention`).
+            var contention = ShardContention()
+            while true {
+                let got = try await shards.gather(-delta, of: productID, in: Array(0..<product.stockShards))
+                perShard = [Int](repeating: 0, count: product.stockShards)
+                for hold in got.holds { perShard[hold.shard] = -hold.quantity }
+                let taken = got.holds.reduce(0) { $0 + $1.quantity }
+                if taken == -delta { break }
                 releaseWriteOffHolds(productID, perShard)
-                throw DomainError(
-                    .insufficientStock, "cannot write off \(-delta) units of \(productID.uuidString.lowercased()): only \(-delta - remaining) available",
-                    subject: productID.uuidString.lowercased())
+                guard got.contended, let pause = contention.nextPause() else {
+                    throw DomainError(
+                        .insufficientStock, "cannot write off \(-delta) units of \(productID.uuidString.lowercased()): only \(taken) available",
+                        subject: productID.uuidString.lowercased())
+                }
+                try await Task.sleep(for: pause)
             }
         }
         if delta != 0 {

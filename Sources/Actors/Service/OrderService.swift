@@ -97,6 +97,14 @@ public final class OrderService: Sendable {
 
     /// Creates an order, reserving every line's stock or nothing.
     public func createOrder(_ request: NewOrder) async throws -> Order {
+        if let caller = request.caller, caller.id != request.userID {
+            guard caller.role == .admin else {
+                throw DomainError(.forbidden, "only admins may create orders for another user", subject: "user_id")
+            }
+            // An order for someone else names a user who exists and was not erased.
+            let live = try await db.query("SELECT 1 FROM users WHERE id = $1 AND erased_at IS NULL", [.uuid(request.userID)])
+            guard !live.isEmpty else { throw DomainError(.validation, "no user \(request.userID.uuidString.lowercased())", subject: "user_id") }
+        }
         let id = UUIDv7.make()
         let context = orders.context
         // A fresh time-ordered id has nothing to load: skip the activation's read.

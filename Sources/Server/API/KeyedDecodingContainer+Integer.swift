@@ -1,16 +1,27 @@
 import Foundation
 
 extension KeyedDecodingContainer {
-    /// An integer field. Foundation's decoder fails on a JSON number that is not a whole
-    /// number within `Int`'s range (`1.5`, `1e20`) with an error of its own that reaches the
-    /// caller as corrupt data with no path, which would hide the field; here it is a
-    /// `DecodingError` naming it (a `422`).
+    /// An integer field: a JSON number whose exact decimal value is a whole number within
+    /// `Int`'s range (`3`, `3.0`, `3e0`); anything else is a `DecodingError` naming the field
+    /// (a `422`). The value is first read as an exact `Decimal`, since Foundation's `Int`
+    /// decoding goes through `Double` and rounds `0.99999999999999999999` to 1, and fails on
+    /// `1.5` or `1e20` with an error of its own that names no field.
     func decodeInteger(forKey key: Key) throws -> Int {
+        let exact: Decimal
         do {
-            return try decode(Int.self, forKey: key)
+            exact = try decode(Decimal.self, forKey: key)
         } catch let error as DecodingError {
             guard case .dataCorrupted(let context) = error, context.codingPath.isEmpty else { throw error }
             throw Self.notAnInteger(codingPath + [key])
+        } catch {
+            throw Self.notAnInteger(codingPath + [key])
+        }
+        var rounded = Decimal()
+        var value = exact
+        NSDecimalRound(&rounded, &value, 0, .plain)
+        guard rounded == exact, exact >= Decimal(Int.min), exact <= Decimal(Int.max) else { throw Self.notAnInteger(codingPath + [key]) }
+        do {
+            return try decode(Int.self, forKey: key)
         } catch {
             throw Self.notAnInteger(codingPath + [key])
         }

@@ -108,6 +108,14 @@ struct OrderResponse: Encodable, Sendable {
 struct PaymentWebhookRequest: Decodable, Sendable {
     enum Status: String, Decodable, Sendable {
         case succeeded, failed
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            guard let status = Status(rawValue: try container.decode(String.self)) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be \"succeeded\" or \"failed\"")
+            }
+            self = status
+        }
     }
 
     var paymentID: String

@@ -11,7 +11,10 @@ struct IdempotencyKey: Sendable, Hashable {
 
     /// nil when the header is absent; `invalid-idempotency-key` when it is malformed.
     static func from(_ fields: HTTPFields) throws -> IdempotencyKey? {
-        guard let raw = fields[header] else { return nil }
+        let values = fields[values: header]
+        guard let raw = values.first else { return nil }
+        // Two headers would be joined into one key ("a, b"): which one was meant is unknown.
+        guard values.count == 1 else { throw Problem.invalidIdempotencyKey }
         guard (1...255).contains(raw.utf8.count), raw.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
             throw Problem.invalidIdempotencyKey
         }
