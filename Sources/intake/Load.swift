@@ -10,12 +10,14 @@ struct Load: AsyncParsableCommand {
         abstract: "Drive an order workload, then verify that no order was lost and no stock oversold.",
         discussion: """
             HTTP mode (default) targets a running server: --url, an admin to create products, the webhook secret to pay, \
-            and the server's Postgres and Redis URLs to verify from. --in-process drives the embeddable order service \
-            directly on the configured (or embedded) Postgres and Redis. Exit status 1 when a check fails.
+            and the server's Postgres and Redis URLs to verify from. Against the server scripts/run started (an intake \
+            serve owning --data-dir, default ./.intake) all of these are found in its data directory, and an admin is \
+            made for the run when none is given. --in-process drives the embeddable order service directly on the \
+            configured (or embedded) Postgres and Redis. Exit status 1 when a check fails.
             """)
 
-    @Option(help: "The server (HTTP mode).")
-    var url = "http://127.0.0.1:8080"
+    @Option(help: "The server (HTTP mode; default: the intake serve owning --data-dir, else http://127.0.0.1:8080).")
+    var url: String?
 
     @Flag(help: "Drive the order service in this process instead of a server.")
     var inProcess = false
@@ -79,10 +81,11 @@ struct Load: AsyncParsableCommand {
             LoggingSetup.bootstrap(format: .text, level: max(configuration.logLevel, .warning))
             var options = LoadOptions()
             options.mode = inProcess ? .inProcess : .http
-            options.url = url
+            let instance = inProcess ? nil : RunningInstance.find(configuration)
+            options.url = url ?? instance?.owner.httpURL ?? "http://127.0.0.1:8080"
             options.adminEmail = adminEmail ?? configuration.adminEmail
             options.adminPassword = adminPassword ?? configuration.adminPassword
-            options.webhookSecret = webhookSecret ?? configuration.webhookSecret
+            options.webhookSecret = webhookSecret ?? configuration.webhookSecret ?? instance?.secrets["INTAKE_WEBHOOK_SECRET"]
             options.eventStream = configuration.eventStream
             options.eventTypePrefix = configuration.eventTypePrefix
             options.products = products
@@ -99,43 +102,83 @@ struct Load: AsyncParsableCommand {
             options.jsonPath = json
             options.eventWait = try parse(eventWait, "--event-wait")
             options.progress = !quiet
+            // The checks that need no server first; the admin is settled below.
+            let madeAdmin = options.mode == .http && (options.adminEmail == nil || options.adminPassword == nil)
+            if madeAdmin {
+                options.adminEmail = "placeholder@intake.local"
+                options.adminPassword = "placeholder"
+            }
             try options.validate()
 
             let logger = Logger(label: "intake.load")
             let target: any LoadTarget
             let verifier: Verifier
             var clients: [() -> Void] = []
+            var madeFor: LoadAdmin?
             switch options.mode {
             case .inProcess:
                 let inProcess = try await InProcessLoadTarget.start(configuration, logger: logger)
                 target = inProcess
                 verifier = inProcess.verifier(options)
             case .http:
-                guard let databaseURL = configuration.databaseURL, let redisURL = configuration.redisURL else {
+                guard let databaseURL = configuration.databaseURL ?? instance?.databaseURL,
+                    let redisURL = configuration.redisURL ?? instance?.redisURL
+                else {
                     throw LoadError(
-                        "verification reads the server's Postgres and Redis: give --database-url and --redis-url (or INTAKE_DATABASE_URL, INTAKE_REDIS_URL)")
+                        "verification reads the server's Postgres and Redis: no intake serve owns \(configuration.dataDirectory.path); "
+                            + "give --database-url and --redis-url (or INTAKE_DATABASE_URL, INTAKE_REDIS_URL), or --data-dir of the server")
                 }
                 let db = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL, poolSize: 4))
                 let redis = RedisClient(configuration: try RedisConfiguration(url: redisURL, poolSize: 2))
                 clients = [db.shutdown, redis.shutdown]
+                if madeAdmin {
+                    guard let key = configuration.piiKey ?? instance?.secrets["INTAKE_PII_KEY"], let piiKey = Data(base64Encoded: key) else {
+                        clients.forEach { $0() }
+                        throw LoadError(
+                            "HTTP mode needs an admin to create products: give --admin-email and --admin-password (or INTAKE_ADMIN_EMAIL, "
+                                + "INTAKE_ADMIN_PASSWORD), or INTAKE_PII_KEY so that one can be made for the run")
+                    }
+                    let admin = try await LoadAdmin.create(db: db, piiKey: [UInt8](piiKey))
+                    options.adminEmail = admin.email
+                    options.adminPassword = admin.password
+                    madeFor = admin
+                }
                 verifier = Verifier(db: db, redis: redis, stream: options.eventStream, eventTypePrefix: options.eventTypePrefix, eventWait: options.eventWait)
-                target = try await HTTPLoadTarget.connect(options)
+                do {
+                    target = try await HTTPLoadTarget.connect(options)
+                } catch {
+                    await erase(madeFor, logger: logger)
+                    clients.forEach { $0() }
+                    throw error
+                }
             }
             let report: LoadReport
             do {
                 report = try await LoadRunner(options: options, target: target, verifier: verifier).run()
             } catch {
                 await target.shutdown()
+                await erase(madeFor, logger: logger)
                 clients.forEach { $0() }
                 throw error
             }
             await target.shutdown()
+            await erase(madeFor, logger: logger)
             clients.forEach { $0() }
             print(report.text)
             if let json {
                 try report.json().write(to: URL(fileURLWithPath: json))
             }
             if !report.verification.passed { throw ExitCode.failure }
+        }
+    }
+
+    /// Erases the admin made for the run, if one was.
+    private func erase(_ admin: LoadAdmin?, logger: Logger) async {
+        guard let admin else { return }
+        do {
+            try await admin.erase()
+        } catch {
+            logger.warning("could not erase the admin made for the run", metadata: ["email": "\(admin.email)", "error": "\(error)"])
         }
     }
 

@@ -17,11 +17,13 @@ struct DataDirectoryOwnershipTests {
     ]
 
     /// `intake ARGS` with the data directory, run to its end: exit status and output.
-    func intake(_ arguments: [String], dataDirectory: String) async throws -> (status: Int32, output: String) {
+    /// `bare`: no INTAKE_* variable but the data directory, as a user's second shell has.
+    func intake(_ arguments: [String], dataDirectory: String, bare: Bool = false) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = ServerProcess.binary()
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment.merging(Self.environment) { $1 }
+        if bare { environment = environment.filter { !$0.key.hasPrefix("INTAKE_") } }
         environment["INTAKE_DATA_DIR"] = dataDirectory
         environment["INTAKE_DATABASE_URL"] = nil
         environment["INTAKE_REDIS_URL"] = nil
@@ -93,6 +95,40 @@ struct DataDirectoryOwnershipTests {
         let after = try await intake(["migrate"], dataDirectory: dataDirectory.path)
         #expect(after.status == 0, "\(after.output)")
         try? FileManager.default.removeItem(at: dataDirectory)
+    }
+
+    /// `scripts/run`'s server (generated secrets, an admin from the environment) and, from
+    /// another shell with nothing set, `intake load` against it: it finds the server, its
+    /// Postgres and Redis and its webhook secret in the data directory, makes an admin for
+    /// the run, and verifies; `intake env` prints the same as exports.
+    @Test func loadAgainstTheServerScriptsRunStartedNeedsNothingElse() async throws {
+        let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-newcomer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dataDirectory) }
+        let server = try ServerProcess(environment: [
+            "INTAKE_DATA_DIR": dataDirectory.path, "INTAKE_ADMIN_EMAIL": "admin@intake.local", "INTAKE_ADMIN_PASSWORD": "intake-admin",
+            "INTAKE_LOG_FORMAT": "text", "INTAKE_BCRYPT_COST": "4", "INTAKE_JWT_SECRET": "", "INTAKE_WEBHOOK_SECRET": "", "INTAKE_PII_KEY": "",
+        ].filter { !$0.value.isEmpty })
+        try await server.start(timeout: .seconds(120))
+        let serverURL = await server.url
+        let load = try await intake(
+            ["load", "--duration", "2s", "--concurrency", "8", "--products", "4", "--quiet", "--event-wait", "30s", "--data-dir", dataDirectory.path],
+            dataDirectory: dataDirectory.path, bare: true)
+        #expect(load.status == 0, "\(load.output.suffix(3000))")
+        #expect(load.output.contains(serverURL), "the run went to the running server: \(load.output.prefix(500))")
+        let env = try await intake(["env", "--data-dir", dataDirectory.path], dataDirectory: dataDirectory.path, bare: true)
+        #expect(env.status == 0, "\(env.output)")
+        let secrets = try String(contentsOf: dataDirectory.appendingPathComponent("secrets"), encoding: .utf8)
+        let webhook = try #require(secrets.split(separator: "\n").first { $0.hasPrefix("INTAKE_WEBHOOK_SECRET=") }).dropFirst("INTAKE_WEBHOOK_SECRET=".count)
+        #expect(env.output.contains("export INTAKE_URL='\(serverURL)'"), "\(env.output)")
+        #expect(env.output.contains("export INTAKE_WEBHOOK_SECRET='\(webhook)'"))
+        #expect(env.output.contains("export INTAKE_DATABASE_URL='postgres://intake:"))
+        #expect(env.output.contains("export INTAKE_REDIS_URL='redis://:"))
+        let log = await server.log
+        #expect(log.contains("redis=redis://:***@127.0.0.1:"), "Redis's password is masked like Postgres's: \(log.suffix(2000))")
+        #expect(try await server.stop() == 0)
+        let none = try await intake(["env", "--data-dir", dataDirectory.path], dataDirectory: dataDirectory.path, bare: true)
+        #expect(none.status != 0 && none.output.hasPrefix("intake: no intake process owns"), "\(none.output)")
     }
 
     /// Orders in the directory's embedded Postgres, read through whoever owns it now.

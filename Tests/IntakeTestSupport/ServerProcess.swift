@@ -54,17 +54,27 @@ public actor ServerProcess {
         let pid = process.processIdentifier
         kill(pid, signal)
         let deadline = ContinuousClock.now + timeout
-        // Foundation does not always reap a child that other children's exits raced with: a
-        // zombie has exited too.
-        while process.isRunning && !Self.exited(pid) {
+        var exitedAt: ContinuousClock.Instant?
+        while process.isRunning {
+            // Foundation does not always reap a child whose exit raced with other children's:
+            // a zombie left unreaped for seconds is reaped here, for its real status.
+            if Self.exited(pid) {
+                let since = exitedAt ?? .now
+                exitedAt = since
+                var status: Int32 = 0
+                if ContinuousClock.now - since > .seconds(3), waitpid(pid, &status, WNOHANG) == pid {
+                    self.process = nil
+                    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                }
+            }
             if ContinuousClock.now >= deadline {
-                kill(process.processIdentifier, SIGKILL)
+                kill(pid, SIGKILL)
                 throw StartFailed(log: "did not stop within \(timeout) after signal \(signal)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         self.process = nil
-        return process.isRunning ? 128 + signal : process.terminationStatus
+        return process.terminationStatus
     }
 
     /// Whether `pid` has exited (gone, or a zombie nobody reaped yet).

@@ -86,6 +86,20 @@ public final class DataDirectoryLock: Sendable {
         return .acquired(lock)
     }
 
+    /// The live holder of `dataDirectory`'s lock, if any, without taking it.
+    public static func holder(of dataDirectory: URL) -> Owner? {
+        let file = dataDirectory.appendingPathComponent("intake.lock")
+        let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        // A shared lock is refused only while an exclusive one is held.
+        guard flock(descriptor, LOCK_SH | LOCK_NB) != 0 else {
+            flock(descriptor, LOCK_UN)
+            return nil
+        }
+        return readOwner(file)
+    }
+
     /// What the holder of `dataDirectory`'s lock wrote, if anyone holds it.
     public static func readOwner(_ file: URL) -> Owner? {
         guard let data = FileManager.default.contents(atPath: file.path), !data.isEmpty else { return nil }

@@ -41,6 +41,9 @@ public struct RedisConfiguration: Sendable {
         self.timeout = timeout
     }
 
-    /// `redis://host:port/db`, without credentials, for logs.
-    public var redactedURL: String { "redis://\(host):\(port)/\(database)" }
+    /// The URL for logs, its password masked as Postgres URLs' are (`redis://:***@host:port/db`).
+    public var redactedURL: String {
+        let credentials = password == nil ? "" : "\(username ?? ""):***@"
+        return "redis://\(credentials)\(host):\(port)/\(database)"
+    }
 }

@@ -17,17 +17,23 @@ public struct IntakeSecrets: Sendable {
         self.piiKey = piiKey
     }
 
-    public static func resolve(_ configuration: IntakeConfiguration, logger: Logger) throws -> IntakeSecrets {
+    /// The development secrets generated into `<data dir>/secrets`, by variable name; empty
+    /// when there are none. Read only: nothing is generated.
+    public static func stored(in dataDirectory: URL) -> [String: String] {
         var stored: [String: String] = [:]
+        guard let text = try? String(contentsOf: dataDirectory.appendingPathComponent("secrets"), encoding: .utf8) else { return stored }
+        for line in text.split(separator: "\n") {
+            let pair = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if pair.count == 2 { stored[pair[0]] = pair[1] }
+        }
+        return stored
+    }
+
+    public static func resolve(_ configuration: IntakeConfiguration, logger: Logger) throws -> IntakeSecrets {
         let file = configuration.dataDirectory.appendingPathComponent("secrets")
         let needsFile = configuration.jwtSecret == nil || configuration.webhookSecret == nil || configuration.piiKey == nil
+        var stored = needsFile ? Self.stored(in: configuration.dataDirectory) : [:]
         if needsFile {
-            if let text = try? String(contentsOf: file, encoding: .utf8) {
-                for line in text.split(separator: "\n") {
-                    let pair = line.split(separator: "=", maxSplits: 1).map(String.init)
-                    if pair.count == 2 { stored[pair[0]] = pair[1] }
-                }
-            }
             var changed = false
             for name in ["INTAKE_JWT_SECRET", "INTAKE_WEBHOOK_SECRET", "INTAKE_PII_KEY"] where stored[name] == nil {
                 stored[name] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
