@@ -5,7 +5,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages Intake needs to build (headers) and to run (servers).
-INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config)
+INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config jq)
 # What the schemathesis stage of scripts/test needs besides (schemathesis itself comes from
 # PyPI into a virtual environment under .build).
 INTAKE_TEST_APT_PACKAGES=(python3 python3-venv curl)
