@@ -78,3 +78,23 @@ struct MetricsTests {
         }
     }
 }
+
+@Suite("API reference page")
+struct APIReferencePageTests {
+    @Test func everyOperationOfTheServedDocumentIsListedAndLinked() async throws {
+        try await withAPI { h in
+            let yaml = try await h.call(.get, "/openapi.yaml").text
+            let page = try await h.call(.get, "/docs")
+            #expect(page.status == .ok)
+            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+            let paths = yaml.split(separator: "\n").filter { $0.hasPrefix("  /") && !$0.hasPrefix("   ") }.map { String($0.dropFirst(2).dropLast()) }
+            #expect(paths.count >= 19)
+            for path in paths {
+                #expect(page.text.contains("<code>\(path)</code></a>"), "\(path) is listed")
+            }
+            #expect(page.text.contains("<td class=m>POST</td><td><a href=\"#op-v1-orders\"><code>/v1/orders</code></a>"))
+            #expect(!page.text.contains("<script"), "no script, no CDN")
+            #expect(!page.text.contains("http://cdn") && !page.text.contains("https://cdn"))
+        }
+    }
+}

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`.
+/// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`, `/docs` (the same, for a browser).
 struct OperationsRoutes<Context: IntakeContext> {
     let api: IntakeAPI
 
@@ -20,6 +20,11 @@ struct OperationsRoutes<Context: IntakeContext> {
         let document = Result { try OpenAPIDocument.bytes() }
         router.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: try document.get())))
+        }
+        let reference = document.map { Array(APIReferencePage.render(yaml: String(decoding: $0, as: UTF8.self)).utf8) }
+        router.get("docs") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: try reference.get())))
         }
     }
 }
