@@ -131,6 +131,19 @@ struct Load: AsyncParsableCommand {
                 let db = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL, poolSize: 4))
                 let redis = RedisClient(configuration: try RedisConfiguration(url: redisURL, poolSize: 2))
                 clients = [db.shutdown, redis.shutdown]
+                // Verification's prerequisites, checked before the run rather than after it.
+                do {
+                    _ = try await db.query("SELECT 1")
+                } catch {
+                    clients.forEach { $0() }
+                    throw LoadError("verification cannot read the server's Postgres (\((try? PostgresConfiguration(url: databaseURL).redactedURL) ?? "the configured URL")): \(error)")
+                }
+                do {
+                    _ = try await redis.command("PING")
+                } catch {
+                    clients.forEach { $0() }
+                    throw LoadError("verification cannot read the server's Redis (\((try? RedisConfiguration(url: redisURL).redactedURL) ?? "the configured URL")): \(error)")
+                }
                 if madeAdmin {
                     guard let key = configuration.piiKey ?? instance?.secrets["INTAKE_PII_KEY"], let piiKey = Data(base64Encoded: key) else {
                         clients.forEach { $0() }
