@@ -293,7 +293,7 @@ struct WorkQueueTests {
         try await TestServices.withRuntimeSchema { db, _ in
             try await WorkQueue.enqueueMany((0..<5).map { _ in JobRequest(kind: "old") }, using: db)
             try await db.query("UPDATE jobs SET state = 'completed', finalized_at = now() - interval '2 days' WHERE id IN (SELECT id FROM jobs LIMIT 3)")
-            let pruned = try await JobPruner(client: db, retention: .seconds(86_400)).pruneOnce()
+            let pruned = try await JobPruner.job(client: db, retention: .seconds(86_400)).pruneOnce()
             #expect(pruned == 3)
             let left = try await db.query("SELECT count(*) AS n FROM jobs")[0].decode("n", as: Int.self)
             #expect(left == 2)

@@ -36,17 +36,9 @@ public struct PaymentTimeoutSweep: Sendable {
     @discardableResult
     public func sweepOnce() async throws -> Int {
         try await service.db.withConnection { session in
-            let lock = "hashtext('intake.orders.payment-timeout:' || current_schema())"
-            let locked = try await session.query("SELECT pg_try_advisory_lock(\(lock)) AS locked")
-            guard try locked[0].decode("locked", as: Bool.self) else { return 0 }
-            do {
-                let canceled = try await cancelExpired(session)
-                _ = try await session.query("SELECT pg_advisory_unlock(\(lock))")
-                return canceled
-            } catch {
-                _ = try? await session.query("SELECT pg_advisory_unlock(\(lock))")
-                throw error
-            }
+            try await session.withAdvisoryLock("hashtext('intake.orders.payment-timeout:' || current_schema())") {
+                try await cancelExpired(session)
+            } ?? 0
         }
     }
 

@@ -56,11 +56,15 @@ public final class DataDirectoryLock: Sendable {
 
     deinit { release() }
 
-    /// Gives the lock up (closing the file releases the `flock`). The caller has stopped the
-    /// servers it owned first.
+    /// Gives the lock up. The caller has stopped the servers it owned first. Unlocked
+    /// explicitly before the close: a child process forked meanwhile shares the open file
+    /// until it execs, and a close alone would leave the lock held through it.
     public func release() {
         state.withLock { state in
-            if let descriptor = state.descriptor { close(descriptor) }
+            if let descriptor = state.descriptor {
+                flock(descriptor, LOCK_UN)
+                close(descriptor)
+            }
             state.descriptor = nil
         }
     }

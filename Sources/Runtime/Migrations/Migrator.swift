@@ -38,15 +38,7 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(_ sets: [MigrationSet]) async throws -> [Applied] {
         try await client.withConnection { session in
-            try await session.query("SELECT pg_advisory_lock(\(Self.lockKey))")
-            do {
-                let applied = try await migrate(sets, on: session)
-                try await session.query("SELECT pg_advisory_unlock(\(Self.lockKey))")
-                return applied
-            } catch {
-                _ = try? await session.query("SELECT pg_advisory_unlock(\(Self.lockKey))")
-                throw error
-            }
+            try await session.withAdvisoryLock(Self.lockKey, wait: true) { try await migrate(sets, on: session) } ?? []
         }
     }
 

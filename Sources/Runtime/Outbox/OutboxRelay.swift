@@ -87,13 +87,11 @@ public final class OutboxRelay: Service, Sendable {
     /// Holds one connection: tries the lock, and while it holds it publishes whenever woken.
     private func leadWhilePossible(_ wakeups: inout AsyncStream<Void>.Iterator) async throws {
         try await client.withConnection { session in
-            let locked = try await session.query("SELECT pg_try_advisory_lock(\(OutboxQueries.lockKey)) AS locked")
-            attempts.withLock { $0 += 1 }
-            guard try locked[0].decode("locked", as: Bool.self) else { return }
-            leader.withLock { $0 = true }
-            logger.info("outbox relay is the leader")
-            defer { leader.withLock { $0 = false } }
-            do {
+            let led: Void? = try await session.withAdvisoryLock(OutboxQueries.lockKey) {
+                attempts.withLock { $0 += 1 }
+                leader.withLock { $0 = true }
+                logger.info("outbox relay is the leader")
+                defer { leader.withLock { $0 = false } }
                 var lastLagCheck = ContinuousClock.now - .seconds(10)
                 while !Task.isCancelled {
                     while try await publishBatch(session) == settings.batchSize {}
@@ -104,11 +102,8 @@ public final class OutboxRelay: Service, Sendable {
                     }
                     guard await wakeups.next() != nil else { break }
                 }
-                _ = try? await session.query("SELECT pg_advisory_unlock(\(OutboxQueries.lockKey))")
-            } catch {
-                _ = try? await session.query("SELECT pg_advisory_unlock(\(OutboxQueries.lockKey))")
-                throw error
             }
+            if led == nil { attempts.withLock { $0 += 1 } }
         }
     }
 

@@ -14,7 +14,6 @@ public struct IntakeServices: Sendable {
     public let relay: OutboxRelay
     public let rescuer: JobRescuer
     public let scheduler: JobScheduler
-    public let jobPruner: JobPruner
     public let orders: OrderService
     public let idleCollector: IdleCollector
     /// The HTTP API over `orders` and the users; add its routes to a router.
@@ -33,6 +32,8 @@ public struct IntakeServices: Sendable {
         outboxPruner.register(on: workQueue)
         let idempotencyPruner = IdempotencyRecords.pruningJob(client: db)
         idempotencyPruner.register(on: workQueue)
+        let jobPruner = JobPruner.job(client: db)
+        jobPruner.register(on: workQueue)
         WebhookDelivery().register(on: workQueue)
         var sinks: [any OutboxSink] = [RedisStreamSink(redis: infrastructure.redis, stream: configuration.eventStream)]
         if !configuration.eventWebhooks.isEmpty {
@@ -45,8 +46,13 @@ public struct IntakeServices: Sendable {
             settings: .init(paymentTTL: configuration.paymentTTL, eventTypePrefix: configuration.eventTypePrefix), logger: logger)
         PaymentTimeoutSweep(service: orders, logger: logger).register(on: workQueue)
         idleCollector = IdleCollector(registries: orders.registries)
-        scheduler = JobScheduler(client: db, jobs: [outboxPruner.periodicJob(), idempotencyPruner.periodicJob(), PaymentTimeoutSweep.periodicJob()], logger: logger)
-        jobPruner = JobPruner(client: db, logger: logger)
+        // Every retention is a recurring job on the queue: one mechanism, one process at a time.
+        scheduler = JobScheduler(
+            client: db,
+            jobs: [
+                outboxPruner.periodicJob(), idempotencyPruner.periodicJob(), jobPruner.periodicJob(schedule: .every(.seconds(60))),
+                PaymentTimeoutSweep.periodicJob(),
+            ], logger: logger)
         api = IntakeAPI(
             orders: orders,
             users: UserDirectory(db: db, vault: try PIIVault(masterKey: secrets.piiKey), history: orders.history),
@@ -81,6 +87,6 @@ public struct IntakeServices: Sendable {
 
     /// Start order; a `ServiceGroup` shuts down in reverse.
     public var all: [any Service] {
-        [groupCommit, relay, idleCollector, workQueue, rescuer, jobPruner, scheduler]
+        [groupCommit, relay, idleCollector, workQueue, rescuer, scheduler]
     }
 }
