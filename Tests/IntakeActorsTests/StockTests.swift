@@ -79,18 +79,6 @@ import Testing
         #expect(counts.allSatisfy { $0 > 800 && $0 < 1200 }, "\(counts)")
     }
 
-    @Test func shortShardsSplitTheQuantityAcrossTheNextOnes() throws {
-        let order = UUID()
-        let visit = ReservationPlan.shardOrder(orderID: order, shardCount: 4)
-        var available = [0, 0, 0, 0]
-        available[visit[0]] = 2
-        available[visit[1]] = 0
-        available[visit[2]] = 5
-        let plan = try #require(ReservationPlan.allocate(orderID: order, quantity: 6, available: available))
-        #expect(plan == [.init(shard: visit[0], quantity: 2), .init(shard: visit[2], quantity: 4)])
-        #expect(ReservationPlan.allocate(orderID: order, quantity: 8, available: available) == nil)
-    }
-
     @Test func stableHashDoesNotDependOnTheProcess() throws {
         let id = try #require(UUID(uuidString: "00000000-0000-0000-0000-000000000000"))
         // FNV-1a of sixteen zero bytes, computed independently.

@@ -1,74 +1,13 @@
 import Foundation
 import IntakeRuntime
 
-/// A request to create an order.
-public struct NewOrder: Sendable, Hashable {
-    public struct Line: Sendable, Hashable {
-        public var productID: UUID
-        public var quantity: Int
-        public init(productID: UUID, quantity: Int) {
-            self.productID = productID
-            self.quantity = quantity
-        }
-    }
-
-    /// Who asks for an order: its owner, or an admin ordering for a customer.
-    public struct Caller: Sendable, Hashable {
-        public var id: UUID
-        public var role: Role
-        public init(id: UUID, role: Role) {
-            self.id = id
-            self.role = role
-        }
-    }
-
-    public var userID: UUID
-    public var lines: [Line]
-    public var region: String?
-    /// The creating request's idempotency key and body hash, stored on the order row. The
-    /// key is the caller's: unique per caller, not per owner.
-    public var idempotencyKey: String?
-    public var requestHash: [UInt8]?
-    /// nil: the owner themselves.
-    public var caller: Caller?
-
-    public init(
-        userID: UUID, lines: [Line], region: String? = nil, idempotencyKey: String? = nil, requestHash: [UInt8]? = nil,
-        caller: Caller? = nil
-    ) {
-        self.userID = userID
-        self.lines = lines
-        self.region = region
-        self.idempotencyKey = idempotencyKey
-        self.requestHash = requestHash
-        self.caller = caller
-    }
-
-    /// Whose idempotency keys `idempotencyKey` is one of.
-    public var idempotencyScope: UUID { caller?.id ?? userID }
-
-    /// API.md's rules: only an admin orders for someone else; 1..100 lines, distinct
-    /// products, quantities 1..1000; a region of 1..64 characters.
-    func validate() throws(DomainError) {
-        if let caller, caller.id != userID, caller.role != .admin {
-            throw DomainError(.forbidden, "only admins may create orders for another user", subject: "user_id")
-        }
-        guard (1...100).contains(lines.count) else {
-            throw DomainError(.validation, "an order has 1 to 100 items", subject: "items")
-        }
-        guard Set(lines.map(\.productID)).count == lines.count else {
-            throw DomainError(.validation, "product ids must be distinct", subject: "items")
-        }
-        for (index, line) in lines.enumerated() where !(1...1000).contains(line.quantity) {
-            throw DomainError(.validation, "quantity must be 1..1000", subject: "items[\(index)].quantity")
-        }
-        if let region { try FieldRules.text(region, field: "region", length: 1...64) }
-    }
-}
-
-/// One order aggregate. Its messages run one at a time, including the awaits for stock holds
-/// and for the commit, so a payment racing a cancel (or the payment-timeout sweep) sees the
-/// other's result. Memory changes only after the write set committed.
+/// One order aggregate: its decisions. Its messages run one at a time, including the awaits
+/// for stock holds and for the commit, so a payment racing a cancel (or the payment-timeout
+/// sweep) sees the other's result; every decision is made on the state it holds when the
+/// message is handled, and every status write states the status it was decided on, so a
+/// change made meanwhile by another process makes it reload and decide again. Memory changes
+/// only after the write set committed. The reservation protocol is `Reservation`'s, the
+/// commit's outcome `WriteSubmitter`'s, the SQL `OrderQueries`'.
 public actor OrderActor: VirtualActor {
     public enum Message: Sendable {
         case create(NewOrder)
@@ -90,26 +29,24 @@ public actor OrderActor: VirtualActor {
         public var catalog: ProductCatalog
         public var events: DomainEvents
         public var paymentTTL: Duration
+
+        var writer: WriteSubmitter { WriteSubmitter(groupCommit: groupCommit, db: db) }
     }
 
-    /// Units of one product taken from one shard.
-    struct Allocation: Sendable, Hashable {
-        var productID: UUID
-        var shard: Int
-        var quantity: Int
-        var key: ShardKey { ShardKey(productID: productID, shard: shard) }
-    }
+    /// Units of one product taken from one shard, as the order's items record them.
+    typealias Allocation = Reservation.Hold
 
     let id: UUID
     let context: Context
     private var order: Order?
     private var allocations: [Allocation]
-    /// Set when a commit's outcome stayed unknown: the next message reloads from the database.
+    /// Set when a commit's outcome stayed unknown, or the row changed underneath: the next
+    /// decision reloads from the database first.
     private var needsReload = false
 
-    /// How long a command whose commit lost its connection keeps asking the database whether
-    /// the commit landed before giving up (and answering `connectionLost`).
-    static let outcomeWait: Duration = .seconds(15)
+    /// How many times a command whose write found the order changed underneath it (by
+    /// another process on the same database) reloads and decides again.
+    static let staleRetries = 5
 
     init(id: UUID, context: Context, order: Order?, allocations: [Allocation]) {
         self.id = id
@@ -122,10 +59,6 @@ public actor OrderActor: VirtualActor {
         let (order, allocations) = try await OrderActor.load(key, from: context.db)
         return OrderActor(id: key, context: context, order: order, allocations: allocations)
     }
-
-    /// How many times a command whose write found the order changed underneath it (by
-    /// another process on the same database) reloads and decides again.
-    static let staleRetries = 5
 
     public func handle(_ message: Message) async throws -> Order {
         var attempt = 0
@@ -168,108 +101,65 @@ public actor OrderActor: VirtualActor {
 
     // MARK: Create
 
+    /// Reserves every line's units (all or nothing) and commits the order with its items,
+    /// stock moves, events and idempotency key in one write set.
     private func create(_ request: NewOrder) async throws -> Order {
         if let order { return order }
         try request.validate()
         var items: [OrderItem] = []
-        var plans: [(Product, Int)] = []
+        var lines: [Reservation.Line] = []
         for line in request.lines {
             guard let product = try await context.catalog.product(line.productID) else {
-                throw DomainError(.unknownProduct, "no product \(line.productID.uuidString.lowercased())", subject: line.productID.uuidString.lowercased())
+                let productID = line.productID.uuidString.lowercased()
+                throw DomainError(.unknownProduct, "no product \(productID)", subject: productID)
             }
-            plans.append((product, line.quantity))
             items.append(OrderItem(productID: product.id, quantity: line.quantity, unitPrice: product.price))
+            lines.append(
+                Reservation.Line(
+                    productID: product.id, quantity: line.quantity,
+                    shardOrder: ReservationPlan.shardOrder(orderID: id, shardCount: product.stockShards)))
         }
-        let amount = try Order.amount(of: items)
-        let taken = try await hold(plans)
         let now = Date()
         let order = Order(
-            id: id, userID: request.userID, status: .pending, amount: amount, items: items, region: request.region,
+            id: id, userID: request.userID, status: .pending, amount: try Order.amount(of: items), items: items, region: request.region,
             createdAt: now, updatedAt: now, expiresAt: now.addingTimeInterval(Double(context.paymentTTL.components.seconds)))
-        var writeSet = WriteSet()
-        writeSet.append(
-            [.uuid(id), .uuid(request.userID), .text(OrderStatus.pending.rawValue), .text(amount.description),
-             .optionalText(request.region), .timestamptz(now), .timestamptz(now), .timestamptz(order.expiresAt),
-             .optionalText(request.idempotencyKey), request.requestHash.map { .bytea($0) } ?? .null,
-             request.idempotencyKey == nil ? .null : .uuid(request.idempotencyScope)],
-            to: OrderQueries.insertOrder)
-        for allocation in taken {
-            let price = items.first { $0.productID == allocation.productID }?.unitPrice ?? .zero
-            writeSet.append(
-                [.uuid(id), .uuid(allocation.productID), .int32(Int32(allocation.shard)), .int32(Int32(allocation.quantity)),
-                 .text(price.description)], to: OrderQueries.insertItem)
-            writeSet.append(stockMove(allocation, reserve: allocation.quantity), to: OrderQueries.moveStock)
-        }
-        OrderQueries.append(context.events.orderCreated(order), to: &writeSet)
-        OrderQueries.appendInventoryUpdates(taken.map(\.productID), events: context.events, to: &writeSet)
-        let db = context.db
-        switch await submit(writeSet, landed: { [id] in try await !db.query("SELECT 1 FROM orders WHERE id = $1", [.uuid(id)]).isEmpty }) {
-        case .committed:
-            break
-        case .failed(let error):
-            returnHolds(taken)
-            if let error = error as? PostgresError, error.code == .uniqueViolation, error.constraint == "orders_idempotency" {
-                throw DomainError(.duplicateRequest, "another order was created with this idempotency key", subject: request.idempotencyKey)
+        let taken: [Allocation]
+        do {
+            taken = try await ShardReserver(shards: context.shards).reserve(
+                lines, confirmation: { .confirm($0) },
+                shortage: { productID, _ in
+                    let product = productID.uuidString.lowercased()
+                    return DomainError(.insufficientStock, "not enough stock of product \(product)", subject: product)
+                }
+            ) { taken in
+                await context.writer.submit(writeSet(creating: order, for: request, from: taken), landed: Self.rowExists(id, in: context.db))
             }
-            throw error
-        case .unknown(let error):
-            // Neither confirmed nor returned: the held units stay unavailable (and their
-            // shards pinned) rather than risk selling them twice.
+        } catch let unknown as ShardReserver.OutcomeUnknown {
             needsReload = true
-            throw error
-        }
-        for allocation in taken {
-            context.shards.deliver(.confirm(allocation.quantity), to: allocation.key)
-            context.shards.unpin(allocation.key)
+            throw unknown.underlying
+        } catch let error as PostgresError where error.code == .uniqueViolation && error.constraint == "orders_idempotency" {
+            throw DomainError(.duplicateRequest, "another order was created with this idempotency key", subject: request.idempotencyKey)
         }
         self.order = order
         self.allocations = taken
         return order
     }
 
-    /// Holds every line's units on its shards, in the order's shard order; all or nothing.
-    /// Shards stay pinned from the hold until its outcome is applied: a shard holding units
-    /// for an order in flight is never passivated. A shortage while other orders hold units
-    /// on the short shards is not yet a shortage (their holds may come back, as when many
-    /// orders each hold part of a product spread thin over many shards): every hold is
-    /// returned and the order tries again after a random pause, up to `ShardContention`'s
-    /// bound, before it answers `insufficientStock`.
-    private func hold(_ plans: [(Product, Int)]) async throws -> [Allocation] {
-        var contention = ShardContention()
-        while true {
-            var taken: [Allocation] = []
-            var shortOf: Product?
-            var contended = false
-            do {
-                for (product, quantity) in plans {
-                    let order = ReservationPlan.shardOrder(orderID: id, shardCount: product.stockShards)
-                    let got = try await context.shards.gather(quantity, of: product.id, in: order)
-                    taken += got.holds.map { Allocation(productID: product.id, shard: $0.shard, quantity: $0.quantity) }
-                    if got.holds.reduce(0, { $0 + $1.quantity }) < quantity {
-                        shortOf = product
-                        contended = got.contended
-                        break
-                    }
-                }
-            } catch {
-                returnHolds(taken)
-                throw error
-            }
-            guard let product = shortOf else { return taken }
-            returnHolds(taken)
-            guard contended, let pause = contention.nextPause() else {
-                let productID = product.id.uuidString.lowercased()
-                throw DomainError(.insufficientStock, "not enough stock of product \(productID)", subject: productID)
-            }
-            try await Task.sleep(for: pause)
+    private func writeSet(creating order: Order, for request: NewOrder, from taken: [Allocation]) -> WriteSet {
+        var writeSet = WriteSet()
+        writeSet.append(OrderQueries.orderRow(order, request: request), to: OrderQueries.insertOrder)
+        for hold in taken {
+            let price = order.items.first { $0.productID == hold.productID }?.unitPrice ?? .zero
+            writeSet.append(OrderQueries.itemRow(order: order.id, hold: hold, unitPrice: price), to: OrderQueries.insertItem)
+            writeSet.append(OrderQueries.stockMove(hold, reserve: hold.quantity), to: OrderQueries.moveStock)
         }
+        OrderQueries.append(context.events.orderCreated(order), to: &writeSet)
+        OrderQueries.appendInventoryUpdates(taken.map(\.productID), events: context.events, to: &writeSet)
+        return writeSet
     }
 
-    private func returnHolds(_ taken: [Allocation]) {
-        for allocation in taken {
-            context.shards.deliver(.releaseHold(allocation.quantity), to: allocation.key)
-            context.shards.unpin(allocation.key)
-        }
+    private static func rowExists(_ id: UUID, in db: PostgresClient) -> @Sendable () async throws -> Bool {
+        { try await !db.query("SELECT 1 FROM orders WHERE id = $1", [.uuid(id)]).isEmpty }
     }
 
     // MARK: Changes
@@ -291,7 +181,8 @@ public actor OrderActor: VirtualActor {
     private func expire() async throws -> Order {
         let order = try existing()
         guard order.status == .pending, order.expiresAt <= Date() else {
-            throw DomainError(.invalidTransition, "order \(id.uuidString.lowercased()) is \(order.status.rawValue), expiring at \(order.expiresAt): not expired")
+            throw DomainError(
+                .invalidTransition, "order \(id.uuidString.lowercased()) is \(order.status.rawValue), expiring at \(order.expiresAt): not expired")
         }
         return try await transition(.expire)
     }
@@ -301,26 +192,23 @@ public actor OrderActor: VirtualActor {
         return try await commit(transition, on: try existing(), with: &writeSet)
     }
 
-    /// Applies `transition`, writes the status, the stock movement and the event in one write
-    /// set, then — once committed — updates memory and the shards.
+    /// Applies `transition`, writes the status (from the status it was decided on), the stock
+    /// movement and the event in one write set, then — once committed — updates memory and
+    /// the shards.
     private func commit(_ transition: OrderTransition, on order: Order, with writeSet: inout WriteSet) async throws -> Order {
         let (status, effect) = try order.status.applying(transition)
         var next = order
         next.status = status
         next.updatedAt = Date()
-        writeSet.append(
-            [.uuid(id), .text(status.rawValue), .timestamptz(next.updatedAt), .text(order.status.rawValue)], to: OrderQueries.updateStatus)
+        writeSet.append(OrderQueries.statusRow(next, decidedOn: order.status), to: OrderQueries.updateStatus)
         for allocation in allocations {
             switch effect {
-            case .release: writeSet.append(stockMove(allocation, release: allocation.quantity), to: OrderQueries.moveStock)
-            case .consume: writeSet.append(stockMove(allocation, ship: allocation.quantity), to: OrderQueries.moveStock)
+            case .release: writeSet.append(OrderQueries.stockMove(allocation, release: allocation.quantity), to: OrderQueries.moveStock)
+            case .consume: writeSet.append(OrderQueries.stockMove(allocation, ship: allocation.quantity), to: OrderQueries.moveStock)
             case .none: break
             }
         }
-        var reason: CancelReason?
-        if case .cancel(_, let why) = transition { reason = why }
-        if case .expire = transition { reason = .paymentTimeout }
-        OrderQueries.append(context.events.orderStatusChanged(next, reason: reason), to: &writeSet)
+        OrderQueries.append(context.events.orderStatusChanged(next, reason: transition.cancelReason), to: &writeSet)
         if effect == .release {
             OrderQueries.appendInventoryUpdates(allocations.map(\.productID), events: context.events, to: &writeSet)
         }
@@ -330,7 +218,7 @@ public actor OrderActor: VirtualActor {
         let landed: @Sendable () async throws -> Bool = { [id] in
             try await db.query("SELECT status FROM orders WHERE id = $1", [.uuid(id)]).first?.decode("status", as: String.self) == status.rawValue
         }
-        switch await submit(writeSet, landed: landed) {
+        switch await context.writer.submit(writeSet, landed: landed) {
         case .committed:
             break
         case .failed(let error):
@@ -360,66 +248,5 @@ public actor OrderActor: VirtualActor {
         touched.forEach(context.shards.unpin)
         self.order = next
         return next
-    }
-
-    /// How a write set's commit ended.
-    enum CommitOutcome {
-        case committed
-        case failed(any Error)
-        /// The connection broke mid-commit and the database could not be asked in time.
-        case unknown(any Error)
-    }
-
-    /// Submits `writeSet`. When the connection broke mid-commit (`connectionLost`), the
-    /// commit may or may not have landed, and may still be running on the server: first ends
-    /// that server process (`settle`), then asks the database (`landed`) — retrying while it is
-    /// unreachable, for up to `outcomeWait` — so that memory follows what was committed.
-    private func submit(_ writeSet: WriteSet, landed: @Sendable () async throws -> Bool) async -> CommitOutcome {
-        do {
-            try await context.groupCommit.submit(writeSet)
-            return .committed
-        } catch let error as PostgresError where error.code == .connectionLost {
-            let deadline = ContinuousClock.now + Self.outcomeWait
-            var settled = error.backendPID == nil
-            repeat {
-                do {
-                    if !settled, let pid = error.backendPID {
-                        try await context.db.settle(backendPID: pid)
-                        settled = true
-                    }
-                    return try await landed() ? .committed : .failed(error)
-                } catch {
-                    try? await Task.sleep(for: .milliseconds(200))
-                }
-            } while ContinuousClock.now < deadline
-            return .unknown(error)
-        } catch {
-            return .failed(error)
-        }
-    }
-
-    private func stockMove(_ allocation: Allocation, reserve: Int = 0, release: Int = 0, ship: Int = 0) -> [PostgresValue] {
-        [.uuid(allocation.productID), .int32(Int32(allocation.shard)), .int32(Int32(reserve)), .int32(Int32(release)), .int32(Int32(ship))]
-    }
-
-    // MARK: Loading
-
-    static func load(_ id: UUID, from db: PostgresClient) async throws -> (Order?, [Allocation]) {
-        let results = try await db.pipeline([
-            PostgresStatement(OrderQueries.selectOrder, [.uuid(id)]), PostgresStatement(OrderQueries.selectItems, [.uuid(id)]),
-        ])
-        guard let row = results[0].first else { return (nil, []) }
-        var allocations: [Allocation] = []
-        var items: [OrderItem] = []
-        for itemRow in results[1] {
-            let allocation = Allocation(productID: try itemRow.decode("product_id"), shard: try itemRow.decode("shard"), quantity: try itemRow.decode("quantity"))
-            allocations.append(allocation)
-            if let index = items.firstIndex(where: { $0.productID == allocation.productID }) {
-                items[index].quantity += allocation.quantity
-            } else {
-                items.append(OrderItem(productID: allocation.productID, quantity: allocation.quantity, unitPrice: try itemRow.decodeMoney("unit_price")))
-            }
-        }
-        return (try OrderQueries.decodeOrder(row, items: items), allocations)
     }
 }

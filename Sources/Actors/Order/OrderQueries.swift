@@ -55,6 +55,30 @@ public enum OrderQueries {
     /// SQLSTATE of `intake_expect`'s failure.
     static let expectationFailed = "IN001"
 
+    // MARK: Rows of the batched statements
+
+    /// A row of `insertOrder`.
+    static func orderRow(_ order: Order, request: NewOrder) -> [PostgresValue] {
+        [.uuid(order.id), .uuid(order.userID), .text(order.status.rawValue), .text(order.amount.description), .optionalText(order.region),
+         .timestamptz(order.createdAt), .timestamptz(order.updatedAt), .timestamptz(order.expiresAt), .optionalText(request.idempotencyKey),
+         request.requestHash.map { .bytea($0) } ?? .null, request.idempotencyKey == nil ? .null : .uuid(request.idempotencyScope)]
+    }
+
+    /// A row of `insertItem`: the units of one product an order took from one shard.
+    static func itemRow(order: UUID, hold: Reservation.Hold, unitPrice: Money) -> [PostgresValue] {
+        [.uuid(order), .uuid(hold.productID), .int32(Int32(hold.shard)), .int32(Int32(hold.quantity)), .text(unitPrice.description)]
+    }
+
+    /// A row of `moveStock`.
+    static func stockMove(_ hold: Reservation.Hold, reserve: Int = 0, release: Int = 0, ship: Int = 0) -> [PostgresValue] {
+        [.uuid(hold.productID), .int32(Int32(hold.shard)), .int32(Int32(reserve)), .int32(Int32(release)), .int32(Int32(ship))]
+    }
+
+    /// A row of `updateStatus`: `order`'s new status, written only over `decidedOn`.
+    static func statusRow(_ order: Order, decidedOn: OrderStatus) -> [PostgresValue] {
+        [.uuid(order.id), .text(order.status.rawValue), .timestamptz(order.updatedAt), .text(decidedOn.rawValue)]
+    }
+
     static let insertOutbox = BatchedStatement(
         """
         INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)

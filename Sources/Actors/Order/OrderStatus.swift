@@ -65,6 +65,15 @@ extension OrderStatus {
 }
 
 extension OrderTransition {
+    /// The `reason` of the `order.canceled` event this transition writes, if it cancels.
+    var cancelReason: CancelReason? {
+        switch self {
+        case .cancel(_, let reason): reason
+        case .expire: .paymentTimeout
+        default: nil
+        }
+    }
+
     var verb: String {
         switch self {
         case .pay: "pay"

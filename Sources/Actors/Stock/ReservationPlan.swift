@@ -2,39 +2,14 @@ import Foundation
 
 /// Where an order takes a product's units from: start at shard `hash(order id) % shards`
 /// (spreading orders over shards, the same for every retry of one order) and continue
-/// through the next shards, splitting the quantity where a shard is short.
+/// through the next shards — the shard order `Reservation.StateMachine` walks, splitting the
+/// quantity where a shard is short.
 public enum ReservationPlan {
-    /// One product's units taken from one shard.
-    public struct Allocation: Sendable, Hashable {
-        public var shard: Int
-        public var quantity: Int
-
-        public init(shard: Int, quantity: Int) {
-            self.shard = shard
-            self.quantity = quantity
-        }
-    }
-
     /// The order in which `orderID` visits `shardCount` shards.
     public static func shardOrder(orderID: UUID, shardCount: Int) -> [Int] {
         guard shardCount > 0 else { return [] }
         let start = Int(stableHash(orderID) % UInt64(shardCount))
         return (0..<shardCount).map { (start + $0) % shardCount }
-    }
-
-    /// Takes `quantity` from shards whose availability is `available` (indexed by shard), in
-    /// `orderID`'s order; nil when all of them together are short.
-    public static func allocate(orderID: UUID, quantity: Int, available: [Int]) -> [Allocation]? {
-        var remaining = quantity
-        var allocations: [Allocation] = []
-        for shard in shardOrder(orderID: orderID, shardCount: available.count) where remaining > 0 {
-            let taken = min(remaining, max(available[shard], 0))
-            if taken > 0 {
-                allocations.append(Allocation(shard: shard, quantity: taken))
-                remaining -= taken
-            }
-        }
-        return remaining == 0 ? allocations : nil
     }
 
     /// FNV-1a over the id's bytes: the same in every process (Swift's `hashValue` is seeded

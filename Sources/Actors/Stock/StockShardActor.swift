@@ -75,39 +75,6 @@ public actor StockShardActor: VirtualActor {
 }
 
 extension ActorRegistry where A == StockShardActor {
-    /// Holds up to `quantity` units of `productID`, shard by shard in `order`, pinning each
-    /// shard it took from. Returns the holds (per shard) and whether units held by other
-    /// callers stood on a shard that came up short — a shortage that may vanish once their
-    /// orders commit or give their holds back. On an error its own holds are returned.
-    func gather(_ quantity: Int, of productID: UUID, in order: [Int]) async throws -> (holds: [(shard: Int, quantity: Int)], contended: Bool) {
-        var holds: [(shard: Int, quantity: Int)] = []
-        var remaining = quantity
-        var contended = false
-        for shard in order where remaining > 0 {
-            let key = ShardKey(productID: productID, shard: shard)
-            let reply: StockShardActor.Reply
-            do {
-                try pin(key)
-                reply = try await send(.hold(upTo: remaining), to: key)
-            } catch {
-                unpin(key)
-                for hold in holds {
-                    deliver(.releaseHold(hold.quantity), to: ShardKey(productID: productID, shard: hold.shard))
-                    unpin(ShardKey(productID: productID, shard: hold.shard))
-                }
-                throw error
-            }
-            if reply.taken > 0 {
-                holds.append((shard, reply.taken))
-                remaining -= reply.taken
-            } else {
-                unpin(key)
-            }
-            if reply.taken < remaining + reply.taken, reply.state.held > reply.taken { contended = true }
-        }
-        return (holds, contended)
-    }
-
     /// Pins `keys` and makes sure each shard is loaded before a write that the shards will
     /// apply once it commits: a shard loaded after the commit would already contain it.
     func loadAndPin(_ keys: [ShardKey]) async throws {

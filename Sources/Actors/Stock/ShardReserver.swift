@@ -1,0 +1,85 @@
+import Foundation
+import IntakeRuntime
+
+/// Runs a `Reservation.StateMachine` against the shard actors: the thin I/O shell of the
+/// reservation protocol, shared by orders and write-offs.
+struct ShardReserver {
+    let shards: ActorRegistry<StockShardActor>
+
+    /// The commit's outcome was unknown: the holds were kept (not given back) and their shards
+    /// unpinned to reload; the caller reloads its own state before its next decision.
+    struct OutcomeUnknown: Error {
+        var underlying: any Error
+    }
+
+    /// Reserves `lines`, commits with `commit` (which builds the write set from the holds), and
+    /// returns the holds, confirmed on their shards as `confirmation(quantity)`. On a shortage
+    /// the holds are returned and `shortage(productID, units that were available)` is thrown; on a failed hold or commit,
+    /// its error, after the holds are returned; on an unknown outcome, `OutcomeUnknown`.
+    func reserve(
+        _ lines: [Reservation.Line], confirmation: (Int) -> StockShardActor.Message, shortage: (_ productID: UUID, _ available: Int) -> any Error,
+        isolation: isolated (any Actor)? = #isolation, commit: ([Reservation.Hold]) async -> CommitOutcome
+    ) async throws -> [Reservation.Hold] {
+        var machine = Reservation.StateMachine(lines: lines)
+        var action = machine.start()
+        var failure: (any Error)?
+        while true {
+            switch action {
+            case .hold(let key, let quantity):
+                do {
+                    try shards.pin(key)
+                } catch {
+                    failure = error
+                    action = machine.holdFailed()
+                    continue
+                }
+                do {
+                    let reply = try await shards.send(.hold(upTo: quantity), to: key)
+                    if reply.taken == 0 { shards.unpin(key) }
+                    action = machine.held(taken: reply.taken, othersHolding: reply.state.held > reply.taken)
+                } catch {
+                    shards.unpin(key)
+                    failure = error
+                    action = machine.holdFailed()
+                }
+            case .commit(let taken):
+                switch await commit(taken) {
+                case .committed:
+                    action = machine.committed()
+                case .failed(let error):
+                    failure = error
+                    action = machine.commitFailed()
+                case .unknown(let error):
+                    failure = error
+                    action = machine.outcomeUnknown()
+                }
+            case .confirm(let holds):
+                for hold in holds {
+                    shards.deliver(confirmation(hold.quantity), to: hold.key)
+                    shards.unpin(hold.key)
+                }
+                return holds
+            case .returnAndRetry(let holds, let pause):
+                giveBack(holds)
+                try await Task.sleep(for: pause)
+                action = machine.retryDue()
+            case .returnAndRefuse(let holds, let productID):
+                giveBack(holds)
+                throw shortage(productID, holds.filter { $0.productID == productID }.reduce(0) { $0 + $1.quantity })
+            case .returnAndFail(let holds):
+                giveBack(holds)
+                throw failure ?? RuntimeError(code: .shutDown, message: "a reservation failed without an error")
+            case .keepAndReload(let holds):
+                holds.forEach { shards.unpin($0.key) }
+                throw OutcomeUnknown(underlying: failure ?? RuntimeError(code: .shutDown, message: "a commit's outcome is unknown"))
+            }
+        }
+    }
+
+    private func giveBack(_ holds: [Reservation.Hold]) {
+        for hold in holds {
+            shards.deliver(.releaseHold(hold.quantity), to: hold.key)
+            shards.unpin(hold.key)
+        }
+    }
+}
