@@ -153,7 +153,7 @@ public actor OrderActor: VirtualActor {
             writeSet.append(OrderQueries.itemRow(order: order.id, hold: hold, unitPrice: price), to: OrderQueries.insertItem)
             writeSet.append(OrderQueries.stockMove(hold, reserve: hold.quantity), to: OrderQueries.moveStock)
         }
-        OrderQueries.append(context.events.orderCreated(order), to: &writeSet)
+        OutboxQueries.append(context.events.orderCreated(order), to: &writeSet)
         OrderQueries.appendInventoryUpdates(taken.map(\.productID), events: context.events, to: &writeSet)
         return writeSet
     }
@@ -208,7 +208,7 @@ public actor OrderActor: VirtualActor {
             case .none: break
             }
         }
-        OrderQueries.append(context.events.orderStatusChanged(next, reason: transition.cancelReason), to: &writeSet)
+        OutboxQueries.append(context.events.orderStatusChanged(next, reason: transition.cancelReason), to: &writeSet)
         if effect == .release {
             OrderQueries.appendInventoryUpdates(allocations.map(\.productID), events: context.events, to: &writeSet)
         }

@@ -79,16 +79,6 @@ public enum OrderQueries {
         [.uuid(order.id), .text(order.status.rawValue), .timestamptz(order.updatedAt), .text(decidedOn.rawValue)]
     }
 
-    static let insertOutbox = BatchedStatement(
-        """
-        INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)
-        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
-        """, columns: 5)
-
-    /// One NOTIFY for the relay per batch, however many orders it holds.
-    static let notifyRelay = BatchedStatement(
-        "SELECT pg_notify('\(OutboxQueries.channel)', '') FROM (SELECT DISTINCT 1 FROM unnest($1::int4[])) AS once", columns: 1)
-
     /// Adds `delta` (negative: writes off) to shards' available units.
     static let adjustStock = """
         UPDATE stock_shards s SET available = s.available + d.delta
@@ -160,12 +150,4 @@ public enum OrderQueries {
     static let expiredOrders = """
         SELECT id FROM orders WHERE status = 'PENDING' AND expires_at < now() ORDER BY expires_at LIMIT $1
         """
-
-    /// Adds the outbox event to a write set (as a batched row) and wakes the relay.
-    static func append(_ event: OutboxEvent, to writeSet: inout WriteSet) {
-        writeSet.append(
-            [.uuid(event.event.id), .text(event.aggregateType), .text(event.aggregateID), .text(event.event.type),
-             .text(event.event.structuredJSON())], to: insertOutbox)
-        writeSet.append([.int32(1)], to: notifyRelay)
-    }
 }

@@ -3,14 +3,17 @@ public enum OutboxQueries {
     /// The channel writers notify after adding events and the relay listens on.
     public static let channel = "intake_outbox"
 
+    /// Rows of `(event id, aggregate type, aggregate id, event type, structured JSON)`.
+    static let insertRows = """
+        INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+        """
+
     /// Adds `events` in one statement; put it in the write set of the change they describe,
     /// followed by `notify`.
     public static func insert(_ events: [OutboxEvent]) -> PostgresStatement {
         PostgresStatement(
-            """
-            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)
-            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
-            """,
+            insertRows,
             [
                 .uuidArray(events.map(\.event.id)), .textArray(events.map(\.aggregateType)),
                 .textArray(events.map(\.aggregateID)), .textArray(events.map(\.event.type)),
@@ -20,6 +23,22 @@ public enum OutboxQueries {
 
     /// Wakes the relay once the transaction commits.
     public static let notify = PostgresStatement("SELECT pg_notify('\(channel)', '')")
+
+    /// `insertRows` as a batched template: group commit merges a batch's events into one
+    /// statement.
+    static let insertBatched = BatchedStatement(insertRows, columns: 5)
+
+    /// One NOTIFY for the relay per batch, however many write sets asked for it.
+    static let notifyBatched = BatchedStatement(
+        "SELECT pg_notify('\(channel)', '') FROM (SELECT DISTINCT 1 FROM unnest($1::int4[])) AS once", columns: 1)
+
+    /// Adds `event` to `writeSet` (as a batched row) and wakes the relay after its commit.
+    public static func append(_ event: OutboxEvent, to writeSet: inout WriteSet) {
+        writeSet.append(
+            [.uuid(event.event.id), .text(event.aggregateType), .text(event.aggregateID), .text(event.event.type),
+             .text(event.event.structuredJSON())], to: insertBatched)
+        writeSet.append([.int32(1)], to: notifyBatched)
+    }
 
     static let lockKey = "hashtext('intake.outbox.relay:' || current_schema())"
 
