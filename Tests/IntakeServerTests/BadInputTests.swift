@@ -381,7 +381,7 @@ enum RawHTTP {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         #expect(connected == 0)
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -407,7 +407,7 @@ enum RawHTTP {
         // read before the server's close can reset the connection.
         while sent < wire.count {
             var events = pollfd(fd: fd, events: Int16(POLLIN | POLLOUT), revents: 0)
-            guard poll(&events, 1, 20_000) > 0 else { break }
+            guard poll(&events, 1, 60_000) > 0 else { break }
             if events.revents & Int16(POLLIN) != 0 { break }
             let n = wire[sent..<min(sent + 16_384, wire.count)].withUnsafeBytes {
                 Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
