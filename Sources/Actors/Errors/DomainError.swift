@@ -18,6 +18,8 @@ public struct DomainError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let validation = Code("validation")
         /// Another request with the same idempotency key created the order first.
         public static let duplicateRequest = Code("duplicate-request")
+        /// The idempotency key was first used with a different request.
+        public static let idempotencyKeyReused = Code("idempotency-key-reused")
         /// Another live user has this email address.
         public static let emailTaken = Code("email-taken")
         /// Another product has this SKU.

@@ -112,6 +112,33 @@ public final class OrderService: Sendable {
         return await changed(order, stockMoved: true)
     }
 
+    /// An order placed, or the one this request's idempotency key created before.
+    public struct PlacedOrder: Sendable, Hashable {
+        public var order: Order
+        /// The order was created by an earlier request with the same key and body: this is
+        /// it as it was created, and nothing ran again.
+        public var replayed: Bool
+    }
+
+    /// Creates an order — or, when its idempotency key already created one (in this process
+    /// or another), returns that order as it was created if the request is the same
+    /// (`requestHash`), and refuses with `idempotencyKeyReused` if not. The key's record is the
+    /// order row itself, written in the order's own transaction. What a failed create
+    /// replays is decided here, for HTTP, the in-process API and gateways alike.
+    public func placeOrder(_ request: NewOrder) async throws -> PlacedOrder {
+        do {
+            return PlacedOrder(order: try await createOrder(request), replayed: false)
+        } catch {
+            guard let key = request.idempotencyKey,
+                let earlier = try await history.created(scope: request.idempotencyScope, idempotencyKey: key)
+            else { throw error }
+            guard earlier.requestHash == request.requestHash else {
+                throw DomainError(.idempotencyKeyReused, "this Idempotency-Key was used with a different request body", subject: key)
+            }
+            return PlacedOrder(order: earlier.order, replayed: true)
+        }
+    }
+
     public func order(_ id: UUID) async throws -> Order {
         try await orders.send(.get, to: id)
     }

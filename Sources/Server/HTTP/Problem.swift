@@ -119,6 +119,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         case .notFound: return .notFound(detail)
         case .validation: return .validation(error.subject.map { "\($0): \(detail)" } ?? detail)
         case .duplicateRequest: return .idempotencyKeyInUse
+        case .idempotencyKeyReused: return .idempotencyKeyReused
         case .amountMismatch: return Problem("amount-mismatch", .unprocessableContent, title: "Amount mismatch", detail: detail)
         case .emailTaken: return Problem("email-taken", .conflict, title: "Email taken", detail: detail)
         case .skuTaken: return Problem("sku-taken", .conflict, title: "SKU taken", detail: detail)

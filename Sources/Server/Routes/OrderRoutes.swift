@@ -18,8 +18,10 @@ struct OrderRoutes<Context: IntakeContext> {
 
     /// The idempotency record of an order is its own row (key and body hash, written in the
     /// order's transaction), so the first attempt runs optimistically; only when it fails
-    /// is the key looked up — a retry of a request that already succeeded fails here (its
-    /// key is taken, or its stock is gone) and is answered with the original response.
+    /// is the key looked up (`OrderService.placeOrder`) — a retry of a request that already
+    /// succeeded fails there (its key is taken, or its stock is gone) and is answered with
+    /// the original response. A second request with the key while the first runs in this
+    /// process is `409 idempotency-key-in-use`.
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
         let key = try IdempotencyKey.from(request.headers)
@@ -30,14 +32,9 @@ struct OrderRoutes<Context: IntakeContext> {
             requestHash: hash, caller: NewOrder.Caller(id: principal.userID, role: principal.role))
         guard let key else { return try JSONBody.response(OrderResponse(try await api.orders.createOrder(newOrder)), status: .created) }
         return try await api.inFlight.holding(principal.userID, key) {
-            do {
-                return try JSONBody.response(OrderResponse(try await api.orders.createOrder(newOrder)), status: .created)
-            } catch {
-                guard let earlier = try await api.orders.history.created(scope: newOrder.idempotencyScope, idempotencyKey: key.value)
-                else { throw error }
-                guard earlier.requestHash == hash else { throw Problem.idempotencyKeyReused }
-                return try JSONBody.response(OrderResponse(earlier.order), status: .created, headers: [IdempotencyKey.replayedHeader: "true"])
-            }
+            let placed = try await api.orders.placeOrder(newOrder)
+            return try JSONBody.response(
+                OrderResponse(placed.order), status: .created, headers: placed.replayed ? [IdempotencyKey.replayedHeader: "true"] : [:])
         }
     }
 
