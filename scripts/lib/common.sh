@@ -4,11 +4,33 @@
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages Intake needs to build (headers) and to run (servers).
-INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config)
+# Debian packages Intake needs to build (headers) and to run (servers; python3-venv for the
+# DuckDB CLI, which comes from PyPI: Debian packages neither DuckDB nor its C library).
+INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config python3 python3-venv)
 # What the schemathesis stage of scripts/test needs besides (schemathesis itself comes from
 # PyPI into a virtual environment under .build).
-INTAKE_TEST_APT_PACKAGES=(python3 python3-venv curl)
+INTAKE_TEST_APT_PACKAGES=(curl)
+
+# The DuckDB CLI (PyPI duckdb-cli: one binary with Parquet built in) that Intake drives as a
+# subprocess for the lake and the warehouse, in a virtual environment of the project's own.
+INTAKE_DUCKDB_VERSION="1.5.6"
+INTAKE_DUCKDB_VENV=.build/duckdb-venv
+
+# Installs duckdb-cli into $INTAKE_DUCKDB_VENV when missing or of another version, and exports
+# INTAKE_DUCKDB (where Intake looks first) naming its binary.
+ensure_duckdb() {
+  local bin="$INTAKE_DUCKDB_VENV/bin/duckdb"
+  if [ ! -x "$bin" ] || ! "$bin" -version 2>/dev/null | grep -q "v$INTAKE_DUCKDB_VERSION"; then
+    log "installing duckdb-cli $INTAKE_DUCKDB_VERSION into $INTAKE_DUCKDB_VENV"
+    mkdir -p "$(dirname "$INTAKE_DUCKDB_VENV")"
+    [ -x "$INTAKE_DUCKDB_VENV/bin/pip" ] || python3 -m venv "$INTAKE_DUCKDB_VENV" || die "python3 -m venv failed"
+    "$INTAKE_DUCKDB_VENV/bin/pip" install -q --disable-pip-version-check "duckdb-cli==$INTAKE_DUCKDB_VERSION" \
+      || die "pip install duckdb-cli failed"
+  fi
+  "$bin" -version >/dev/null 2>&1 || die "$bin does not run"
+  INTAKE_DUCKDB="$(cd "$(dirname "$bin")" && pwd)/duckdb"
+  export INTAKE_DUCKDB
+}
 
 ensure_packages() {
   local missing=()
@@ -26,6 +48,7 @@ ensure_packages() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
   command -v swift >/dev/null || die "swift is not on PATH (Swift 6.1 or newer is required)"
+  ensure_duckdb
 }
 
 pg_bindir() {
