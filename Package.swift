@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "IntakeRuntime", targets: ["IntakeRuntime"]),
         .library(name: "IntakeActors", targets: ["IntakeActors"]),
+        .library(name: "IntakeData", targets: ["IntakeData"]),
         .library(name: "IntakeServer", targets: ["IntakeServer"]),
         .executable(name: "intake", targets: ["intake"]),
     ],
@@ -59,9 +60,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "IntakeData",
+            dependencies: [
+                "IntakeRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Sources/Data",
+            resources: [.copy("Migrations/SQL")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "IntakeServer",
             dependencies: [
-                "IntakeActors", "IntakeRuntime",
+                "IntakeActors", "IntakeRuntime", "IntakeData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -90,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "intake",
             dependencies: [
-                "IntakeServer", "IntakeLoad",
+                "IntakeServer", "IntakeLoad", "IntakeData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -157,9 +169,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "IntakeDataTests",
+            dependencies: ["IntakeData", "IntakeRuntime"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntakeDataIntegrationTests",
+            dependencies: [
+                "IntakeData", "IntakeActors", "IntakeRuntime", "IntakeTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IntakeServerTests",
             dependencies: [
-                "IntakeServer", "IntakeTestSupport", "IntakeActors", "IntakeRuntime",
+                "IntakeServer", "IntakeTestSupport", "IntakeActors", "IntakeRuntime", "IntakeData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,0 +1,212 @@
+import Foundation
+import IntakeRuntime
+import Logging
+
+/// The `daily_sales` pipeline's steps (DATA.md), each run by a job of the work queue.
+///
+/// Between steps the run's files live in its staging directory (`<staging>/<run id>/`):
+/// `items.csv` (extract), `anonymized.parquet`, `aggregate.parquet`. Every step only reads
+/// its input and (re)writes its output, so a step that runs twice (a retry, a rescue after a
+/// crash) does the same thing again. A step whose input is missing (another machine ran the
+/// step before, or the directory was cleaned) asks for the run to start over from extract.
+public struct DailySales: Sendable {
+    public enum Step: String, Sendable, Codable, CaseIterable {
+        case extract, anonymize, aggregate, load
+
+        /// The step after this one; nil after `load`.
+        public var next: Step? {
+            switch self {
+            case .extract: .anonymize
+            case .anonymize: .aggregate
+            case .aggregate: .load
+            case .load: nil
+            }
+        }
+    }
+
+    /// The extract's control totals, read in its snapshot.
+    public struct Extracted: Sendable, Hashable {
+        public var orders: Int64
+        public var revenue: String
+        public var units: Int64
+    }
+
+    /// What the load committed.
+    public struct Loaded: Sendable, Hashable, Decodable {
+        public var rows: Int64
+        public var units: Int64
+        public var revenue: String
+    }
+
+    /// A step's input is not in the staging directory.
+    struct StagedInputMissing: Error, CustomStringConvertible {
+        var path: String
+        var description: String { "staged input \(path) is missing" }
+    }
+
+    let db: PostgresClient
+    let duckdb: DuckDB
+    let warehouse: Warehouse
+    let settings: DataSettings
+    let logger: Logger
+
+    init(db: PostgresClient, duckdb: DuckDB, warehouse: Warehouse, settings: DataSettings, logger: Logger) {
+        self.db = db
+        self.duckdb = duckdb
+        self.warehouse = warehouse
+        self.settings = settings
+        self.logger = logger
+    }
+
+    func stagingDirectory(_ run: EtlRun) -> URL {
+        settings.stagingDirectory.appendingPathComponent(run.id.uuidString.lowercased())
+    }
+
+    /// `lake/daily_sales/dt=D/part-0.parquet`, as the run record names it.
+    public static func outputName(_ date: LogicalDate) -> String { "lake/daily_sales/dt=\(date)/part-0.parquet" }
+
+    func partitionDirectory(_ date: LogicalDate) -> URL {
+        settings.lakeDirectory.appendingPathComponent("daily_sales").appendingPathComponent("dt=\(date)")
+    }
+
+    // MARK: Steps
+
+    /// 1. extract: in one REPEATABLE READ snapshot, the day's control totals and its items
+    /// (streamed by `COPY ... TO STDOUT` into `items.csv`, never held in memory).
+    func extract(_ run: EtlRun) async throws -> Extracted {
+        let directory = stagingDirectory(run)
+        try Files.createDirectory(directory)
+        let items = directory.appendingPathComponent("items.csv")
+        return try await db.withTransaction(.repeatableRead) { transaction in
+            // The first statement takes the snapshot; both reads see the same one.
+            let totals = try await transaction.query(EtlQueries.controlTotals(run.logicalDate))
+            try await transaction.copyOut(EtlQueries.extractItems(run.logicalDate), toFile: items.path)
+            guard let row = totals.first else { throw DataError(code: .storage, message: "control totals returned no row") }
+            return Extracted(orders: try row.decode("orders"), revenue: try row.decode("revenue"), units: try row.decode("units"))
+        }
+    }
+
+    /// 2. anonymize: only non-personal columns go on (the extract never read any user
+    /// column); the order id becomes a number meaningful only inside this run; a missing
+    /// region becomes `unknown`.
+    func anonymize(_ run: EtlRun) async throws {
+        let directory = stagingDirectory(run)
+        let items = try input(directory.appendingPathComponent("items.csv"))
+        let output = directory.appendingPathComponent("anonymized.parquet")
+        _ = try await duckdb.run(
+            """
+            COPY (
+                SELECT dense_rank() OVER (ORDER BY order_id) AS order_key, product_id, sku, COALESCE(region, 'unknown') AS region,
+                    quantity, unit_price
+                FROM read_csv(\(SQLText.literal(items.path)), header = false, auto_detect = false, allow_quoted_nulls = false,
+                    columns = {'order_id': 'VARCHAR', 'product_id': 'VARCHAR', 'sku': 'VARCHAR', 'region': 'VARCHAR',
+                               'quantity': 'BIGINT', 'unit_price': 'DECIMAL(12,2)'})
+            ) TO \(SQLText.literal(output.path)) (FORMAT parquet);
+            """)
+    }
+
+    /// 3. aggregate: per (product, region), distinct orders, units and exact revenue; the
+    /// result is reconciled against the extract's control totals before anything is loaded.
+    func aggregate(_ run: EtlRun) async throws -> Loaded {
+        let directory = stagingDirectory(run)
+        let anonymized = try input(directory.appendingPathComponent("anonymized.parquet"))
+        let output = directory.appendingPathComponent("aggregate.parquet")
+        let totals = try await duckdb.rows(
+            Loaded.self,
+            """
+            COPY (
+                SELECT DATE '\(run.logicalDate)' AS sale_date, product_id, min(sku) AS sku, region,
+                    count(DISTINCT order_key)::BIGINT AS orders, sum(quantity)::BIGINT AS units,
+                    sum(quantity * unit_price)::DECIMAL(18,2) AS revenue, \(SQLText.literal(run.id.uuidString.lowercased())) AS etl_run_id
+                FROM read_parquet(\(SQLText.literal(anonymized.path)))
+                GROUP BY product_id, region ORDER BY product_id, region
+            ) TO \(SQLText.literal(output.path)) (FORMAT parquet);
+            \(Self.totalsQuery(from: "read_parquet(\(SQLText.literal(output.path)))"))
+            """)
+        let loaded = try Self.single(totals)
+        try reconcile(run, loaded)
+        return loaded
+    }
+
+    /// 4. load: on a copy of the warehouse, in one DuckDB transaction, day D's rows are
+    /// replaced by the aggregate; the day's Parquet file is written from those rows; both are
+    /// reconciled again, then the Parquet file and the warehouse are renamed into place.
+    func load(_ run: EtlRun) async throws -> Loaded {
+        let directory = stagingDirectory(run)
+        let aggregate = try input(directory.appendingPathComponent("aggregate.parquet"))
+        let partition = partitionDirectory(run.logicalDate)
+        try Files.createDirectory(partition)
+        let finalFile = partition.appendingPathComponent("part-0.parquet")
+        let temporary = partition.appendingPathComponent(".part-0.parquet.\(run.id.uuidString.lowercased()).tmp")
+        defer { Files.removeQuietly(temporary, logger: logger) }
+        let day = "DATE '\(run.logicalDate)'"
+        let rows = try await warehouse.write(
+            """
+            BEGIN TRANSACTION;
+            DELETE FROM daily_sales WHERE sale_date = \(day);
+            INSERT INTO daily_sales
+                SELECT sale_date, product_id, sku, region, orders, units, revenue, etl_run_id
+                FROM read_parquet(\(SQLText.literal(aggregate.path)));
+            COMMIT;
+            COPY (SELECT * FROM daily_sales WHERE sale_date = \(day) ORDER BY product_id, region)
+                TO \(SQLText.literal(temporary.path)) (FORMAT parquet);
+            \(Self.totalsQuery(from: "daily_sales WHERE sale_date = \(day)"))
+            """,
+            returning: Loaded.self, tag: "load-\(run.id.uuidString.lowercased())",
+            accept: { rows in try reconcile(run, try Self.single(rows)) },
+            beforeSwap: {
+                try Files.sync(temporary)
+                try Files.rename(temporary, to: finalFile)
+                try Files.syncDirectory(partition)
+            })
+        return try Self.single(rows)
+    }
+
+    /// Removes the run's staging directory.
+    func cleanUp(_ run: EtlRun) {
+        Files.removeQuietly(stagingDirectory(run), logger: logger)
+    }
+
+    // MARK: Helpers
+
+    func reconcile(_ run: EtlRun, _ loaded: Loaded) throws {
+        guard let sourceRevenue = run.sourceRevenue.flatMap(Cents.parse), let sourceUnits = run.sourceUnits else {
+            throw DataError(code: .reconciliation, message: "reconciliation failed: the run has no control totals from its extract")
+        }
+        guard let loadedRevenue = Cents.parse(loaded.revenue) else {
+            throw DataError(code: .duckdb, message: "duckdb returned revenue \(loaded.revenue), not a decimal")
+        }
+        let check = Reconciliation(
+            source: .init(revenueCents: sourceRevenue, units: sourceUnits), loaded: .init(revenueCents: loadedRevenue, units: loaded.units))
+        if let mismatch = check.mismatch {
+            throw DataError(code: .reconciliation, message: mismatch)
+        }
+    }
+
+    static func totalsQuery(from source: String) -> String {
+        """
+        SELECT count(*)::BIGINT AS rows, COALESCE(sum(units), 0)::BIGINT AS units,
+            COALESCE(sum(revenue), 0)::DECIMAL(18,2)::VARCHAR AS revenue FROM \(source);
+        """
+    }
+
+    static func single(_ rows: [Loaded]) throws -> Loaded {
+        guard rows.count == 1, let row = rows.first else {
+            throw DataError(code: .duckdb, message: "expected one row of totals from duckdb, got \(rows.count)")
+        }
+        return row
+    }
+
+    func input(_ url: URL) throws -> URL {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw StagedInputMissing(path: url.path) }
+        return url
+    }
+}
+
+/// SQL text for DuckDB scripts.
+enum SQLText {
+    /// `'text'` with quotes doubled.
+    static func literal(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+}
