@@ -12,6 +12,7 @@ public struct DataPlatform: Sendable {
     public let dailySales: DailySales
     public let reports: DailySalesReport
     public let jobs: EtlJobs
+    public let quality: DataQuality
 
     /// Fails when the DuckDB CLI cannot be found.
     public init(db: PostgresClient, settings: DataSettings, logger: Logger = Logger(label: "intake.data")) throws {
@@ -22,13 +23,15 @@ public struct DataPlatform: Sendable {
         dailySales = DailySales(db: db, duckdb: duckdb, warehouse: warehouse, settings: settings, logger: logger)
         reports = DailySalesReport(warehouse: warehouse)
         jobs = EtlJobs(runs: runs, pipeline: dailySales, settings: settings, logger: logger)
+        quality = DataQuality(db: db, warn: settings.dqWarn, logger: logger)
     }
 
     /// Registers every job handler of the data side on `workQueue`.
     public func register(on workQueue: WorkQueue) {
         jobs.register(on: workQueue)
+        quality.register(on: workQueue)
     }
 
     /// The data side's recurring jobs, for the process's `JobScheduler`.
-    public var periodicJobs: [PeriodicJob] { jobs.periodicJobs }
+    public var periodicJobs: [PeriodicJob] { jobs.periodicJobs + [quality.periodicJob] }
 }

@@ -55,6 +55,10 @@ public struct DataSettings: Sendable {
         }
         if let warn = value("INTAKE_DQ_WARN") {
             settings.dqWarn = Set(warn.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            let known = Set(DataQualityCheck.all.map(\.name))
+            if let unknown = settings.dqWarn.subtracting(known).sorted().first {
+                throw DataError(code: .configuration, message: "INTAKE_DQ_WARN: no check named \(unknown); checks: \(known.sorted().joined(separator: ", "))")
+            }
         }
         settings.duckdbPath = value("INTAKE_DUCKDB")
         return settings

@@ -44,8 +44,8 @@ struct CommandLineTests {
             standardError: try String(contentsOf: err, encoding: .utf8))
     }
 
-    static func intake(_ arguments: [String], url: String, dataDirectory: URL) async throws -> Outcome {
-        try await wait(try start(arguments, url: url, dataDirectory: dataDirectory))
+    static func intake(_ arguments: [String], url: String, dataDirectory: URL, extra: [String: String] = [:]) async throws -> Outcome {
+        try await wait(try start(arguments, url: url, dataDirectory: dataDirectory, extra: extra))
     }
 
     /// A database of its own (the CLI uses the default schema), migrated, with a scratch data
@@ -175,6 +175,39 @@ struct CommandLineTests {
             #expect(totals.first?.orders == 20_000)
             #expect(totals.first?.revenue == "50000.00")
             #expect(try await db.query("SELECT 1 FROM etl_runs WHERE status IN ('queued', 'running')").isEmpty)
+        }
+    }
+
+    @Test func checkExitsNonZeroWhenAnErrorCheckFails() async throws {
+        try await Self.withDatabase { url, db, directory in
+            try await Self.seed(db, day: "2026-11-20", count: 5)
+            // Users for the orders, and yesterday's run.
+            try await db.query(
+                """
+                INSERT INTO users (id, role, email_lookup, email_cipher, password_hash, data_key)
+                SELECT user_id, 'customer', user_id::text::bytea, 'x', 'x', 'x' FROM orders
+                """)
+            try await db.query("INSERT INTO stock_shards (product_id, shard, available, reserved, shipped) VALUES ('00000000-0000-7000-8000-000000000001', 0, 10, 5, 0)")
+            let yesterday = LogicalDate(containing: Date()).adding(days: -1)
+            let run = try await Self.intake(["etl", "run", "daily-sales", "--date", yesterday.description], url: url, dataDirectory: directory)
+            #expect(run.status == 0, "\(run.standardError)")
+
+            let good = try await Self.intake(["check"], url: url, dataDirectory: directory)
+            #expect(good.status == 0, "\(good.standardOutput)\(good.standardError)")
+            let lines = good.standardOutput.split(separator: "\n")
+            #expect(lines.count == 8)
+            #expect(lines.allSatisfy { $0.hasPrefix("ok  ") }, "\(good.standardOutput)")
+            #expect(lines.first?.contains("orders.id.unique") == true && lines.first?.contains("(threshold = 0)") == true)
+
+            // A shard row edited by hand.
+            try await db.query("UPDATE stock_shards SET reserved = reserved + 2")
+            let bad = try await Self.intake(["check"], url: url, dataDirectory: directory)
+            #expect(bad.status != 0)
+            #expect(bad.standardOutput.split(separator: "\n").contains { $0.hasPrefix("FAIL  stock.conservation") }, "\(bad.standardOutput)")
+            let warned = try await Self.intake(["check"], url: url, dataDirectory: directory, extra: ["INTAKE_DQ_WARN": "stock.conservation"])
+            #expect(warned.status == 0, "\(warned.standardOutput)")
+            #expect(warned.standardOutput.contains("[warn]"))
+            #expect(try await db.query("SELECT count(*) AS n FROM dq_results")[0].decode("n", as: Int.self) == 24)
         }
     }
 }

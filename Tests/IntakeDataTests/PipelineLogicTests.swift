@@ -129,12 +129,13 @@ struct PipelineLogicTests {
         #expect(defaults.warehousePath.path == "/srv/intake/warehouse.duckdb")
         #expect(defaults.etlSchedule.expression == "0 2 * * *")
         let custom = try DataSettings.load(
-            from: ["INTAKE_LAKE_DIR": "/lake", "INTAKE_WAREHOUSE_PATH": "/w.duckdb", "INTAKE_ETL_SCHEDULE": "30 3 * * *", "INTAKE_DQ_WARN": "a, b"],
+            from: ["INTAKE_LAKE_DIR": "/lake", "INTAKE_WAREHOUSE_PATH": "/w.duckdb", "INTAKE_ETL_SCHEDULE": "30 3 * * *", "INTAKE_DQ_WARN": "stock.conservation, orders.user_id.completeness"],
             dataDirectory: base)
         #expect(custom.lakeDirectory.path == "/lake")
         #expect(custom.warehousePath.path == "/w.duckdb")
         #expect(custom.etlSchedule.expression == "30 3 * * *")
-        #expect(custom.dqWarn == ["a", "b"])
+        #expect(custom.dqWarn == ["stock.conservation", "orders.user_id.completeness"])
+        #expect(throws: DataError.self) { try DataSettings.load(from: ["INTAKE_DQ_WARN": "orders.id.uniq"], dataDirectory: base) }
         #expect(throws: DataError.self) { try DataSettings.load(from: ["INTAKE_ETL_SCHEDULE": "every day"], dataDirectory: base) }
     }
 

@@ -21,6 +21,7 @@ struct EtlRoutesTests {
                 (.get, "/v1/etl/runs", nil),
                 (.get, "/v1/etl/runs/\(UUID().uuidString.lowercased())", nil),
                 (.get, "/v1/reports/daily-sales?from=2026-11-01&to=2026-11-02", nil),
+                (.get, "/v1/data-quality", nil),
             ]
             for (method, uri, json) in calls {
                 let anonymous = try await h.call(method, uri, json: json)
@@ -142,6 +143,31 @@ struct EtlRoutesTests {
             #expect(row["orders"] as? Int == 1)
             #expect(row["units"] as? Int == 2)
             #expect(row["revenue"] as? String == "25.00")
+        }
+    }
+
+    @Test func dataQualityReturnsTheLatestResultOfEachCheck() async throws {
+        try await withAPI { h in
+            let admin = try await h.admin()
+            let none = try await h.call(.get, "/v1/data-quality", token: admin)
+            #expect(none.status == .ok)
+            #expect((none.object["items"] as? [Any])?.isEmpty == true)
+            let data = try #require(h.api.data)
+            try await data.quality.runAll(now: Date().addingTimeInterval(-60))
+            try await data.quality.runAll()
+            let latest = try await h.call(.get, "/v1/data-quality", token: admin)
+            #expect(latest.status == .ok)
+            let items = try #require(latest.object["items"] as? [[String: Any]])
+            #expect(items.compactMap { $0["check"] as? String } == DataQualityCheck.all.map(\.name))
+            for item in items {
+                #expect(Set(item.keys) == ["check", "severity", "passed", "value", "threshold", "detail", "checked_at"])
+            }
+            let freshness = try #require(items.first { $0["check"] as? String == "warehouse.daily_sales.freshness" })
+            #expect(freshness["passed"] as? Bool == false)
+            #expect(freshness["severity"] as? String == "error")
+            let unique = try #require(items.first { $0["check"] as? String == "orders.id.unique" })
+            #expect(unique["passed"] as? Bool == true)
+            #expect(unique["threshold"] as? String == "= 0")
         }
     }
 }

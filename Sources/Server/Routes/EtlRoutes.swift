@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import IntakeData
 
-/// `/v1/etl/runs` and `/v1/reports/daily-sales` (DATA.md), admin only. The rules live in
+/// `/v1/etl/runs`, `/v1/reports/daily-sales` and `/v1/data-quality` (DATA.md), admin only. The rules live in
 /// IntakeData; this file only reads requests and writes responses. Without a data platform
 /// (no DuckDB CLI) every route answers `503`.
 struct EtlRoutes<Context: IntakeContext> {
@@ -19,6 +19,16 @@ struct EtlRoutes<Context: IntakeContext> {
         group.get("etl/runs", use: list)
         group.get("etl/runs/{id}", use: show)
         group.get("reports/daily-sales", use: dailySales)
+        group.get("data-quality", use: dataQuality)
+    }
+
+    /// The latest result of every check.
+    @Sendable func dataQuality(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.requireAdmin()
+        let data = try self.data()
+        let results = try await mappingDataErrors { try await data.quality.latest() }
+        let out = "{\"items\":[" + results.map { $0.json() }.joined(separator: ",") + "]}"
+        return JSONBody.response(data: Array(out.utf8), status: .ok)
     }
 
     struct CreateRunRequest: Decodable {
