@@ -17,7 +17,9 @@ INTAKE_DUCKDB_VERSION="1.5.6"
 INTAKE_DUCKDB_VENV=.build/duckdb-venv
 
 # Installs duckdb-cli into $INTAKE_DUCKDB_VENV when missing or of another version, and exports
-# INTAKE_DUCKDB (where Intake looks first) naming its binary.
+# INTAKE_DUCKDB (where Intake looks first) naming the binary the package ships: not the
+# venv's bin/duckdb, a Python wrapper that would cost an interpreter start per call and put
+# a second process between Intake and DuckDB.
 ensure_duckdb() {
   local bin="$INTAKE_DUCKDB_VENV/bin/duckdb"
   if [ ! -x "$bin" ] || ! "$bin" -version 2>/dev/null | grep -q "v$INTAKE_DUCKDB_VERSION"; then
@@ -27,8 +29,11 @@ ensure_duckdb() {
     "$INTAKE_DUCKDB_VENV/bin/pip" install -q --disable-pip-version-check "duckdb-cli==$INTAKE_DUCKDB_VERSION" \
       || die "pip install duckdb-cli failed"
   fi
-  "$bin" -version >/dev/null 2>&1 || die "$bin does not run"
-  INTAKE_DUCKDB="$(cd "$(dirname "$bin")" && pwd)/duckdb"
+  local real
+  real=$("$INTAKE_DUCKDB_VENV/bin/python" -c 'import duckdb_cli, os; print(os.path.join(os.path.dirname(os.path.abspath(duckdb_cli.__file__)), "duckdb"))' 2>/dev/null || true)
+  [ -x "$real" ] || real="$(cd "$(dirname "$bin")" && pwd)/duckdb"
+  "$real" -version >/dev/null 2>&1 || die "$real does not run"
+  INTAKE_DUCKDB="$real"
   export INTAKE_DUCKDB
 }
 

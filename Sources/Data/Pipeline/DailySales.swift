@@ -28,7 +28,10 @@ public struct DailySales: Sendable {
     public struct Extracted: Sendable, Hashable {
         public var orders: Int64
         public var revenue: String
-        public var units: Int64
+    }
+
+    struct Units: Sendable, Decodable {
+        var units: Int64
     }
 
     /// What the load committed.
@@ -82,27 +85,33 @@ public struct DailySales: Sendable {
             let totals = try await transaction.query(EtlQueries.controlTotals(run.logicalDate))
             try await transaction.copyOut(EtlQueries.extractItems(run.logicalDate), toFile: items.path)
             guard let row = totals.first else { throw DataError(code: .storage, message: "control totals returned no row") }
-            return Extracted(orders: try row.decode("orders"), revenue: try row.decode("revenue"), units: try row.decode("units"))
+            return Extracted(orders: try row.decode("orders"), revenue: try row.decode("revenue"))
         }
     }
 
-    /// 2. anonymize: only non-personal columns go on (the extract never read any user
-    /// column); the order id becomes a number meaningful only inside this run; a missing
-    /// region becomes `unknown`.
-    func anonymize(_ run: EtlRun) async throws {
+    /// 2. anonymize: only non-personal columns go on (the extract never read a user column;
+    /// the order id stays in staging only, to count distinct orders); a missing region
+    /// becomes `unknown`. Returns the extracted items' units, the second control total.
+    func anonymize(_ run: EtlRun) async throws -> Int64 {
         let directory = stagingDirectory(run)
         let items = try input(directory.appendingPathComponent("items.csv"))
         let output = directory.appendingPathComponent("anonymized.parquet")
-        _ = try await duckdb.run(
+        let units = try await duckdb.rows(
+            Units.self,
             """
             COPY (
-                SELECT dense_rank() OVER (ORDER BY order_id) AS order_key, product_id, sku, COALESCE(region, 'unknown') AS region,
+                SELECT CAST(order_id AS UUID) AS order_key, product_id, sku, COALESCE(region, 'unknown') AS region,
                     quantity, unit_price
                 FROM read_csv(\(SQLText.literal(items.path)), header = false, auto_detect = false, allow_quoted_nulls = false,
                     columns = {'order_id': 'VARCHAR', 'product_id': 'VARCHAR', 'sku': 'VARCHAR', 'region': 'VARCHAR',
                                'quantity': 'BIGINT', 'unit_price': 'DECIMAL(12,2)'})
             ) TO \(SQLText.literal(output.path)) (FORMAT parquet);
+            SELECT COALESCE(sum(quantity), 0)::BIGINT AS units FROM read_parquet(\(SQLText.literal(output.path)));
             """)
+        guard units.count == 1, let total = units.first?.units else {
+            throw DataError(code: .duckdb, message: "expected the extracted units from duckdb, got \(units.count) rows")
+        }
+        return total
     }
 
     /// 3. aggregate: per (product, region), distinct orders, units and exact revenue; the

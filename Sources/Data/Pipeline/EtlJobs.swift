@@ -76,10 +76,10 @@ public struct EtlJobs: Sendable {
             case .extract:
                 let extracted = try await pipeline.extract(run)
                 try await advance(run, to: .anonymize, recording: EtlQueries.recordExtract(
-                    run.id, orders: extracted.orders, revenue: extracted.revenue, units: extracted.units))
+                    run.id, orders: extracted.orders, revenue: extracted.revenue))
             case .anonymize:
-                try await pipeline.anonymize(run)
-                try await advance(run, to: .aggregate)
+                let units = try await pipeline.anonymize(run)
+                try await advance(run, to: .aggregate, recording: EtlQueries.recordUnits(run.id, units: units))
             case .aggregate:
                 _ = try await pipeline.aggregate(run)
                 try await advance(run, to: .load)

@@ -49,10 +49,14 @@ enum EtlQueries {
             [.uuid(id)])
     }
 
-    static func recordExtract(_ id: UUID, orders: Int64, revenue: String, units: Int64) -> PostgresStatement {
+    static func recordExtract(_ id: UUID, orders: Int64, revenue: String) -> PostgresStatement {
         PostgresStatement(
-            "UPDATE etl_runs SET orders_extracted = $2, source_revenue = $3::numeric, source_units = $4 WHERE id = $1 AND status = 'running'",
-            [.uuid(id), .int64(orders), .text(revenue), .int64(units)])
+            "UPDATE etl_runs SET orders_extracted = $2, source_revenue = $3::numeric WHERE id = $1 AND status = 'running'",
+            [.uuid(id), .int64(orders), .text(revenue)])
+    }
+
+    static func recordUnits(_ id: UUID, units: Int64) -> PostgresStatement {
+        PostgresStatement("UPDATE etl_runs SET source_units = $2 WHERE id = $1 AND status = 'running'", [.uuid(id), .int64(units)])
     }
 
     static func markSucceeded(_ id: UUID, rows: Int64, revenue: String, output: String) -> PostgresStatement {
@@ -103,11 +107,11 @@ enum EtlQueries {
             + " AND o.status IN ('PAID', 'SHIPPED', 'DELIVERED')"
     }
 
-    /// Control totals of the day: orders, the sum of their amounts, and their items' units.
+    /// Control totals of the day: its orders and the sum of their amounts (the items'
+    /// quantities are summed from the extracted file, which holds exactly those orders' items).
     static func controlTotals(_ date: LogicalDate) -> String {
         """
-        SELECT count(*)::int8 AS orders, COALESCE(sum(o.amount), 0)::numeric(18,2)::text AS revenue,
-            COALESCE((SELECT sum(i.quantity) FROM order_items i JOIN orders o ON o.id = i.order_id WHERE \(dayFilter(date))), 0)::int8 AS units
+        SELECT count(*)::int8 AS orders, COALESCE(sum(o.amount), 0)::numeric(18,2)::text AS revenue
         FROM orders o WHERE \(dayFilter(date))
         """
     }

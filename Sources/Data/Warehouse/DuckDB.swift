@@ -17,8 +17,9 @@ public struct DuckDB: Sendable {
     }
 
     /// The binary Intake uses: `INTAKE_DUCKDB` (or `explicit`), then the project's venv
-    /// (`.build/duckdb-venv/bin/duckdb`, from the working directory or beside the running
-    /// executable's build directory), then `duckdb` on `PATH`.
+    /// (`.build/duckdb-venv`, from the working directory or beside the running executable's
+    /// build directory: the binary the package ships, else its `bin/duckdb` wrapper), then
+    /// `duckdb` on `PATH`.
     public static func locate(explicit: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DuckDB {
         let fileManager = FileManager.default
         if let path = explicit ?? environment["INTAKE_DUCKDB"].flatMap({ $0.isEmpty ? nil : $0 }) {
@@ -27,10 +28,15 @@ public struct DuckDB: Sendable {
             }
             return DuckDB(executable: path)
         }
-        var candidates = [fileManager.currentDirectoryPath + "/.build/duckdb-venv/bin/duckdb"]
-        // `.build/<config>/intake` → `.build/duckdb-venv/bin/duckdb`.
+        // `.build/<config>/intake` → `.build/duckdb-venv`.
         let executableDirectory = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
-        candidates.append(executableDirectory.deletingLastPathComponent().appendingPathComponent("duckdb-venv/bin/duckdb").path)
+        var candidates: [String] = []
+        for venv in [fileManager.currentDirectoryPath + "/.build/duckdb-venv", executableDirectory.deletingLastPathComponent().path + "/duckdb-venv"] {
+            let lib = venv + "/lib"
+            let pythons = ((try? fileManager.contentsOfDirectory(atPath: lib)) ?? []).filter { $0.hasPrefix("python") }.sorted()
+            candidates += pythons.map { "\(lib)/\($0)/site-packages/duckdb_cli/duckdb" }
+            candidates.append(venv + "/bin/duckdb")
+        }
         for directory in (environment["PATH"] ?? "").split(separator: ":") {
             candidates.append("\(directory)/duckdb")
         }
