@@ -175,6 +175,43 @@ struct DailySalesPipelineTests {
         }
     }
 
+    @Test func readsAnswerWhileLoadsRun() async throws {
+        try await DataHarness.with { h in
+            try await Self.seed(h)
+            try await h.platform.warehouse.ensureExists()
+            try await withRunningServices([h.workQueue()]) {
+                // Seven days queued at once (their steps interleave), and day A twice.
+                var ids: [UUID] = []
+                for day in LogicalDate.days(from: try #require(LogicalDate("2026-11-15")), through: try #require(LogicalDate(Self.dayB))) + [try #require(LogicalDate(Self.dayA))] {
+                    ids.append(try await h.platform.runs.create(pipeline: "daily_sales", date: day, trigger: .backfill).id)
+                }
+                let reads = Shared((count: 0, torn: [String]()))
+                let reader = Task {
+                    while !Task.isCancelled {
+                        let rows = try await h.warehouseRows(Self.dayA).values
+                        reads.withLock { state in
+                            state.count += 1
+                            if !(rows.isEmpty || rows == Self.expectedA) { state.torn.append("\(rows)") }
+                        }
+                    }
+                }
+                for id in ids {
+                    let run = try await h.platform.runs.waitUntilFinished(id, interval: .milliseconds(20))
+                    #expect(run.status == .succeeded)
+                }
+                reader.cancel()
+                // Every read during the loads answered (an error would end the task with it).
+                switch await reader.result {
+                case .success: break
+                case .failure(let error): if !(error is CancellationError) { Issue.record("a read failed during the loads: \(error)") }
+                }
+                #expect(reads.withLock { $0.count } > 3)
+                #expect(reads.withLock { $0.torn }.isEmpty)
+                #expect(try await h.warehouseRows().values == Self.expectedA + Self.expectedB)
+            }
+        }
+    }
+
     @Test func aReconciliationFailureFailsTheRunLoadsNothingAndAlerts() async throws {
         try await DataHarness.with(eventTypePrefix: "org.test") { h in
             try await TestServices.withRedis { redis, prefix in
@@ -233,8 +270,8 @@ struct DailySalesPipelineTests {
         try await DataHarness.with { h in
             try await Self.seed(h)
             // A run whose load step was taken by a worker that then died (kill -9): its job is
-            // `running` under a lease that has expired, and it left a half-written copy of the
-            // warehouse and of the day's file behind.
+            // `running` under a lease that has expired, and it left half-written copies of the
+            // warehouse and of the day's file behind (an hour ago: they are swept).
             let first = try await withRunningServices([h.workQueue()]) { try await h.run(Self.dayA) }
             #expect(first.status == .succeeded)
             let day = try #require(LogicalDate(Self.dayA))
@@ -246,10 +283,14 @@ struct DailySalesPipelineTests {
                 """, [.text("etl:\(run.id.uuidString.lowercased()):extract")])
             try await h.db.query("UPDATE etl_runs SET status = 'running', started_at = now() WHERE id = $1", [.uuid(run.id)])
             let warehouse = h.platform.settings.warehousePath
-            let leftover = warehouse.deletingLastPathComponent().appendingPathComponent(".\(warehouse.lastPathComponent).load-\(run.id.uuidString.lowercased()).tmp")
+            let leftover = warehouse.deletingLastPathComponent().appendingPathComponent(".\(warehouse.lastPathComponent).\(UUID().uuidString.lowercased()).tmp")
             try Data("half a database".utf8).write(to: leftover)
-            let lakeLeftover = h.partition(Self.dayA).deletingLastPathComponent().appendingPathComponent(".part-0.parquet.\(run.id.uuidString.lowercased()).tmp")
+            let lakeLeftover = h.partition(Self.dayA).deletingLastPathComponent().appendingPathComponent(".part-0.parquet.\(UUID().uuidString.lowercased()).tmp")
             try Data("half a file".utf8).write(to: lakeLeftover)
+            let anHourAgo = Date().addingTimeInterval(-3700)
+            for file in [leftover, lakeLeftover] {
+                try FileManager.default.setAttributes([.modificationDate: anHourAgo], ofItemAtPath: file.path)
+            }
             // While it is stuck, readers see the previous load whole.
             #expect(try await h.warehouseRows(Self.dayA).values == Self.expectedA)
 

@@ -80,13 +80,17 @@ public struct DailySales: Sendable {
         let directory = stagingDirectory(run)
         try Files.createDirectory(directory)
         let items = directory.appendingPathComponent("items.csv")
-        return try await db.withTransaction(.repeatableRead) { transaction in
+        let temporary = Files.temporary(for: items)
+        defer { Files.removeQuietly(temporary, logger: logger) }
+        let extracted = try await db.withTransaction(.repeatableRead) { transaction in
             // The first statement takes the snapshot; both reads see the same one.
             let totals = try await transaction.query(EtlQueries.controlTotals(run.logicalDate))
-            try await transaction.copyOut(EtlQueries.extractItems(run.logicalDate), toFile: items.path)
+            try await transaction.copyOut(EtlQueries.extractItems(run.logicalDate), toFile: temporary.path)
             guard let row = totals.first else { throw DataError(code: .storage, message: "control totals returned no row") }
             return Extracted(orders: try row.decode("orders"), revenue: try row.decode("revenue"))
         }
+        try Files.rename(temporary, to: items)
+        return extracted
     }
 
     /// 2. anonymize: only non-personal columns go on (the extract never read a user column;
@@ -96,6 +100,8 @@ public struct DailySales: Sendable {
         let directory = stagingDirectory(run)
         let items = try input(directory.appendingPathComponent("items.csv"))
         let output = directory.appendingPathComponent("anonymized.parquet")
+        let temporary = Files.temporary(for: output)
+        defer { Files.removeQuietly(temporary, logger: logger) }
         let units = try await duckdb.rows(
             Units.self,
             """
@@ -105,12 +111,13 @@ public struct DailySales: Sendable {
                 FROM read_csv(\(SQLText.literal(items.path)), header = false, auto_detect = false, allow_quoted_nulls = false,
                     columns = {'order_id': 'VARCHAR', 'product_id': 'VARCHAR', 'sku': 'VARCHAR', 'region': 'VARCHAR',
                                'quantity': 'BIGINT', 'unit_price': 'DECIMAL(12,2)'})
-            ) TO \(SQLText.literal(output.path)) (FORMAT parquet);
-            SELECT COALESCE(sum(quantity), 0)::BIGINT AS units FROM read_parquet(\(SQLText.literal(output.path)));
+            ) TO \(SQLText.literal(temporary.path)) (FORMAT parquet);
+            SELECT COALESCE(sum(quantity), 0)::BIGINT AS units FROM read_parquet(\(SQLText.literal(temporary.path)));
             """)
         guard units.count == 1, let total = units.first?.units else {
             throw DataError(code: .duckdb, message: "expected the extracted units from duckdb, got \(units.count) rows")
         }
+        try Files.rename(temporary, to: output)
         return total
     }
 
@@ -120,6 +127,8 @@ public struct DailySales: Sendable {
         let directory = stagingDirectory(run)
         let anonymized = try input(directory.appendingPathComponent("anonymized.parquet"))
         let output = directory.appendingPathComponent("aggregate.parquet")
+        let temporary = Files.temporary(for: output)
+        defer { Files.removeQuietly(temporary, logger: logger) }
         let totals = try await duckdb.rows(
             Loaded.self,
             """
@@ -129,11 +138,12 @@ public struct DailySales: Sendable {
                     sum(quantity * unit_price)::DECIMAL(18,2) AS revenue, \(SQLText.literal(run.id.uuidString.lowercased())) AS etl_run_id
                 FROM read_parquet(\(SQLText.literal(anonymized.path)))
                 GROUP BY product_id, region ORDER BY product_id, region
-            ) TO \(SQLText.literal(output.path)) (FORMAT parquet);
-            \(Self.totalsQuery(from: "read_parquet(\(SQLText.literal(output.path)))"))
+            ) TO \(SQLText.literal(temporary.path)) (FORMAT parquet);
+            \(Self.totalsQuery(from: "read_parquet(\(SQLText.literal(temporary.path)))"))
             """)
         let loaded = try Self.single(totals)
         try reconcile(run, loaded)
+        try Files.rename(temporary, to: output)
         return loaded
     }
 
@@ -146,7 +156,8 @@ public struct DailySales: Sendable {
         let partition = partitionDirectory(run.logicalDate)
         try Files.createDirectory(partition)
         let finalFile = partition.appendingPathComponent("part-0.parquet")
-        let temporary = partition.appendingPathComponent(".part-0.parquet.\(run.id.uuidString.lowercased()).tmp")
+        Files.sweepTemporaries(of: finalFile, olderThan: 3600, logger: logger)
+        let temporary = Files.temporary(for: finalFile)
         defer { Files.removeQuietly(temporary, logger: logger) }
         let day = "DATE '\(run.logicalDate)'"
         let rows = try await warehouse.write(
@@ -161,7 +172,7 @@ public struct DailySales: Sendable {
                 TO \(SQLText.literal(temporary.path)) (FORMAT parquet);
             \(Self.totalsQuery(from: "daily_sales WHERE sale_date = \(day)"))
             """,
-            returning: Loaded.self, tag: "load-\(run.id.uuidString.lowercased())",
+            returning: Loaded.self,
             accept: { rows in try reconcile(run, try Self.single(rows)) },
             beforeSwap: {
                 try Files.sync(temporary)

@@ -33,6 +33,7 @@ public struct DuckDB: Sendable {
         var candidates: [String] = []
         for venv in [fileManager.currentDirectoryPath + "/.build/duckdb-venv", executableDirectory.deletingLastPathComponent().path + "/duckdb-venv"] {
             let lib = venv + "/lib"
+            // No venv (or no lib in it): no candidate there, nothing else to know.
             let pythons = ((try? fileManager.contentsOfDirectory(atPath: lib)) ?? []).filter { $0.hasPrefix("python") }.sorted()
             candidates += pythons.map { "\(lib)/\($0)/site-packages/duckdb_cli/duckdb" }
             candidates.append(venv + "/bin/duckdb")

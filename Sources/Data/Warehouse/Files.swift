@@ -51,4 +51,30 @@ enum Files {
     static func syncDirectory(_ directory: URL) throws {
         try sync(directory)
     }
+
+    /// A temporary name beside `url`, unique to this attempt: a process killed mid-write can
+    /// leave a DuckDB child writing its file, which must never be the file of the next attempt.
+    static func temporary(for url: URL) -> URL {
+        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.lowercased()).tmp")
+    }
+
+    /// Removes `.<name>.*.tmp` files beside `url` last modified more than `age` ago: what
+    /// attempts killed mid-write left behind (younger ones may still be being written).
+    static func sweepTemporaries(of url: URL, olderThan age: TimeInterval, logger: Logger) {
+        let directory = url.deletingLastPathComponent()
+        let prefix = ".\(url.lastPathComponent)."
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        } catch {
+            return  // no directory yet: nothing left behind
+        }
+        let limit = Date().addingTimeInterval(-age)
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+            let file = directory.appendingPathComponent(name)
+            // A file that vanished meanwhile (another sweep) counts as new: left alone.
+            let modified = (try? FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as? Date) ?? Date()
+            if modified < limit { removeQuietly(file, logger: logger) }
+        }
+    }
 }

@@ -37,14 +37,14 @@ public struct Warehouse: Sendable {
     /// `beforeSwap` runs after `accept`, just before the rename (the lake's file is renamed
     /// there, under the same lock).
     public func write<Row: Decodable & Sendable>(
-        _ change: String, returning: Row.Type, tag: String, accept: @Sendable ([Row]) throws -> Void,
+        _ change: String, returning: Row.Type, accept: @Sendable ([Row]) throws -> Void,
         beforeSwap: @Sendable () throws -> Void = {}
     ) async throws -> [Row] {
         let lockKey = "intake.warehouse:" + path.standardizedFileURL.path
         return try await db.withConnection { session in
             try await session.query("SELECT pg_advisory_lock(hashtext($1))", [.text(lockKey)])
             do {
-                let rows = try await writeLocked(change, returning: returning, tag: tag, accept: accept, beforeSwap: beforeSwap)
+                let rows = try await writeLocked(change, returning: returning, accept: accept, beforeSwap: beforeSwap)
                 try await session.query("SELECT pg_advisory_unlock(hashtext($1))", [.text(lockKey)])
                 return rows
             } catch {
@@ -60,15 +60,14 @@ public struct Warehouse: Sendable {
     }
 
     private func writeLocked<Row: Decodable & Sendable>(
-        _ change: String, returning: Row.Type, tag: String, accept: @Sendable ([Row]) throws -> Void,
+        _ change: String, returning: Row.Type, accept: @Sendable ([Row]) throws -> Void,
         beforeSwap: @Sendable () throws -> Void
     ) async throws -> [Row] {
         let fileManager = FileManager.default
         let directory = path.deletingLastPathComponent()
-        let copy = directory.appendingPathComponent(".\(path.lastPathComponent).\(tag).tmp")
         try Files.createDirectory(directory)
-        try Files.remove(copy)
-        try Files.remove(URL(fileURLWithPath: copy.path + ".wal"))
+        Files.sweepTemporaries(of: path, olderThan: 3600, logger: logger)
+        let copy = Files.temporary(for: path)
         defer {
             // Gone after a successful swap; left over only when the change was abandoned.
             Files.removeQuietly(copy, logger: logger)
@@ -98,7 +97,7 @@ public struct Warehouse: Sendable {
     public func ensureExists() async throws {
         guard !FileManager.default.fileExists(atPath: path.path) else { return }
         struct Nothing: Decodable, Sendable {}
-        _ = try await write("SELECT 1 AS one WHERE false;", returning: Nothing.self, tag: "init-\(UUID().uuidString)", accept: { _ in })
+        _ = try await write("SELECT 1 AS one WHERE false;", returning: Nothing.self, accept: { _ in })
     }
 
     /// Runs `sql` read-only against the live file (created empty first if there is none).
