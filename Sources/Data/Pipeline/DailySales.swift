@@ -113,7 +113,7 @@ public struct DailySales: Sendable {
                                'quantity': 'BIGINT', 'unit_price': 'DECIMAL(12,2)'})
             ) TO \(SQLText.literal(temporary.path)) (FORMAT parquet);
             SELECT COALESCE(sum(quantity), 0)::BIGINT AS units FROM read_parquet(\(SQLText.literal(temporary.path)));
-            """)
+            """, background: true)
         guard units.count == 1, let total = units.first?.units else {
             throw DataError(code: .duckdb, message: "expected the extracted units from duckdb, got \(units.count) rows")
         }
@@ -140,7 +140,7 @@ public struct DailySales: Sendable {
                 GROUP BY product_id, region ORDER BY product_id, region
             ) TO \(SQLText.literal(temporary.path)) (FORMAT parquet);
             \(Self.totalsQuery(from: "read_parquet(\(SQLText.literal(temporary.path)))"))
-            """)
+            """, background: true)
         let loaded = try Self.single(totals)
         try reconcile(run, loaded)
         try Files.rename(temporary, to: output)

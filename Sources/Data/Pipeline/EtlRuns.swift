@@ -37,7 +37,7 @@ public struct EtlRuns: Sendable {
         let draft = EtlRun(
             id: UUIDv7.make(), pipeline: pipeline, logicalDate: date, status: .queued, trigger: trigger, createdAt: Date())
         return try await db.withTransaction { transaction in
-            let rows = try await transaction.query(EtlQueries.insert(draft).sql, EtlQueries.insert(draft).parameters)
+            let rows = try await transaction.query(EtlQueries.insert(draft))
             guard let row = rows.first else { throw DataError(code: .storage, message: "inserting the run returned nothing") }
             let run = try EtlRun(row: row)
             try await WorkQueue.enqueue(try stepJob(run.id, .extract), in: transaction)
@@ -50,8 +50,7 @@ public struct EtlRuns: Sendable {
         let draft = EtlRun(
             id: UUIDv7.make(), pipeline: pipeline, logicalDate: date, status: .queued, trigger: .schedule, createdAt: Date())
         return try await db.withTransaction { transaction in
-            let statement = EtlQueries.insertScheduled(draft)
-            guard let row = try await transaction.query(statement.sql, statement.parameters).first else { return nil }
+            guard let row = try await transaction.query(EtlQueries.insertScheduled(draft)).first else { return nil }
             let run = try EtlRun(row: row)
             try await WorkQueue.enqueue(try stepJob(run.id, .extract), in: transaction)
             return run
@@ -59,14 +58,12 @@ public struct EtlRuns: Sendable {
     }
 
     public func find(_ id: UUID) async throws -> EtlRun? {
-        let statement = EtlQueries.find(id)
-        return try await db.query(statement.sql, statement.parameters).first.map(EtlRun.init(row:))
+        try await db.query(EtlQueries.find(id)).first.map(EtlRun.init(row:))
     }
 
     /// A page of runs, newest first; `nextCursor` continues after the last one.
     public func page(pipeline: String?, limit: Int, after cursor: UUID?) async throws -> (runs: [EtlRun], nextCursor: UUID?) {
-        let statement = EtlQueries.page(pipeline: pipeline, limit: limit + 1, after: cursor)
-        var runs = try await db.query(statement.sql, statement.parameters).map(EtlRun.init(row:))
+        var runs = try await db.query(EtlQueries.page(pipeline: pipeline, limit: limit + 1, after: cursor)).map(EtlRun.init(row:))
         var next: UUID?
         if runs.count > limit {
             runs.removeLast()
@@ -89,8 +86,7 @@ public struct EtlRuns: Sendable {
     @discardableResult
     public func fail(_ id: UUID, error: String) async throws -> EtlRun? {
         let failed: EtlRun? = try await db.withTransaction { transaction in
-            let statement = EtlQueries.markFailed(id, error: error)
-            guard let row = try await transaction.query(statement.sql, statement.parameters).first else { return nil }
+            guard let row = try await transaction.query(EtlQueries.markFailed(id, error: error)).first else { return nil }
             let run = try EtlRun(row: row)
             let insert = OutboxQueries.insert([events.pipelineFailed(run, error: error)])
             _ = try await transaction.pipeline([insert, OutboxQueries.notify])

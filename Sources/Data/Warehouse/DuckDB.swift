@@ -60,13 +60,18 @@ public struct DuckDB: Sendable {
     /// Runs `sql` (one or more statements, stopping at the first error) against `database`
     /// (a file path, or `:memory:`) and returns what it printed in JSON mode: the rows of
     /// the statement(s) that return rows.
-    public func run(_ sql: String, database: String = ":memory:", mode: Mode = .readWrite, output: OutputMode = .json) async throws -> String {
+    ///
+    /// `background` work (the pipeline's steps) runs at a lower CPU priority (nice 10), so that
+    /// a run gives way to order intake on a busy machine; reads answer at normal priority.
+    public func run(
+        _ sql: String, database: String = ":memory:", mode: Mode = .readWrite, output: OutputMode = .json, background: Bool = false
+    ) async throws -> String {
         var arguments = ["-no-init", "-bail", output.flag]
         if mode == .readOnly { arguments.append("-readonly") }
         arguments.append(database)
         if mode == .readOnly { arguments += ["-c", "SET enable_external_access = false"] }
         arguments += ["-c", sql]
-        let result = try await Self.spawn(executable, arguments)
+        let result = try await Self.spawn(executable, arguments, niceness: background ? 10 : 0)
         guard result.status == 0 else {
             let message = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
             throw DataError(code: .duckdb, message: message.isEmpty ? "duckdb exited with status \(result.status)" : message)
@@ -75,8 +80,10 @@ public struct DuckDB: Sendable {
     }
 
     /// Like `run`, decoding the rows of the last row-returning statement as `Row`s.
-    public func rows<Row: Decodable>(_ type: Row.Type, _ sql: String, database: String = ":memory:", mode: Mode = .readWrite) async throws -> [Row] {
-        let text = try await run(sql, database: database, mode: mode, output: .json)
+    public func rows<Row: Decodable>(
+        _ type: Row.Type, _ sql: String, database: String = ":memory:", mode: Mode = .readWrite, background: Bool = false
+    ) async throws -> [Row] {
+        let text = try await run(sql, database: database, mode: mode, output: .json, background: background)
         // Each row-returning statement prints one JSON array; the last one is the answer. A
         // statement returning no rows prints nothing.
         let start: String.Index
@@ -113,7 +120,7 @@ public struct DuckDB: Sendable {
 
     /// Starts the process and waits for it off the cooperative pool (the termination handler
     /// resumes the caller).
-    static func spawn(_ executable: String, _ arguments: [String]) async throws -> Result {
+    static func spawn(_ executable: String, _ arguments: [String], niceness: Int32 = 0) async throws -> Result {
         let directory = NSTemporaryDirectory()
         let token = UUID().uuidString
         let outPath = directory + "intake-duckdb-\(token).out"
@@ -137,6 +144,10 @@ public struct DuckDB: Sendable {
             process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
             do {
                 try process.run()
+                if niceness != 0 {
+                    // Best effort: at worst the step runs at normal priority.
+                    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(process.processIdentifier), niceness)
+                }
             } catch {
                 process.terminationHandler = nil
                 continuation.resume(throwing: DataError(code: .duckdb, message: "cannot run \(executable): \(error.localizedDescription)"))

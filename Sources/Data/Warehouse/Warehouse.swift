@@ -80,7 +80,7 @@ public struct Warehouse: Sendable {
                 throw DataError(code: .storage, message: "cannot copy the warehouse \(path.path): \(error.localizedDescription)")
             }
         }
-        let rows = try await duckdb.rows(Row.self, Self.schema + "\n" + change, database: copy.path)
+        let rows = try await duckdb.rows(Row.self, Self.schema + "\n" + change, database: copy.path, background: true)
         try accept(rows)
         // DuckDB checkpoints on a clean exit: a WAL left beside the copy means it did not.
         guard !fileManager.fileExists(atPath: copy.path + ".wal") else {
