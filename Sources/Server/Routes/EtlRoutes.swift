@@ -61,7 +61,8 @@ struct EtlRoutes<Context: IntakeContext> {
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         _ = try context.requireAdmin()
         let data = try self.data()
-        let pipeline = request.uri.queryParameters.get("pipeline")
+        // `?pipeline=` (empty) means every pipeline, as no parameter does.
+        let pipeline = request.uri.queryParameters.get("pipeline").flatMap { $0.isEmpty ? nil : $0 }
         if let pipeline, !Pipelines.all.contains(pipeline) {
             throw Problem.validation("pipeline: unknown pipeline \"\(pipeline)\"")
         }
