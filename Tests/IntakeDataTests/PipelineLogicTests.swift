@@ -145,3 +145,29 @@ struct PipelineLogicTests {
         #expect(throws: Never.self) { try ReadOnlyWarehouse.refuseDotCommands("SELECT '.x' AS a") }
     }
 }
+
+@Suite("What a step's end leads to")
+struct StepDecisionTests {
+    typealias S = DailySales
+
+    @Test func doneStepsQueueTheNextAndTheLoadSucceeds() {
+        #expect(S.decide(.stepDone(.extract), attempt: 1, maxAttempts: 3) == .queueNext(.anonymize))
+        #expect(S.decide(.stepDone(.anonymize), attempt: 2, maxAttempts: 3) == .queueNext(.aggregate))
+        #expect(S.decide(.stepDone(.aggregate), attempt: 1, maxAttempts: 3) == .queueNext(.load))
+        #expect(S.decide(.stepDone(.load), attempt: 3, maxAttempts: 3) == .markSucceeded)
+    }
+
+    @Test func aMismatchFailsTheRunAtOnceWithoutRetry() {
+        #expect(S.decide(.reconciliationFailed("off by 1.00"), attempt: 1, maxAttempts: 3) == .failRun("off by 1.00"))
+    }
+
+    @Test func errorsRetryUntilTheLastAttemptThenFailTheRun() {
+        #expect(S.decide(.stepFailed("disk full"), attempt: 1, maxAttempts: 3) == .retry)
+        #expect(S.decide(.stepFailed("disk full"), attempt: 2, maxAttempts: 3) == .retry)
+        #expect(S.decide(.stepFailed("disk full"), attempt: 3, maxAttempts: 3) == .failRunAndGiveUp("disk full"))
+    }
+
+    @Test func lostStagingStartsOver() {
+        #expect(S.decide(.stagedInputMissing, attempt: 1, maxAttempts: 3) == .restartFromExtract)
+    }
+}

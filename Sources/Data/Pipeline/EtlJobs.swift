@@ -60,64 +60,77 @@ public struct EtlJobs: Sendable {
         return LogicalDate(containing: now).adding(days: -1)
     }
 
-    /// Runs one step of a run, then queues the next one (in the transaction that records the
-    /// step), or ends the run.
+    /// Runs one step of a run, then does what `DailySales.decide` says: queue the next step
+    /// (in the transaction that records this one), end the run, start over, or retry.
     func runStep(_ job: Job) async throws -> JobOutcome {
         let args = try job.decodeArgs(StepArgs.self)
-        guard var run = try await runs.find(args.runID) else {
+        guard let run = try await runs.find(args.runID) else {
             return .discard(reason: "no run \(args.runID.uuidString.lowercased())")
         }
         if run.status.isFinished { return .completed }
         try await runs.db.query(EtlQueries.markRunning(run.id))
         let id = run.id.uuidString.lowercased()
         let started = ContinuousClock.now
+        var recording: PostgresStatement?
+        var loaded: DailySales.Loaded?
+        let event: DailySales.StepEvent
+        var failure: (any Error)?
         do {
             switch args.step {
             case .extract:
                 let extracted = try await pipeline.extract(run)
-                try await advance(run, to: .anonymize, recording: EtlQueries.recordExtract(
-                    run.id, orders: extracted.orders, revenue: extracted.revenue))
+                recording = EtlQueries.recordExtract(run.id, orders: extracted.orders, revenue: extracted.revenue)
             case .anonymize:
-                let units = try await pipeline.anonymize(run)
-                try await advance(run, to: .aggregate, recording: EtlQueries.recordUnits(run.id, units: units))
+                recording = EtlQueries.recordUnits(run.id, units: try await pipeline.anonymize(run))
             case .aggregate:
                 _ = try await pipeline.aggregate(run)
-                try await advance(run, to: .load)
             case .load:
-                let loaded = try await pipeline.load(run)
-                if let finished = try await runs.db.query(
-                    EtlQueries.markSucceeded(run.id, rows: loaded.rows, revenue: loaded.revenue, output: DailySales.outputName(run.logicalDate))
-                ).first.map(EtlRun.init(row:)) {
-                    run = finished
-                    EtlMetrics.finished(finished)
-                    logger.notice(
-                        "pipeline run succeeded",
-                        metadata: ["run": "\(id)", "date": "\(run.logicalDate)", "rows": "\(loaded.rows)", "revenue": "\(loaded.revenue)"])
-                }
-                pipeline.cleanUp(run)
+                loaded = try await pipeline.load(run)
             }
-            logger.info(
-                "pipeline step done",
-                metadata: ["run": "\(id)", "step": "\(args.step.rawValue)", "duration": "\(ContinuousClock.now - started)"])
-            return .completed
+            event = .stepDone(args.step)
         } catch let error as DataError where error.code == .reconciliation {
-            try await runs.fail(run.id, error: error.message)
-            pipeline.cleanUp(run)
-            return .completed
-        } catch let missing as DailySales.StagedInputMissing {
-            logger.warning("staged input missing; the run starts over from extract", metadata: ["run": "\(id)", "error": "\(missing)"])
-            try await WorkQueue.enqueue(try runs.stepJob(run.id, .extract), using: runs.db)
-            return .completed
+            event = .reconciliationFailed(error.message)
+        } catch is DailySales.StagedInputMissing {
+            event = .stagedInputMissing
         } catch {
-            logger.warning(
-                "pipeline step failed",
-                metadata: ["run": "\(id)", "step": "\(args.step.rawValue)", "attempt": "\(job.attempt)", "error": "\(error)"])
-            if job.attempt >= job.maxAttempts {
-                try await runs.fail(run.id, error: "\(args.step.rawValue): \(error)")
-                pipeline.cleanUp(run)
-            }
-            throw error
+            failure = error
+            event = .stepFailed("\(args.step.rawValue): \(error)")
         }
+        let action = DailySales.decide(event, attempt: job.attempt, maxAttempts: job.maxAttempts)
+        logger.info(
+            "pipeline step ended",
+            metadata: [
+                "run": "\(id)", "step": "\(args.step.rawValue)", "attempt": "\(job.attempt)", "duration": "\(ContinuousClock.now - started)",
+                "action": "\(action)",
+            ])
+        switch action {
+        case .queueNext(let next):
+            try await advance(run, to: next, recording: recording)
+        case .markSucceeded:
+            guard let loaded else { preconditionFailure("markSucceeded is decided only after a load") }
+            let statement = EtlQueries.markSucceeded(run.id, rows: loaded.rows, revenue: loaded.revenue, output: DailySales.outputName(run.logicalDate))
+            if let finished = try await runs.db.query(statement).first.map(EtlRun.init(row:)) {
+                EtlMetrics.finished(finished)
+                logger.notice(
+                    "pipeline run succeeded",
+                    metadata: ["run": "\(id)", "date": "\(run.logicalDate)", "rows": "\(loaded.rows)", "revenue": "\(loaded.revenue)"])
+            }
+            pipeline.cleanUp(run)
+        case .failRun(let reason):
+            try await runs.fail(run.id, error: reason)
+            pipeline.cleanUp(run)
+        case .failRunAndGiveUp(let reason):
+            try await runs.fail(run.id, error: reason)
+            pipeline.cleanUp(run)
+            throw failure ?? DataError(code: .storage, message: reason)
+        case .restartFromExtract:
+            logger.warning("staged input missing; the run starts over from extract", metadata: ["run": "\(id)"])
+            try await WorkQueue.enqueue(try runs.stepJob(run.id, .extract), using: runs.db)
+        case .retry:
+            logger.warning("pipeline step failed; retrying", metadata: ["run": "\(id)", "step": "\(args.step.rawValue)", "error": "\(event)"])
+            throw failure ?? DataError(code: .storage, message: "\(event)")
+        }
+        return .completed
     }
 
     /// Records the step (if `statement`) and queues the next step, in one transaction.
