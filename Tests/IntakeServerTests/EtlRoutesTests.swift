@@ -90,8 +90,10 @@ struct EtlRoutesTests {
             let second = try await h.call(.get, "/v1/etl/runs?limit=2&cursor=\(cursor)", token: admin)
             #expect((second.object["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [ids[0]])
             #expect(second.object["next_cursor"] is NSNull)
-            let all = try await h.call(.get, "/v1/etl/runs?pipeline=&limit=10", token: admin)
+            let all = try await h.call(.get, "/v1/etl/runs?limit=10", token: admin)
             #expect((all.object["items"] as? [[String: Any]])?.count == 3)
+            let empty = try await h.call(.get, "/v1/etl/runs?pipeline=", token: admin)
+            #expect(empty.status == .unprocessableContent && empty.problem == "validation")
             let unknown = try await h.call(.get, "/v1/etl/runs?pipeline=weekly", token: admin)
             #expect(unknown.status == .unprocessableContent && unknown.problem == "validation")
         }

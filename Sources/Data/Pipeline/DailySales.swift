@@ -103,17 +103,7 @@ public struct DailySales: Sendable {
         let temporary = Files.temporary(for: output)
         defer { Files.removeQuietly(temporary, logger: logger) }
         let units = try await duckdb.rows(
-            Units.self,
-            """
-            COPY (
-                SELECT CAST(order_id AS UUID) AS order_key, product_id, sku, COALESCE(region, 'unknown') AS region,
-                    quantity, unit_price
-                FROM read_csv(\(SQLText.literal(items.path)), header = false, auto_detect = false, allow_quoted_nulls = false,
-                    columns = {'order_id': 'VARCHAR', 'product_id': 'VARCHAR', 'sku': 'VARCHAR', 'region': 'VARCHAR',
-                               'quantity': 'BIGINT', 'unit_price': 'DECIMAL(12,2)'})
-            ) TO \(SQLText.literal(temporary.path)) (FORMAT parquet);
-            SELECT COALESCE(sum(quantity), 0)::BIGINT AS units FROM read_parquet(\(SQLText.literal(temporary.path)));
-            """, background: true)
+            Units.self, DailySalesSQL.anonymize(items: items, into: temporary), background: true)
         guard units.count == 1, let total = units.first?.units else {
             throw DataError(code: .duckdb, message: "expected the extracted units from duckdb, got \(units.count) rows")
         }
@@ -130,17 +120,7 @@ public struct DailySales: Sendable {
         let temporary = Files.temporary(for: output)
         defer { Files.removeQuietly(temporary, logger: logger) }
         let totals = try await duckdb.rows(
-            Loaded.self,
-            """
-            COPY (
-                SELECT DATE '\(run.logicalDate)' AS sale_date, product_id, min(sku) AS sku, region,
-                    count(DISTINCT order_key)::BIGINT AS orders, sum(quantity)::BIGINT AS units,
-                    sum(quantity * unit_price)::DECIMAL(18,2) AS revenue, \(SQLText.literal(run.id.uuidString.lowercased())) AS etl_run_id
-                FROM read_parquet(\(SQLText.literal(anonymized.path)))
-                GROUP BY product_id, region ORDER BY product_id, region
-            ) TO \(SQLText.literal(temporary.path)) (FORMAT parquet);
-            \(Self.totalsQuery(from: "read_parquet(\(SQLText.literal(temporary.path)))"))
-            """, background: true)
+            Loaded.self, DailySalesSQL.aggregate(anonymized, date: run.logicalDate, runID: run.id, into: temporary), background: true)
         let loaded = try Self.single(totals)
         try reconcile(run, loaded)
         try Files.rename(temporary, to: output)
@@ -159,19 +139,8 @@ public struct DailySales: Sendable {
         Files.sweepTemporaries(of: finalFile, olderThan: 3600, logger: logger)
         let temporary = Files.temporary(for: finalFile)
         defer { Files.removeQuietly(temporary, logger: logger) }
-        let day = "DATE '\(run.logicalDate)'"
         let rows = try await warehouse.write(
-            """
-            BEGIN TRANSACTION;
-            DELETE FROM daily_sales WHERE sale_date = \(day);
-            INSERT INTO daily_sales
-                SELECT sale_date, product_id, sku, region, orders, units, revenue, etl_run_id
-                FROM read_parquet(\(SQLText.literal(aggregate.path)));
-            COMMIT;
-            COPY (SELECT * FROM daily_sales WHERE sale_date = \(day) ORDER BY product_id, region)
-                TO \(SQLText.literal(temporary.path)) (FORMAT parquet);
-            \(Self.totalsQuery(from: "daily_sales WHERE sale_date = \(day)"))
-            """,
+            DailySalesSQL.load(aggregate, date: run.logicalDate, parquet: temporary),
             returning: Loaded.self,
             accept: { rows in try reconcile(run, try Self.single(rows)) },
             beforeSwap: {
@@ -203,13 +172,6 @@ public struct DailySales: Sendable {
         }
     }
 
-    static func totalsQuery(from source: String) -> String {
-        """
-        SELECT count(*)::BIGINT AS rows, COALESCE(sum(units), 0)::BIGINT AS units,
-            COALESCE(sum(revenue), 0)::DECIMAL(18,2)::VARCHAR AS revenue FROM \(source);
-        """
-    }
-
     static func single(_ rows: [Loaded]) throws -> Loaded {
         guard rows.count == 1, let row = rows.first else {
             throw DataError(code: .duckdb, message: "expected one row of totals from duckdb, got \(rows.count)")
@@ -220,13 +182,5 @@ public struct DailySales: Sendable {
     func input(_ url: URL) throws -> URL {
         guard FileManager.default.fileExists(atPath: url.path) else { throw StagedInputMissing(path: url.path) }
         return url
-    }
-}
-
-/// SQL text for DuckDB scripts.
-enum SQLText {
-    /// `'text'` with quotes doubled.
-    static func literal(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
     }
 }

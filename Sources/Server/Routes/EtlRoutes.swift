@@ -61,8 +61,8 @@ struct EtlRoutes<Context: IntakeContext> {
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         _ = try context.requireAdmin()
         let data = try self.data()
-        // `?pipeline=` (empty) means every pipeline, as no parameter does.
-        let pipeline = request.uri.queryParameters.get("pipeline").flatMap { $0.isEmpty ? nil : $0 }
+        // Absent: every pipeline. Present, it must name one (`?pipeline=` too: the spec's enum).
+        let pipeline = request.uri.queryParameters.get("pipeline")
         if let pipeline, !Pipelines.all.contains(pipeline) {
             throw Problem.validation("pipeline: unknown pipeline \"\(pipeline)\"")
         }
