@@ -142,26 +142,50 @@ extension DataIntegrationTests {
             }
         }
 
-        @Test func aRunKilledMidwayIsCompletedOnceAndNeverStuck() async throws {
+        @Test func aRunKilledMidLoadLeavesTheDayWholeAndIsCompletedOnce() async throws {
             try await Self.withDatabase { url, db, directory in
                 try await Self.seed(db, day: "2026-11-20", count: 20_000)
-                let first = try Self.start(
-                    ["etl", "run", "daily-sales", "--date", "2026-11-20"], url: url, dataDirectory: directory, extra: ["INTAKE_JOB_LEASE": "1s"])
-                // kill -9 once a step of the run has started.
-                try await waitUntil("the first run is running", timeout: .seconds(60)) {
-                    try await db.query("SELECT 1 FROM etl_runs WHERE status = 'running'").count == 1
+                let settings = try DataSettings.load(from: ProcessInfo.processInfo.environment, dataDirectory: directory)
+                let platform = try DataPlatform(db: db, settings: settings)
+                struct Totals: Decodable, Equatable { var rows: Int64; var orders: Int64?; var revenue: String? }
+                func totals() async throws -> Totals? {
+                    try await platform.warehouse.read(
+                        "SELECT count(*) AS rows, sum(orders)::BIGINT AS orders, CAST(sum(revenue) AS VARCHAR) AS revenue FROM daily_sales",
+                        as: Totals.self
+                    ).first
                 }
-                kill(first.0.processIdentifier, SIGKILL)
-                let killed = try await Self.wait(first)
-                #expect(killed.status != 0)
-                let killedID: UUID = try await db.query("SELECT id FROM etl_runs")[0].decode("id")
+                let baseline = try await Self.intake(["etl", "run", "daily-sales", "--date", "2026-11-20"], url: url, dataDirectory: directory)
+                #expect(baseline.status == 0, "\(baseline.standardError)")
+                #expect(try await totals() == Totals(rows: 3, orders: 20_000, revenue: "50000.00"))
+                try await Self.seed(db, day: "2026-11-20", count: 1_000)
+
+                // The test holds the warehouse's write lock, so the next run's load step starts
+                // and then waits inside the load: that is when the process is killed.
+                let lockKey = "intake.warehouse:" + settings.warehousePath.standardizedFileURL.path
+                let killedID: UUID = try await db.withConnection { session in
+                    try await session.query("SELECT pg_advisory_lock(hashtext($1))", [.text(lockKey)])
+                    let first = try Self.start(
+                        ["etl", "run", "daily-sales", "--date", "2026-11-20"], url: url, dataDirectory: directory,
+                        extra: ["INTAKE_JOB_LEASE": "1s"])
+                    try await waitUntil("the run's load step is running", timeout: .seconds(60)) {
+                        try await !db.query("SELECT 1 FROM jobs WHERE unique_key LIKE 'etl:%:load' AND state = 'running'").isEmpty
+                    }
+                    // Mid-load, readers see the previous load whole.
+                    #expect(try await totals() == Totals(rows: 3, orders: 20_000, revenue: "50000.00"))
+                    kill(first.0.processIdentifier, SIGKILL)
+                    let killed = try await Self.wait(first)
+                    #expect(killed.status != 0)
+                    try await session.query("SELECT pg_advisory_unlock(hashtext($1))", [.text(lockKey)])
+                    return try await db.query("SELECT id FROM etl_runs WHERE status = 'running'")[0].decode("id")
+                }
+                #expect(try await totals() == Totals(rows: 3, orders: 20_000, revenue: "50000.00"))
 
                 let second = try await Self.intake(["etl", "run", "daily-sales", "--date", "2026-11-20"], url: url, dataDirectory: directory)
                 #expect(second.status == 0, "\(second.standardError)")
 
+                #expect(try await totals() == Totals(rows: 3, orders: 21_000, revenue: "52500.00"))
+
                 // The killed run is rescued by a worker and finishes; the day is whole, once.
-                let settings = try DataSettings.load(from: ProcessInfo.processInfo.environment, dataDirectory: directory)
-                let platform = try DataPlatform(db: db, settings: settings)
                 let queue = WorkQueue(client: db, configuration: WorkQueueConfiguration(pollInterval: .milliseconds(50)))
                 platform.register(on: queue)
                 let rescuer = JobRescuer(client: db, interval: .milliseconds(100))
@@ -169,12 +193,7 @@ extension DataIntegrationTests {
                     try await platform.runs.waitUntilFinished(killedID, interval: .milliseconds(50))
                 }
                 #expect(finished.status == .succeeded, "\(finished.error ?? "")")
-                struct Totals: Decodable { var rows: Int64; var orders: Int64; var revenue: String }
-                let totals = try await platform.warehouse.read(
-                    "SELECT count(*) AS rows, sum(orders)::BIGINT AS orders, CAST(sum(revenue) AS VARCHAR) AS revenue FROM daily_sales", as: Totals.self)
-                #expect(totals.first?.rows == 3)
-                #expect(totals.first?.orders == 20_000)
-                #expect(totals.first?.revenue == "50000.00")
+                #expect(try await totals() == Totals(rows: 3, orders: 21_000, revenue: "52500.00"))
                 #expect(try await db.query("SELECT 1 FROM etl_runs WHERE status IN ('queued', 'running')").isEmpty)
             }
         }
