@@ -208,6 +208,7 @@ extension DataIntegrationTests {
                     SELECT user_id, 'customer', user_id::text::bytea, 'x', 'x', 'x' FROM orders
                     """)
                 try await db.query("INSERT INTO stock_shards (product_id, shard, available, reserved, shipped) VALUES ('00000000-0000-7000-8000-000000000001', 0, 10, 5, 0)")
+                try await db.query("INSERT INTO stock_ledger (product_id, delta) VALUES ('00000000-0000-7000-8000-000000000001', 15)")
                 let yesterday = LogicalDate(containing: Date()).adding(days: -1)
                 let run = try await Self.intake(["etl", "run", "daily-sales", "--date", yesterday.description], url: url, dataDirectory: directory)
                 #expect(run.status == 0, "\(run.standardError)")

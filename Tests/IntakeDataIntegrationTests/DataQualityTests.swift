@@ -26,6 +26,8 @@ extension DataIntegrationTests {
             try await h.order(user: bob, status: "CANCELED", region: nil, createdAt: now, lines: [L(product: tea, quantity: 3, unitPrice: "2.00", shard: 1)])
             try await h.db.query(
                 "INSERT INTO stock_shards (product_id, shard, available, reserved, shipped) VALUES ($1, 0, 10, 3, 0), ($1, 1, 5, 0, 1)", [.uuid(tea)])
+            // Received 20, wrote 1 off: 19 on hand (13 on shard 0, 6 on shard 1).
+            try await h.db.query("INSERT INTO stock_ledger (product_id, delta) VALUES ($1, 20), ($1, -1)", [.uuid(tea)])
             let yesterday = LogicalDate(containing: Date()).adding(days: -1)
             try await h.db.query(
                 """
@@ -62,7 +64,8 @@ extension DataIntegrationTests {
         struct Breakage: Sendable, CustomTestStringConvertible {
             var check: String
             var sql: [String]
-            var testDescription: String { check }
+            var label: String? = nil
+            var testDescription: String { label ?? check }
         }
 
         static let breakages: [Breakage] = [
@@ -86,7 +89,15 @@ extension DataIntegrationTests {
             ]),
             Breakage(check: "orders.user_id.completeness", sql: ["UPDATE orders SET user_id = gen_random_uuid() WHERE status = 'CANCELED'"]),
             Breakage(check: "warehouse.daily_sales.freshness", sql: ["UPDATE etl_runs SET finished_at = now() - interval '27 hours'"]),
-            Breakage(check: "stock.conservation", sql: ["UPDATE stock_shards SET reserved = reserved + 1 WHERE shard = 0"]),
+            Breakage(
+                check: "stock.conservation", sql: ["UPDATE stock_shards SET reserved = reserved + 1 WHERE shard = 0"],
+                label: "stock.conservation (reserved edited by hand)"),
+            Breakage(
+                check: "stock.conservation", sql: ["UPDATE stock_shards SET available = available + 5 WHERE shard = 1"],
+                label: "stock.conservation (available edited by hand)"),
+            Breakage(
+                check: "stock.conservation", sql: ["INSERT INTO stock_ledger (product_id, delta) VALUES ('\(tea.uuidString)', 7)"],
+                label: "stock.conservation (a restock that never reached the shards)"),
         ]
 
         @Test(arguments: breakages)

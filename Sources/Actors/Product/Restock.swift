@@ -52,6 +52,7 @@ extension OrderService {
                         OrderQueries.adjustStock,
                         [.uuidArray(shardsChanged.map { _ in productID }), .int32Array(shardsChanged.map { Int32($0) }),
                          .int32Array(shardsChanged.map { Int32(perShard[$0]) })]),
+                    PostgresStatement(OrderQueries.recordStockMovement, [.uuid(productID), .int64(Int64(delta))]),
                     PostgresStatement(
                         OrderQueries.insertInventoryEvent,
                         [.uuid(event.event.id), .text(event.aggregateID), .text(event.event.type), .text(event.event.structuredJSON())]),

@@ -53,7 +53,7 @@ public struct DataQualityCheck: Sendable, Hashable {
         DataQualityCheck(name: "order_items.order_id.relationships", rule: "relationships", threshold: .zero, unit: "items without their order"),
         DataQualityCheck(name: "orders.user_id.completeness", rule: "completeness", threshold: .atLeast(99.9), unit: "% of orders with their user"),
         DataQualityCheck(name: "warehouse.daily_sales.freshness", rule: "freshness", threshold: .atMost(26), unit: "hours since yesterday's run"),
-        DataQualityCheck(name: "stock.conservation", rule: "conservation", threshold: .zero, unit: "stock shards out of balance"),
+        DataQualityCheck(name: "stock.conservation", rule: "conservation", threshold: .zero, unit: "products or shards out of balance"),
     ]
 }
 

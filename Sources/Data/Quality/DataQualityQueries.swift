@@ -40,22 +40,32 @@ enum DataQualityQueries {
                 FROM etl_runs WHERE pipeline = 'daily_sales' AND logical_date = $1::date AND status = 'succeeded'
                 """, [.text(yesterday.description)])
         case "stock.conservation":
-            // Per shard: nothing negative; reserved = the items of live (PENDING, PAID) orders;
-            // shipped = those of SHIPPED and DELIVERED ones. (available + reserved + shipped
-            // then moves only with restocks and write-offs.)
+            // Per product: available + reserved + shipped over its shards = its ledger (initial
+            // stock + restocks - write-offs); per shard: nothing negative, reserved = the items
+            // of live (PENDING, PAID) orders, shipped = those of SHIPPED and DELIVERED ones.
+            // The value counts the products and shards out of balance.
             return PostgresStatement(
                 """
-                SELECT count(*) FILTER (
-                    WHERE s.available < 0 OR s.reserved < 0 OR s.shipped < 0
-                       OR s.reserved <> COALESCE(x.live, 0) OR s.shipped <> COALESCE(x.gone, 0))::float8 AS value,
-                    count(*)::int8 AS total
-                FROM stock_shards s
-                LEFT JOIN (
-                    SELECT i.product_id, i.shard,
-                        sum(i.quantity) FILTER (WHERE o.status IN ('PENDING', 'PAID')) AS live,
-                        sum(i.quantity) FILTER (WHERE o.status IN ('SHIPPED', 'DELIVERED')) AS gone
-                    FROM order_items i JOIN orders o ON o.id = i.order_id GROUP BY 1, 2
-                ) x ON x.product_id = s.product_id AND x.shard = s.shard
+                WITH per_shard AS (
+                    SELECT s.product_id, s.available, s.reserved, s.shipped,
+                        s.available < 0 OR s.reserved < 0 OR s.shipped < 0
+                            OR s.reserved <> COALESCE(x.live, 0) OR s.shipped <> COALESCE(x.gone, 0) AS off
+                    FROM stock_shards s
+                    LEFT JOIN (
+                        SELECT i.product_id, i.shard,
+                            sum(i.quantity) FILTER (WHERE o.status IN ('PENDING', 'PAID')) AS live,
+                            sum(i.quantity) FILTER (WHERE o.status IN ('SHIPPED', 'DELIVERED')) AS gone
+                        FROM order_items i JOIN orders o ON o.id = i.order_id GROUP BY 1, 2
+                    ) x ON x.product_id = s.product_id AND x.shard = s.shard
+                ),
+                per_product AS (
+                    SELECT p.product_id, p.on_hand <> COALESCE(l.received, 0) AS off
+                    FROM (SELECT product_id, sum(available + reserved + shipped) AS on_hand FROM per_shard GROUP BY product_id) p
+                    LEFT JOIN (SELECT product_id, sum(delta) AS received FROM stock_ledger GROUP BY product_id) l
+                        ON l.product_id = p.product_id
+                )
+                SELECT ((SELECT count(*) FROM per_shard WHERE off) + (SELECT count(*) FROM per_product WHERE off))::float8 AS value,
+                    (SELECT count(*) FROM per_shard)::int8 AS total
                 """)
         default:
             return nil
