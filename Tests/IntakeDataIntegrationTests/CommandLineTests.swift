@@ -134,6 +134,7 @@ extension DataIntegrationTests {
                 #expect(schedule.status == 0)
                 #expect(schedule.standardOutput.contains("etl.daily_sales") && schedule.standardOutput.contains("0 2 * * *"))
                 #expect(schedule.standardOutput.contains("intake.orders.payment-timeout"))
+                #expect(schedule.standardOutput.contains("dq.checks") && schedule.standardOutput.contains("intake.outbox.prune"))
                 let gantt = try await Self.intake(["jobs", "schedule", "--mermaid"], url: url, dataDirectory: directory)
                 #expect(gantt.standardOutput.hasPrefix("gantt\n"))
                 #expect(gantt.standardOutput.contains("section etl.daily_sales"))

@@ -174,4 +174,23 @@ struct EtlRoutesTests {
             #expect(unique["threshold"] as? String == "= 0")
         }
     }
+
+    @Test func failedRunsAndChecksShowInMetrics() async throws {
+        PrometheusExport.bootstrap()
+        try await withAPI { h in
+            let data = try #require(h.api.data)
+            let run = try await data.runs.create(pipeline: "daily_sales", date: try #require(LogicalDate("2026-11-01")), trigger: .manual)
+            try await data.runs.fail(run.id, error: "injected for the metrics test")
+            try await data.quality.runAll()
+            let text = try await h.call(.get, "/metrics").text
+            #expect(text.contains(#"intake_etl_runs_failed_total{pipeline="daily_sales"}"#), "\(text.prefix(2000))")
+            #expect(text.contains(#"intake_etl_runs_total{"#))
+            // Presence only: the registry is the test process's, and other suites run checks
+            // (with other values) at the same time.
+            for check in DataQualityCheck.all.map(\.name) {
+                #expect(text.contains(#"intake_dq_check_passing{check="\#(check)"}"#), "\(check)")
+                #expect(text.contains(#"intake_dq_check_value{check="\#(check)"}"#), "\(check)")
+            }
+        }
+    }
 }

@@ -51,7 +51,8 @@ public struct Warehouse: Sendable {
                 do {
                     try await session.query("SELECT pg_advisory_unlock(hashtext($1))", [.text(lockKey)])
                 } catch let unlockError {
-                    // The session's end releases the lock; say why it was not released sooner.
+                    // An unlock fails when the connection broke, which ends the server session
+                    // and so the lock with it; say so, and report the write's own error.
                     logger.warning("cannot release the warehouse lock", metadata: ["error": "\(unlockError)"])
                 }
                 throw error
