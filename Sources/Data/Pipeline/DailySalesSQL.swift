@@ -7,6 +7,7 @@ enum DailySalesSQL {
     /// to Parquet with only those columns and `unknown` for a missing region; then the units.
     static func anonymize(items: URL, into output: URL) -> String {
         """
+        \(spillBeside(output))
         COPY (
             SELECT CAST(order_id AS UUID) AS order_key, product_id, sku, COALESCE(region, 'unknown') AS region,
                 quantity, unit_price
@@ -21,6 +22,7 @@ enum DailySalesSQL {
     /// aggregate: per (product, region) of day `date`, the warehouse's columns; then the totals.
     static func aggregate(_ anonymized: URL, date: LogicalDate, runID: UUID, into output: URL) -> String {
         """
+        \(spillBeside(output))
         COPY (
             SELECT DATE '\(date)' AS sale_date, product_id, min(sku) AS sku, region,
                 count(DISTINCT order_key)::BIGINT AS orders, sum(quantity)::BIGINT AS units,
@@ -47,6 +49,12 @@ enum DailySalesSQL {
                 TO \(SQLText.literal(parquet.path)) (FORMAT parquet);
             \(totals(from: "daily_sales WHERE sale_date = \(day)"))
             """
+    }
+
+    /// An in-memory DuckDB spills a day larger than memory to `.tmp` in its working directory
+    /// by default; the run's staging directory (removed with the run) is the place.
+    static func spillBeside(_ file: URL) -> String {
+        "SET temp_directory = \(SQLText.literal(file.deletingLastPathComponent().appendingPathComponent("duckdb-spill").path));"
     }
 
     /// One row: `rows`, `units`, `revenue` (text, two decimals) of `source`.
