@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "IntakeRuntime", targets: ["IntakeRuntime"]),
         .library(name: "IntakeActors", targets: ["IntakeActors"]),
+        .library(name: "IntakeData", targets: ["IntakeData"]),
         .library(name: "IntakeServer", targets: ["IntakeServer"]),
         .executable(name: "intake", targets: ["intake"]),
     ],
@@ -60,9 +61,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "IntakeData",
+            dependencies: [
+                "IntakeRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Sources/Data",
+            resources: [.copy("Migrations/SQL")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "IntakeServer",
             dependencies: [
-                "IntakeActors", "IntakeRuntime",
+                "IntakeActors", "IntakeRuntime", "IntakeData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -93,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "intake",
             dependencies: [
-                "IntakeServer", "IntakeLoad",
+                "IntakeServer", "IntakeLoad", "IntakeData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -161,9 +173,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "IntakeDataTests",
+            dependencies: ["IntakeData", "IntakeRuntime"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntakeDataIntegrationTests",
+            dependencies: [
+                "IntakeData", "IntakeActors", "IntakeRuntime", "IntakeTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IntakeServerTests",
             dependencies: [
-                "IntakeServer", "IntakeTestSupport", "IntakeActors", "IntakeRuntime",
+                "IntakeServer", "IntakeTestSupport", "IntakeActors", "IntakeRuntime", "IntakeData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

@@ -10,7 +10,9 @@ struct Intake: AsyncParsableCommand {
         commandName: "intake",
         abstract: "Order intake at high concurrency that never loses an order.",
         discussion: "Settings come from INTAKE_* environment variables; flags override them. See README.md.",
-        subcommands: [Serve.self, Migrate.self, Admin.self, Load.self, Env.self, Pay.self])
+        subcommands: [
+            Serve.self, Migrate.self, Admin.self, Load.self, Env.self, Pay.self, Etl.self, WarehouseCommand.self, Jobs.self, Check.self,
+        ])
 }
 
 /// Options shared by every command that talks to Postgres and Redis.

@@ -70,6 +70,9 @@ struct StockInvariantTests {
                 let net = restocked.withLock { $0[product.id] ?? 0 }
                 #expect(available + reserved + shipped == initial + net, "product \(product.sku): initial + restocks = available + reserved + shipped")
                 #expect(try row.decode("lowest", as: Int.self) >= 0)
+                // The stock ledger says the same: initial stock, restocks and write-offs.
+                let ledger = try await db.query("SELECT COALESCE(sum(delta), 0)::int8 AS n FROM stock_ledger WHERE product_id = $1", [.uuid(product.id)])
+                #expect(try ledger[0].decode("n", as: Int.self) == initial + net, "product \(product.sku): the ledger")
             }
             // Per shard: reserved = the items of live orders, shipped = those of shipped ones.
             let mismatched = try await db.query("""

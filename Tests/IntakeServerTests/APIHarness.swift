@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import IntakeActors
+import IntakeData
 import IntakeRuntime
 import IntakeServer
 import IntakeTestSupport
@@ -94,13 +95,18 @@ func withAPI(_ body: @Sendable (APIHarness) async throws -> Void) async throws {
             let writer = GroupCommit(client: db)
             let orders = OrderService(db: db, groupCommit: writer)
             let webhook = WebhookSignature(secret: Array("webhook-secret-for-tests".utf8))
+            // The data side's files (lake, warehouse) in a scratch directory of this test.
+            let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-api-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: dataDirectory) }
+            let data = try DataPlatform(
+                db: db, settings: try DataSettings.load(from: ProcessInfo.processInfo.environment, dataDirectory: dataDirectory))
             let api = IntakeAPI(
                 orders: orders,
                 users: UserDirectory(db: db, vault: try PIIVault(masterKey: (0..<32).map { _ in .random(in: 0...255) }), history: orders.history),
                 sessions: SessionStore(redis: redis, prefix: prefix), tokens: await TokenIssuer(secret: Array("jwt-secret-for-tests-0123456789abcdef".utf8), lifetime: .seconds(3600)),
                 passwords: PasswordHasher(cost: 4), webhook: webhook, readiness: Readiness(db: db, redis: redis, migrations: migrations),
                 cache: ReadThroughCache(redis: redis, prefix: prefix + "cache:"),
-                settings: .init(defaultStockShards: 4))
+                settings: .init(defaultStockShards: 4), data: data)
             let app = Application(router: api.makeRouter(), logger: Logger(label: "test.http"))
             try await withRunningServices([writer]) {
                 try await app.test(.router) { client in

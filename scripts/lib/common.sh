@@ -4,11 +4,39 @@
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages Intake needs to build (headers) and to run (servers).
-INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config jq)
+# Debian packages Intake needs to build (headers) and to run (servers; python3-venv for the
+# DuckDB CLI, which comes from PyPI: Debian packages neither DuckDB nor its C library; jq for
+# the README's examples).
+INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config python3 python3-venv jq)
 # What the schemathesis stage of scripts/test needs besides (schemathesis itself comes from
 # PyPI into a virtual environment under .build).
-INTAKE_TEST_APT_PACKAGES=(python3 python3-venv curl)
+INTAKE_TEST_APT_PACKAGES=(curl)
+
+# The DuckDB CLI (PyPI duckdb-cli: one binary with Parquet built in) that Intake drives as a
+# subprocess for the lake and the warehouse, in a virtual environment of the project's own.
+INTAKE_DUCKDB_VERSION="1.5.6"
+INTAKE_DUCKDB_VENV=.build/duckdb-venv
+
+# Installs duckdb-cli into $INTAKE_DUCKDB_VENV when missing or of another version, and exports
+# INTAKE_DUCKDB (where Intake looks first) naming the binary the package ships: not the
+# venv's bin/duckdb, a Python wrapper that would cost an interpreter start per call and put
+# a second process between Intake and DuckDB.
+ensure_duckdb() {
+  local bin="$INTAKE_DUCKDB_VENV/bin/duckdb"
+  if [ ! -x "$bin" ] || ! "$bin" -version 2>/dev/null | grep -q "v$INTAKE_DUCKDB_VERSION"; then
+    log "installing duckdb-cli $INTAKE_DUCKDB_VERSION into $INTAKE_DUCKDB_VENV"
+    mkdir -p "$(dirname "$INTAKE_DUCKDB_VENV")"
+    [ -x "$INTAKE_DUCKDB_VENV/bin/pip" ] || python3 -m venv "$INTAKE_DUCKDB_VENV" || die "python3 -m venv failed"
+    "$INTAKE_DUCKDB_VENV/bin/pip" install -q --disable-pip-version-check "duckdb-cli==$INTAKE_DUCKDB_VERSION" \
+      || die "pip install duckdb-cli failed"
+  fi
+  local real
+  real=$("$INTAKE_DUCKDB_VENV/bin/python" -c 'import duckdb_cli, os; print(os.path.join(os.path.dirname(os.path.abspath(duckdb_cli.__file__)), "duckdb"))' 2>/dev/null || true)
+  [ -x "$real" ] || real="$(cd "$(dirname "$bin")" && pwd)/duckdb"
+  "$real" -version >/dev/null 2>&1 || die "$real does not run"
+  INTAKE_DUCKDB="$real"
+  export INTAKE_DUCKDB
+}
 
 ensure_packages() {
   local missing=()
@@ -26,6 +54,7 @@ ensure_packages() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
   command -v swift >/dev/null || die "swift is not on PATH (Swift 6.1 or newer is required)"
+  ensure_duckdb
 }
 
 pg_bindir() {

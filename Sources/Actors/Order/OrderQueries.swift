@@ -86,6 +86,9 @@ public enum OrderQueries {
         WHERE s.product_id = d.product_id AND s.shard = d.shard
         """
 
+    /// A restock (positive `$2`) or write-off (negative) of product `$1`, in the stock ledger.
+    static let recordStockMovement = "INSERT INTO stock_ledger (product_id, delta) VALUES ($1, $2)"
+
     /// The `inventory.updated` event of product `$2`, whose JSON `$4` carries the placeholder
     /// `"newStockLevel":-1`, replaced in the same transaction by the product's new total.
     static let insertInventoryEvent = """

@@ -47,6 +47,8 @@ public final class ProductCatalog: Sendable {
             PostgresStatement(
                 "INSERT INTO stock_shards (product_id, shard, available) SELECT $1, s, n FROM unnest($2::int4[], $3::int4[]) AS u(s, n)",
                 [.uuid(id), .int32Array((0..<shards).map { Int32($0) }), .int32Array(perShard.map { Int32($0) })]),
+            // The initial stock is the product's first entry in the stock ledger.
+            PostgresStatement("INSERT INTO stock_ledger (product_id, delta) VALUES ($1, $2)", [.uuid(id), .int64(Int64(initialStock))]),
             ])
         } catch let error as PostgresError where error.code == .uniqueViolation && error.constraint == "products_sku_key" {
             throw DomainError(.skuTaken, "a product with sku \(sku) exists", subject: "sku")

@@ -64,14 +64,15 @@ extension OrderService {
         return stock
     }
 
-    /// The write set of a restock or write-off: shard deltas, and the `inventory.updated`
-    /// event with the level read after them.
+    /// The write set of a restock or write-off: shard deltas, the stock ledger's movement, and
+    /// the `inventory.updated` event with the level read after them.
     private static func adjustment(_ productID: UUID, _ perShard: [Int], event: OutboxEvent) -> WriteSet {
         let changed = perShard.indices.filter { perShard[$0] != 0 }
         return WriteSet([
             PostgresStatement(
                 OrderQueries.adjustStock,
                 [.uuidArray(changed.map { _ in productID }), .int32Array(changed.map { Int32($0) }), .int32Array(changed.map { Int32(perShard[$0]) })]),
+            PostgresStatement(OrderQueries.recordStockMovement, [.uuid(productID), .int64(Int64(perShard.reduce(0, +)))]),
             PostgresStatement(
                 OrderQueries.insertInventoryEvent,
                 [.uuid(event.event.id), .text(event.aggregateID), .text(event.event.type), .text(event.event.structuredJSON())]),

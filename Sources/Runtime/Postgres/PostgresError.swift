@@ -9,7 +9,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
             case uniqueViolation, checkViolation, foreignKeyViolation, notNullViolation
             case serializationFailure, deadlockDetected, lockNotAvailable, queryCanceled
             case sqlError, connectionLost, unavailable, poolTimeout, poolShutDown
-            case invalidConfiguration, encoding, decoding, protocolViolation
+            case invalidConfiguration, encoding, decoding, protocolViolation, copyFailed
         }
 
         private let base: Base
@@ -49,6 +49,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let decoding = Code(.decoding)
         /// libpq answered in a way the client did not expect.
         public static let protocolViolation = Code(.protocolViolation)
+        /// A `COPY ... TO STDOUT` could not be written to its file, or the statement was not one.
+        public static let copyFailed = Code(.copyFailed)
 
         public var description: String { base.rawValue }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import IntakeData
 import IntakeRuntime
 import Logging
 
@@ -49,8 +50,20 @@ public struct IntakeConfiguration: Sendable {
     /// How long a job stays taken by a worker that stopped heartbeating (a crashed process)
     /// before the rescuer makes it available again.
     public var jobLease: Duration = .seconds(60)
+    /// The data side's variables (`INTAKE_LAKE_DIR`, `INTAKE_WAREHOUSE_PATH`,
+    /// `INTAKE_ETL_SCHEDULE`, `INTAKE_DQ_WARN`, `INTAKE_DUCKDB`), read by `dataSettings()`.
+    public var dataVariables: [String: String] = [:]
 
     public init() {}
+
+    /// The data side's settings: its variables over defaults under the data directory.
+    public func dataSettings() throws -> DataSettings {
+        do {
+            return try DataSettings.load(from: dataVariables, dataDirectory: dataDirectory, eventTypePrefix: eventTypePrefix)
+        } catch let error as DataError {
+            throw ConfigurationError(error.message)
+        }
+    }
 
     /// Reads the `INTAKE_*` variables of `variables`; unknown values fail with the variable's
     /// name.
@@ -79,6 +92,10 @@ public struct IntakeConfiguration: Sendable {
         configuration.piiKey = reader.string("INTAKE_PII_KEY")
         configuration.adminEmail = reader.string("INTAKE_ADMIN_EMAIL")
         configuration.adminPassword = reader.string("INTAKE_ADMIN_PASSWORD")
+        for name in ["INTAKE_LAKE_DIR", "INTAKE_WAREHOUSE_PATH", "INTAKE_ETL_SCHEDULE", "INTAKE_DQ_WARN", "INTAKE_DUCKDB"] {
+            if let value = reader.string(name) { configuration.dataVariables[name] = value }
+        }
+        _ = try configuration.dataSettings()
         if let hooks = reader.string("INTAKE_EVENT_WEBHOOKS") {
             configuration.eventWebhooks = hooks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             for url in configuration.eventWebhooks where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {

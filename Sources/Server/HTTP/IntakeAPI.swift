@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import IntakeActors
+import IntakeData
 import IntakeRuntime
 import Logging
 
@@ -30,6 +31,8 @@ public final class IntakeAPI: Sendable {
     /// Read-through cache of product and order reads; nil: every read goes to the source.
     public let cache: ReadThroughCache?
     public let settings: Settings
+    /// The data side (pipelines, warehouse reports); nil: its routes are not served.
+    public let data: DataPlatform?
     let inFlight = InFlightKeys()
     let records: IdempotencyRecords
     let logger: Logger
@@ -37,7 +40,7 @@ public final class IntakeAPI: Sendable {
     public init(
         orders: OrderService, users: UserDirectory, sessions: SessionStore, tokens: TokenIssuer, passwords: PasswordHasher,
         webhook: WebhookSignature, readiness: Readiness, cache: ReadThroughCache? = nil, settings: Settings = Settings(),
-        logger: Logger = Logger(label: "intake.http")
+        data: DataPlatform? = nil, logger: Logger = Logger(label: "intake.http")
     ) {
         self.orders = orders
         self.users = users
@@ -48,6 +51,7 @@ public final class IntakeAPI: Sendable {
         self.readiness = readiness
         self.cache = cache
         self.settings = settings
+        self.data = data
         self.records = IdempotencyRecords(db: orders.db)
         self.logger = logger
         if let cache {
@@ -76,6 +80,7 @@ public final class IntakeAPI: Sendable {
         ProductRoutes(api: self).add(to: v1)
         OrderRoutes(api: self).add(to: v1)
         PaymentRoutes(api: self).add(to: v1)
+        EtlRoutes(api: self, platform: data).add(to: v1)
         table.register(router.routes.map { ($0.method, $0.path.description) })
     }
 

@@ -1,5 +1,6 @@
 import Hummingbird
 import IntakeActors
+import IntakeData
 import IntakeRuntime
 import Logging
 import ServiceLifecycle
@@ -16,6 +17,8 @@ public struct IntakeServices: Sendable {
     public let scheduler: JobScheduler
     public let orders: OrderService
     public let idleCollector: IdleCollector
+    /// The data side; nil when the DuckDB CLI cannot be found (logged).
+    public let data: DataPlatform?
     /// The HTTP API over `orders` and the users; add its routes to a router.
     public let api: IntakeAPI
 
@@ -46,13 +49,16 @@ public struct IntakeServices: Sendable {
             settings: .init(paymentTTL: configuration.paymentTTL, eventTypePrefix: configuration.eventTypePrefix), logger: logger)
         PaymentTimeoutSweep(service: orders, logger: logger).register(on: workQueue)
         idleCollector = IdleCollector(registries: orders.registries)
-        // Every retention is a recurring job on the queue: one mechanism, one process at a time.
-        scheduler = JobScheduler(
-            client: db,
-            jobs: [
-                outboxPruner.periodicJob(), idempotencyPruner.periodicJob(), jobPruner.periodicJob(schedule: .every(.seconds(60))),
-                PaymentTimeoutSweep.periodicJob(),
-            ], logger: logger)
+        let data: DataPlatform?
+        do {
+            data = try DataPlatform(db: db, settings: try configuration.dataSettings(), logger: logger)
+        } catch let error as DataError where error.code == .duckdb {
+            logger.warning("the data pipelines and warehouse are off", metadata: ["error": "\(error)"])
+            data = nil
+        }
+        data?.register(on: workQueue)
+        self.data = data
+        scheduler = JobScheduler(client: db, jobs: Self.recurringJobs(db: db, data: data), logger: logger)
         api = IntakeAPI(
             orders: orders,
             users: UserDirectory(db: db, vault: try PIIVault(masterKey: secrets.piiKey), history: orders.history),
@@ -62,7 +68,16 @@ public struct IntakeServices: Sendable {
             webhook: WebhookSignature(secret: secrets.webhookSecret),
             readiness: Readiness(db: db, redis: infrastructure.redis, migrations: try IntakeMigrations.all()),
             cache: readCache ? ReadThroughCache(redis: infrastructure.redis, logger: logger) : nil,
-            settings: .init(defaultStockShards: configuration.stockShards), logger: logger)
+            settings: .init(defaultStockShards: configuration.stockShards), data: data, logger: logger)
+    }
+
+    /// Every recurring job of a process (the batch schedule `intake jobs schedule` shows). Every
+    /// retention is one of them: one mechanism, one process at a time.
+    public static func recurringJobs(db: PostgresClient, data: DataPlatform?) -> [PeriodicJob] {
+        [
+            OutboxPruner.job(client: db).periodicJob(), IdempotencyRecords.pruningJob(client: db).periodicJob(),
+            JobPruner.job(client: db).periodicJob(schedule: .every(.seconds(60))), PaymentTimeoutSweep.periodicJob(),
+        ] + (data?.periodicJobs ?? [])
     }
 
     /// Creates the configured admin (INTAKE_ADMIN_EMAIL/PASSWORD) unless it exists.

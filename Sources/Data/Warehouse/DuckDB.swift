@@ -1,0 +1,167 @@
+import Foundation
+import Logging
+
+/// The DuckDB CLI, driven as a subprocess speaking SQL.
+///
+/// Why a subprocess: Debian packages neither DuckDB nor its C library, while PyPI's
+/// `duckdb-cli` is one self-contained binary with Parquet built in; a process per statement
+/// batch also keeps DuckDB's one-writer-per-file rule visible (a file is written by exactly
+/// the process Intake started for it) and a crash in DuckDB out of Intake's address space.
+/// Its output goes to temporary files, not pipes, so nothing can deadlock on a full pipe.
+public struct DuckDB: Sendable {
+    /// The CLI binary.
+    public let executable: String
+
+    public init(executable: String) {
+        self.executable = executable
+    }
+
+    /// The binary Intake uses: `INTAKE_DUCKDB` (or `explicit`), then the project's venv
+    /// (`.build/duckdb-venv`, from the working directory or beside the running executable's
+    /// build directory: the binary the package ships, else its `bin/duckdb` wrapper), then
+    /// `duckdb` on `PATH`.
+    public static func locate(explicit: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DuckDB {
+        let fileManager = FileManager.default
+        if let path = explicit ?? environment["INTAKE_DUCKDB"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard fileManager.isExecutableFile(atPath: path) else {
+                throw DataError(code: .duckdb, message: "INTAKE_DUCKDB=\(path) is not an executable file")
+            }
+            return DuckDB(executable: path)
+        }
+        // `.build/<config>/intake` → `.build/duckdb-venv`.
+        let executableDirectory = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
+        var candidates: [String] = []
+        for venv in [fileManager.currentDirectoryPath + "/.build/duckdb-venv", executableDirectory.deletingLastPathComponent().path + "/duckdb-venv"] {
+            let lib = venv + "/lib"
+            // No venv (or no lib in it): no candidate there, nothing else to know.
+            let pythons = ((try? fileManager.contentsOfDirectory(atPath: lib)) ?? []).filter { $0.hasPrefix("python") }.sorted()
+            candidates += pythons.map { "\(lib)/\($0)/site-packages/duckdb_cli/duckdb" }
+            candidates.append(venv + "/bin/duckdb")
+        }
+        for directory in (environment["PATH"] ?? "").split(separator: ":") {
+            candidates.append("\(directory)/duckdb")
+        }
+        for candidate in candidates where fileManager.isExecutableFile(atPath: candidate) {
+            return DuckDB(executable: candidate)
+        }
+        throw DataError(
+            code: .duckdb,
+            message: "the DuckDB CLI was not found: set INTAKE_DUCKDB, or run scripts/run or scripts/test, which install PyPI duckdb-cli into .build/duckdb-venv")
+    }
+
+    /// How a database file is opened.
+    public enum Mode: Sendable {
+        /// Read and write (only the loader, on a file no other process writes).
+        case readWrite
+        /// `-readonly`, with external access (files, other databases) switched off first.
+        case readOnly
+    }
+
+    /// Runs `sql` (one or more statements, stopping at the first error) against `database`
+    /// (a file path, or `:memory:`) and returns what it printed in JSON mode: the rows of
+    /// the statement(s) that return rows.
+    ///
+    /// `background` work (the pipeline's steps) runs at a lower CPU priority (nice 10), so that
+    /// a run gives way to order intake on a busy machine; reads answer at normal priority.
+    public func run(
+        _ sql: String, database: String = ":memory:", mode: Mode = .readWrite, output: OutputMode = .json, background: Bool = false
+    ) async throws -> String {
+        var arguments = ["-no-init", "-bail", output.flag]
+        if mode == .readOnly { arguments.append("-readonly") }
+        arguments.append(database)
+        if mode == .readOnly { arguments += ["-c", "SET enable_external_access = false"] }
+        arguments += ["-c", sql]
+        let result = try await Self.spawn(executable, arguments, niceness: background ? 10 : 0)
+        guard result.status == 0 else {
+            let message = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw DataError(code: .duckdb, message: message.isEmpty ? "duckdb exited with status \(result.status)" : message)
+        }
+        return result.standardOutput
+    }
+
+    /// Like `run`, decoding the rows of the last row-returning statement as `Row`s.
+    public func rows<Row: Decodable>(
+        _ type: Row.Type, _ sql: String, database: String = ":memory:", mode: Mode = .readWrite, background: Bool = false
+    ) async throws -> [Row] {
+        let text = try await run(sql, database: database, mode: mode, output: .json, background: background)
+        // Each row-returning statement prints one JSON array; the last one is the answer. A
+        // statement returning no rows prints nothing.
+        let start: String.Index
+        if let newline = text.range(of: "\n[", options: .backwards) {
+            start = text.index(after: newline.lowerBound)
+        } else if text.hasPrefix("[") {
+            start = text.startIndex
+        } else {
+            return []
+        }
+        do {
+            return try JSONDecoder().decode([Row].self, from: Data(text[start...].utf8))
+        } catch {
+            throw DataError(code: .duckdb, message: "cannot decode duckdb's rows as \(Row.self): \(error)")
+        }
+    }
+
+    public enum OutputMode: Sendable {
+        case json, box, csv
+        var flag: String {
+            switch self {
+            case .json: "-json"
+            case .box: "-box"
+            case .csv: "-csv"
+            }
+        }
+    }
+
+    struct Result: Sendable {
+        var status: Int32
+        var standardOutput: String
+        var standardError: String
+    }
+
+    /// Starts the process and waits for it off the cooperative pool (the termination handler
+    /// resumes the caller).
+    static func spawn(_ executable: String, _ arguments: [String], niceness: Int32 = 0) async throws -> Result {
+        let directory = NSTemporaryDirectory()
+        let token = UUID().uuidString
+        let outPath = directory + "intake-duckdb-\(token).out"
+        let errPath = directory + "intake-duckdb-\(token).err"
+        defer {
+            unlink(outPath)
+            unlink(errPath)
+        }
+        guard FileManager.default.createFile(atPath: outPath, contents: nil), FileManager.default.createFile(atPath: errPath, contents: nil),
+            let out = FileHandle(forWritingAtPath: outPath), let err = FileHandle(forWritingAtPath: errPath)
+        else {
+            throw DataError(code: .storage, message: "cannot create temporary files in \(directory) for duckdb's output")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = out
+        process.standardError = err
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
+            do {
+                try process.run()
+                if niceness != 0 {
+                    // Best effort: at worst the step runs at normal priority.
+                    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(process.processIdentifier), niceness)
+                }
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: DataError(code: .duckdb, message: "cannot run \(executable): \(error.localizedDescription)"))
+            }
+        }
+        do {
+            try out.close()
+            try err.close()
+            return Result(
+                status: status, standardOutput: try String(contentsOfFile: outPath, encoding: .utf8),
+                standardError: try String(contentsOfFile: errPath, encoding: .utf8))
+        } catch {
+            throw DataError(code: .storage, message: "cannot read duckdb's output: \(error.localizedDescription)")
+        }
+    }
+}
+

@@ -1,0 +1,173 @@
+import Foundation
+import IntakeRuntime
+import Logging
+
+/// The DuckDB warehouse file and its one-writer rule.
+///
+/// DuckDB lets one process write a file, and a process reading it read-only cannot open it
+/// while another writes it. So no process ever writes the live file: a load copies it to a
+/// temporary file beside it, changes the copy (in one DuckDB transaction), checks it, and
+/// renames the copy over the live file. Readers (`-readonly`) open whichever file is live
+/// when they start and keep reading that inode, so a read never fails or waits because a
+/// load runs, and sees either the old day or the new one, never half of it. Loads are
+/// serialised across processes by a Postgres advisory lock named after the file.
+public struct Warehouse: Sendable {
+    public let path: URL
+    let duckdb: DuckDB
+    let db: PostgresClient
+    let logger: Logger
+
+    public init(path: URL, duckdb: DuckDB, db: PostgresClient, logger: Logger = Logger(label: "intake.data")) {
+        self.path = path
+        self.duckdb = duckdb
+        self.db = db
+        self.logger = logger
+    }
+
+    /// The warehouse's schema, applied by every write (idempotent).
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS daily_sales (
+            sale_date DATE, product_id VARCHAR, sku VARCHAR, region VARCHAR,
+            orders BIGINT, units BIGINT, revenue DECIMAL(18,2), etl_run_id VARCHAR);
+        """
+
+    /// Runs `change` (SQL) on a copy of the warehouse and returns the rows of its last
+    /// statement; `accept` sees them and may throw to abandon the change, after which the live
+    /// file is untouched. When `accept` returns, the copy replaces the live file atomically.
+    /// `beforeSwap` runs after `accept`, just before the rename (the lake's file is renamed
+    /// there, under the same lock).
+    public func write<Row: Decodable & Sendable>(
+        _ change: String, returning: Row.Type, accept: @Sendable ([Row]) throws -> Void,
+        beforeSwap: @Sendable () throws -> Void = {}
+    ) async throws -> [Row] {
+        let lockKey = "intake.warehouse:" + path.standardizedFileURL.path
+        return try await db.withConnection { session in
+            try await session.query("SELECT pg_advisory_lock(hashtext($1))", [.text(lockKey)])
+            do {
+                let rows = try await writeLocked(change, returning: returning, accept: accept, beforeSwap: beforeSwap)
+                try await session.query("SELECT pg_advisory_unlock(hashtext($1))", [.text(lockKey)])
+                return rows
+            } catch {
+                do {
+                    try await session.query("SELECT pg_advisory_unlock(hashtext($1))", [.text(lockKey)])
+                } catch let unlockError {
+                    // An unlock fails when the connection broke, which ends the server session
+                    // and so the lock with it; say so, and report the write's own error.
+                    logger.warning("cannot release the warehouse lock", metadata: ["error": "\(unlockError)"])
+                }
+                throw error
+            }
+        }
+    }
+
+    private func writeLocked<Row: Decodable & Sendable>(
+        _ change: String, returning: Row.Type, accept: @Sendable ([Row]) throws -> Void,
+        beforeSwap: @Sendable () throws -> Void
+    ) async throws -> [Row] {
+        let fileManager = FileManager.default
+        let directory = path.deletingLastPathComponent()
+        try Files.createDirectory(directory)
+        Files.sweepTemporaries(of: path, olderThan: 3600, logger: logger)
+        let copy = Files.temporary(for: path)
+        defer {
+            // Gone after a successful swap; left over only when the change was abandoned.
+            Files.removeQuietly(copy, logger: logger)
+            Files.removeQuietly(URL(fileURLWithPath: copy.path + ".wal"), logger: logger)
+        }
+        if fileManager.fileExists(atPath: path.path) {
+            do {
+                try fileManager.copyItem(at: path, to: copy)
+            } catch {
+                throw DataError(code: .storage, message: "cannot copy the warehouse \(path.path): \(error.localizedDescription)")
+            }
+        }
+        let rows = try await duckdb.rows(Row.self, Self.schema + "\n" + change, database: copy.path, background: true)
+        try accept(rows)
+        // DuckDB checkpoints on a clean exit: a WAL left beside the copy means it did not.
+        guard !fileManager.fileExists(atPath: copy.path + ".wal") else {
+            throw DataError(code: .storage, message: "duckdb left a write-ahead log beside \(copy.path); not swapping")
+        }
+        try Files.sync(copy)
+        try beforeSwap()
+        try Files.rename(copy, to: path)
+        try Files.syncDirectory(directory)
+        return rows
+    }
+
+    /// Creates an empty warehouse (the schema only) when there is none yet.
+    public func ensureExists() async throws {
+        guard !FileManager.default.fileExists(atPath: path.path) else { return }
+        struct Nothing: Decodable, Sendable {}
+        _ = try await write("SELECT 1 AS one WHERE false;", returning: Nothing.self, accept: { _ in })
+    }
+
+    /// Runs `sql` read-only against the live file (created empty first if there is none).
+    public func read<Row: Decodable & Sendable>(_ sql: String, as type: Row.Type) async throws -> [Row] {
+        try await ensureExists()
+        return try await ReadOnlyWarehouse(path: path, duckdb: duckdb).read(sql, as: type)
+    }
+}
+
+/// Reads of the warehouse file, with no database connection: what any process may do at any
+/// time, even while a load runs (see `Warehouse`).
+public struct ReadOnlyWarehouse: Sendable {
+    public let path: URL
+    let duckdb: DuckDB
+
+    public init(path: URL, duckdb: DuckDB) {
+        self.path = path
+        self.duckdb = duckdb
+    }
+
+    /// Runs `sql` read-only; a statement that would write (or touch any other file) is refused
+    /// by DuckDB and reported as `readOnly`.
+    public func read<Row: Decodable & Sendable>(_ sql: String, as type: Row.Type) async throws -> [Row] {
+        try Self.refuseDotCommands(sql)
+        try requireFile()
+        do {
+            return try await duckdb.rows(Row.self, sql, database: path.path, mode: .readOnly)
+        } catch let error as DataError where error.code == .duckdb {
+            throw Self.classify(error)
+        }
+    }
+
+    /// `read`, printed by DuckDB in `format` (for the CLI).
+    public func query(_ sql: String, format: DuckDB.OutputMode = .box) async throws -> String {
+        try Self.refuseDotCommands(sql)
+        try requireFile()
+        do {
+            return try await duckdb.run(sql, database: path.path, mode: .readOnly, output: format)
+        } catch let error as DataError where error.code == .duckdb {
+            throw Self.classify(error)
+        }
+    }
+
+    func requireFile() throws {
+        guard FileManager.default.fileExists(atPath: path.path) else {
+            throw DataError(code: .notFound, message: "the warehouse \(path.path) does not exist yet: no pipeline run has loaded it")
+        }
+    }
+
+    static func classify(_ error: DataError) -> DataError {
+        if isReadOnlyRefusal(error.message) {
+            return DataError(code: .readOnly, message: "refused: the warehouse is read-only here (\(firstLine(error.message)))")
+        }
+        return DataError(code: .duckdb, message: firstLine(error.message))
+    }
+
+    /// The CLI's own commands (`.shell`, `.output`, ...) are not SQL: refused.
+    static func refuseDotCommands(_ sql: String) throws {
+        for line in sql.split(whereSeparator: \.isNewline) where line.trimmingCharacters(in: .whitespaces).hasPrefix(".") {
+            throw DataError(code: .readOnly, message: "refused: only SQL is accepted, not duckdb commands (\(line.trimmingCharacters(in: .whitespaces)))")
+        }
+    }
+
+    static func isReadOnlyRefusal(_ message: String) -> Bool {
+        message.contains("read-only mode") || message.contains("read-only") || message.contains("disabled by configuration")
+            || message.contains("Cannot enable external access")
+    }
+
+    static func firstLine(_ text: String) -> String {
+        String(text.split(whereSeparator: \.isNewline).first ?? "").trimmingCharacters(in: .whitespaces)
+    }
+}

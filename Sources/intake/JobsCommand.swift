@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import IntakeData
+import IntakeRuntime
+import IntakeServer
+import Logging
+
+struct Jobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The work queue: depth by state (default), discarded jobs, retries, the batch schedule.",
+        subcommands: [JobsDepth.self, JobsDiscarded.self, JobsRetry.self, JobsSchedule.self], defaultSubcommand: JobsDepth.self)
+}
+
+/// Runs `body` with a client of the configured (or embedded) Postgres, schema migrated.
+func withDatabase<T>(_ connection: ConnectionOptions, _ body: (PostgresClient, IntakeConfiguration, Logger) async throws -> T) async throws -> T {
+    let configuration = try connection.configuration()
+    LoggingSetup.bootstrap(format: configuration.logFormat, level: max(configuration.logLevel, .warning))
+    let logger = Logger(label: "intake")
+    let infrastructure = try await IntakeInfrastructure.start(configuration, logger: logger)
+    do {
+        try await infrastructure.migrate()
+        let result = try await body(infrastructure.postgres, configuration, logger)
+        await infrastructure.shutdown()
+        return result
+    } catch {
+        await infrastructure.shutdown()
+        throw error
+    }
+}
+
+struct JobsDepth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "depth", abstract: "Jobs per state.")
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let depth = try await withDatabase(connection) { db, _, _ in try await JobInspector(client: db).depth() }
+            print(table(["STATE", "JOBS"], depth.map { [$0.state.rawValue, String($0.count)] }), terminator: "")
+        }
+    }
+}
+
+struct JobsDiscarded: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "discarded", abstract: "Jobs that failed for good, newest first.")
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "How many (1..1000).") var limit: Int = 50
+
+    func run() async throws {
+        try await reportingErrors {
+            guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1..1000") }
+            let jobs = try await withDatabase(connection) { db, _, _ in try await JobInspector(client: db).discarded(limit: limit) }
+            let rows = jobs.map { job in
+                [
+                    String(job.id), job.kind, "\(job.attempt)/\(job.maxAttempts)", job.finalizedAt.map(format) ?? "-",
+                    (job.lastError ?? "").replacingOccurrences(of: "\n", with: " ").prefix(100).description,
+                ]
+            }
+            print(table(["ID", "KIND", "ATTEMPTS", "DISCARDED AT", "LAST ERROR"], rows), terminator: "")
+        }
+    }
+}
+
+struct JobsRetry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "retry", abstract: "Run a discarded job again now (attempts reset).")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The job's id (intake jobs discarded).") var id: Int64
+
+    func run() async throws {
+        try await reportingErrors {
+            let retried = try await withDatabase(connection) { db, _, _ in try await JobInspector(client: db).retry(id) }
+            guard retried else { throw ValidationError("no discarded job \(id)") }
+            print("job \(id) is available again")
+        }
+    }
+}
+
+struct JobsSchedule: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schedule", abstract: "Every recurring job: name, schedule, next three runs (UTC), last run's status and duration.")
+    @OptionGroup var connection: ConnectionOptions
+    @Flag(help: "Print a Mermaid gantt chart instead of a table.") var mermaid = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let report = try await withDatabase(connection) { db, configuration, logger in
+                let data: DataPlatform?
+                do {
+                    data = try DataPlatform(db: db, settings: try configuration.dataSettings(), logger: logger)
+                } catch let error as DataError where error.code == .duckdb {
+                    data = nil
+                }
+                let jobs = IntakeServices.recurringJobs(db: db, data: data)
+                let last = try await JobInspector(client: db).lastRuns(of: jobs.map(\.name))
+                return ScheduleReport(jobs: jobs, now: Date(), lastRuns: last)
+            }
+            print(mermaid ? report.mermaid() : report.table(), terminator: "")
+        }
+    }
+}

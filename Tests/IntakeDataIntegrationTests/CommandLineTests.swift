@@ -1,0 +1,236 @@
+import Foundation
+import IntakeActors
+import IntakeData
+import IntakeRuntime
+import IntakeTestSupport
+import Testing
+
+extension DataIntegrationTests {
+    /// The `intake` binary's data commands, as operators run them (exit codes, one-line errors).
+    @Suite("intake etl / warehouse / jobs")
+    struct CommandLineTests {
+        struct Outcome {
+            var status: Int32
+            var standardOutput: String
+            var standardError: String
+        }
+
+        /// Starts `intake` with `arguments` against the database at `url`.
+        static func start(_ arguments: [String], url: String, dataDirectory: URL, extra: [String: String] = [:]) throws -> (Process, URL, URL) {
+            let process = Process()
+            process.executableURL = ServerProcess.binary()
+            process.arguments = arguments
+            var environment = ProcessInfo.processInfo.environment
+            environment["INTAKE_DATABASE_URL"] = url
+            environment["INTAKE_REDIS_URL"] = try TestServices.redisURL()
+            environment["INTAKE_DATA_DIR"] = dataDirectory.path
+            environment["INTAKE_LOG_LEVEL"] = "error"
+            process.environment = environment.merging(extra) { $1 }
+            let out = dataDirectory.appendingPathComponent("out-\(UUID().uuidString).txt")
+            let err = dataDirectory.appendingPathComponent("err-\(UUID().uuidString).txt")
+            FileManager.default.createFile(atPath: out.path, contents: nil)
+            FileManager.default.createFile(atPath: err.path, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: out)
+            process.standardError = try FileHandle(forWritingTo: err)
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            return (process, out, err)
+        }
+
+        static func wait(_ started: (Process, URL, URL)) async throws -> Outcome {
+            let (process, out, err) = started
+            while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+            return Outcome(
+                status: process.terminationStatus, standardOutput: try String(contentsOf: out, encoding: .utf8),
+                standardError: try String(contentsOf: err, encoding: .utf8))
+        }
+
+        static func intake(_ arguments: [String], url: String, dataDirectory: URL, extra: [String: String] = [:]) async throws -> Outcome {
+            try await wait(try start(arguments, url: url, dataDirectory: dataDirectory, extra: extra))
+        }
+
+        /// A database of its own (the CLI uses the default schema), migrated, with a scratch data
+        /// directory.
+        static func withDatabase(_ body: (String, PostgresClient, URL) async throws -> Void) async throws {
+            try await TestServices.withDatabase { url in
+                let db = PostgresClient(configuration: try PostgresConfiguration(url: url, poolSize: 4))
+                defer { db.shutdown() }
+                try await Migrator(client: db).migrate([try RuntimeMigrations.set(), try DomainMigrations.set(), try DataMigrations.set()])
+                let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-cli-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: directory) }
+                try await body(url, db, directory)
+            }
+        }
+
+        /// `count` paid orders of one unit at 2.50 on `day`, in one statement.
+        static func seed(_ db: PostgresClient, day: String, count: Int) async throws {
+            try await db.query(
+                "INSERT INTO products (id, sku, name, price, stock_shards) VALUES ('00000000-0000-7000-8000-000000000001', 'TEA-1', 'Tea', 2.50, 1) ON CONFLICT DO NOTHING")
+            try await db.query(
+                """
+                WITH o AS (
+                    INSERT INTO orders (id, user_id, status, amount, region, created_at, updated_at, expires_at)
+                    SELECT gen_random_uuid(), gen_random_uuid(), 'PAID', 2.50, (ARRAY['north', 'south', NULL])[1 + n % 3],
+                        $1::date + (n % 86400) * interval '1 second', now(), now()
+                    FROM generate_series(1, $2) AS n RETURNING id
+                )
+                INSERT INTO order_items (order_id, product_id, shard, quantity, unit_price)
+                SELECT id, '00000000-0000-7000-8000-000000000001', 0, 1, 2.50 FROM o
+                """, [.text(day), .int(count)])
+        }
+
+        @Test func runsReadsAndRefuses() async throws {
+            try await Self.withDatabase { url, db, directory in
+                try await Self.seed(db, day: "2026-11-20", count: 30)
+                let run = try await Self.intake(["etl", "run", "daily-sales", "--date", "2026-11-20"], url: url, dataDirectory: directory)
+                #expect(run.status == 0, "\(run.standardError)")
+                let record = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+                #expect(record["status"] as? String == "succeeded")
+                #expect(record["orders_extracted"] as? Int == 30)
+                #expect(record["revenue"] as? String == "75.00")
+                #expect(record["rows_loaded"] as? Int == 3)
+
+                let read = try await Self.intake(
+                    ["warehouse", "sql", "SELECT region, orders, revenue FROM daily_sales ORDER BY region", "--format", "csv"], url: url,
+                    dataDirectory: directory)
+                #expect(read.status == 0, "\(read.standardError)")
+                #expect(read.standardOutput == "region,orders,revenue\nnorth,10,25.00\nsouth,10,25.00\nunknown,10,25.00\n")
+
+                for statement in ["DELETE FROM daily_sales", "COPY daily_sales TO '/tmp/stolen.csv'", ".shell ls", "SELEC nonsense"] {
+                    let refused = try await Self.intake(["warehouse", "sql", statement], url: url, dataDirectory: directory)
+                    #expect(refused.status != 0, "\(statement)")
+                    #expect(refused.standardError.hasPrefix("intake: "), "\(statement): \(refused.standardError)")
+                    #expect(refused.standardError.split(separator: "\n").count == 1, "\(statement): \(refused.standardError)")
+                    #expect(refused.standardOutput.isEmpty)
+                }
+                let still = try await Self.intake(["warehouse", "sql", "SELECT count(*) AS n FROM daily_sales", "--format", "csv"], url: url, dataDirectory: directory)
+                #expect(still.standardOutput == "n\n3\n")
+
+                let future = try await Self.intake(["etl", "run", "daily-sales", "--date", "2999-01-01"], url: url, dataDirectory: directory)
+                #expect(future.status != 0)
+                #expect(future.standardError.hasPrefix("intake: date:") && future.standardError.split(separator: "\n").count == 1, "\(future.standardError)")
+
+                // A run that fails prints its record and exits non-zero.
+                try await db.query("UPDATE orders SET amount = 3.00 WHERE id = (SELECT id FROM orders LIMIT 1)")
+                let failed = try await Self.intake(["etl", "run", "daily-sales", "--date", "2026-11-20"], url: url, dataDirectory: directory)
+                #expect(failed.status != 0)
+                let failedRecord = try #require(try JSONSerialization.jsonObject(with: Data(failed.standardOutput.utf8)) as? [String: Any])
+                #expect(failedRecord["status"] as? String == "failed")
+
+                let backfill = try await Self.intake(
+                    ["etl", "backfill", "daily-sales", "--from", "2026-11-17", "--to", "2026-11-19"], url: url, dataDirectory: directory)
+                #expect(backfill.status == 0, "\(backfill.standardError)")
+                let dates = backfill.standardOutput.split(separator: "\n").compactMap {
+                    (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["logical_date"] as? String
+                }
+                #expect(dates == ["2026-11-17", "2026-11-18", "2026-11-19"])
+
+                let runs = try await Self.intake(["etl", "runs"], url: url, dataDirectory: directory)
+                #expect(runs.status == 0)
+                #expect(runs.standardOutput.split(separator: "\n").count == 1 + 5)
+
+                let schedule = try await Self.intake(["jobs", "schedule"], url: url, dataDirectory: directory)
+                #expect(schedule.status == 0)
+                #expect(schedule.standardOutput.contains("etl.daily_sales") && schedule.standardOutput.contains("0 2 * * *"))
+                #expect(schedule.standardOutput.contains("intake.orders.payment-timeout"))
+                #expect(schedule.standardOutput.contains("dq.checks") && schedule.standardOutput.contains("intake.outbox.prune"))
+                let gantt = try await Self.intake(["jobs", "schedule", "--mermaid"], url: url, dataDirectory: directory)
+                #expect(gantt.standardOutput.hasPrefix("gantt\n"))
+                #expect(gantt.standardOutput.contains("section etl.daily_sales"))
+                let depth = try await Self.intake(["jobs"], url: url, dataDirectory: directory)
+                #expect(depth.status == 0 && depth.standardOutput.contains("completed"))
+            }
+        }
+
+        @Test func aRunKilledMidLoadLeavesTheDayWholeAndIsCompletedOnce() async throws {
+            try await Self.withDatabase { url, db, directory in
+                try await Self.seed(db, day: "2026-11-20", count: 20_000)
+                let settings = try DataSettings.load(from: ProcessInfo.processInfo.environment, dataDirectory: directory)
+                let platform = try DataPlatform(db: db, settings: settings)
+                struct Totals: Decodable, Equatable { var rows: Int64; var orders: Int64?; var revenue: String? }
+                func totals() async throws -> Totals? {
+                    try await platform.warehouse.read(
+                        "SELECT count(*) AS rows, sum(orders)::BIGINT AS orders, CAST(sum(revenue) AS VARCHAR) AS revenue FROM daily_sales",
+                        as: Totals.self
+                    ).first
+                }
+                let baseline = try await Self.intake(["etl", "run", "daily-sales", "--date", "2026-11-20"], url: url, dataDirectory: directory)
+                #expect(baseline.status == 0, "\(baseline.standardError)")
+                #expect(try await totals() == Totals(rows: 3, orders: 20_000, revenue: "50000.00"))
+                try await Self.seed(db, day: "2026-11-20", count: 1_000)
+
+                // The test holds the warehouse's write lock, so the next run's load step starts
+                // and then waits inside the load: that is when the process is killed.
+                let lockKey = "intake.warehouse:" + settings.warehousePath.standardizedFileURL.path
+                let killedID: UUID = try await db.withConnection { session in
+                    try await session.query("SELECT pg_advisory_lock(hashtext($1))", [.text(lockKey)])
+                    let first = try Self.start(
+                        ["etl", "run", "daily-sales", "--date", "2026-11-20"], url: url, dataDirectory: directory,
+                        extra: ["INTAKE_JOB_LEASE": "1s"])
+                    try await waitUntil("the run's load step is running", timeout: .seconds(60)) {
+                        try await !db.query("SELECT 1 FROM jobs WHERE unique_key LIKE 'etl:%:load' AND state = 'running'").isEmpty
+                    }
+                    // Mid-load, readers see the previous load whole.
+                    #expect(try await totals() == Totals(rows: 3, orders: 20_000, revenue: "50000.00"))
+                    kill(first.0.processIdentifier, SIGKILL)
+                    let killed = try await Self.wait(first)
+                    #expect(killed.status != 0)
+                    try await session.query("SELECT pg_advisory_unlock(hashtext($1))", [.text(lockKey)])
+                    return try await db.query("SELECT id FROM etl_runs WHERE status = 'running'")[0].decode("id")
+                }
+                #expect(try await totals() == Totals(rows: 3, orders: 20_000, revenue: "50000.00"))
+
+                let second = try await Self.intake(["etl", "run", "daily-sales", "--date", "2026-11-20"], url: url, dataDirectory: directory)
+                #expect(second.status == 0, "\(second.standardError)")
+
+                #expect(try await totals() == Totals(rows: 3, orders: 21_000, revenue: "52500.00"))
+
+                // The killed run is rescued by a worker and finishes; the day is whole, once.
+                let queue = WorkQueue(client: db, configuration: WorkQueueConfiguration(pollInterval: .milliseconds(50)))
+                platform.register(on: queue)
+                let rescuer = JobRescuer(client: db, interval: .milliseconds(100))
+                let finished = try await withRunningServices([queue, rescuer]) {
+                    try await platform.runs.waitUntilFinished(killedID, interval: .milliseconds(50))
+                }
+                #expect(finished.status == .succeeded, "\(finished.error ?? "")")
+                #expect(try await totals() == Totals(rows: 3, orders: 21_000, revenue: "52500.00"))
+                #expect(try await db.query("SELECT 1 FROM etl_runs WHERE status IN ('queued', 'running')").isEmpty)
+            }
+        }
+
+        @Test func checkExitsNonZeroWhenAnErrorCheckFails() async throws {
+            try await Self.withDatabase { url, db, directory in
+                try await Self.seed(db, day: "2026-11-20", count: 5)
+                // Users for the orders, and yesterday's run.
+                try await db.query(
+                    """
+                    INSERT INTO users (id, role, email_lookup, email_cipher, password_hash, data_key)
+                    SELECT user_id, 'customer', user_id::text::bytea, 'x', 'x', 'x' FROM orders
+                    """)
+                try await db.query("INSERT INTO stock_shards (product_id, shard, available, reserved, shipped) VALUES ('00000000-0000-7000-8000-000000000001', 0, 10, 5, 0)")
+                try await db.query("INSERT INTO stock_ledger (product_id, delta) VALUES ('00000000-0000-7000-8000-000000000001', 15)")
+                let yesterday = LogicalDate(containing: Date()).adding(days: -1)
+                let run = try await Self.intake(["etl", "run", "daily-sales", "--date", yesterday.description], url: url, dataDirectory: directory)
+                #expect(run.status == 0, "\(run.standardError)")
+
+                let good = try await Self.intake(["check"], url: url, dataDirectory: directory)
+                #expect(good.status == 0, "\(good.standardOutput)\(good.standardError)")
+                let lines = good.standardOutput.split(separator: "\n")
+                #expect(lines.count == 8)
+                #expect(lines.allSatisfy { $0.hasPrefix("ok  ") }, "\(good.standardOutput)")
+                #expect(lines.first?.contains("orders.id.unique") == true && lines.first?.contains("(threshold = 0)") == true)
+
+                // A shard row edited by hand.
+                try await db.query("UPDATE stock_shards SET reserved = reserved + 2")
+                let bad = try await Self.intake(["check"], url: url, dataDirectory: directory)
+                #expect(bad.status != 0)
+                #expect(bad.standardOutput.split(separator: "\n").contains { $0.hasPrefix("FAIL  stock.conservation") }, "\(bad.standardOutput)")
+                let warned = try await Self.intake(["check"], url: url, dataDirectory: directory, extra: ["INTAKE_DQ_WARN": "stock.conservation"])
+                #expect(warned.status == 0, "\(warned.standardOutput)")
+                #expect(warned.standardOutput.contains("[warn]"))
+                #expect(try await db.query("SELECT count(*) AS n FROM dq_results")[0].decode("n", as: Int.self) == 24)
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import IntakeData
+import IntakeRuntime
+import IntakeTestSupport
+import Testing
+
+extension DataIntegrationTests {
+    /// Every data-quality check passes on good data and fails on data broken on purpose.
+    @Suite("data-quality checks")
+    struct DataQualityTests {
+        static let tea = UUID(uuidString: "00000000-0000-7000-8000-000000000001")!
+
+        /// Orders in several states, stock shards that agree with them, and a fresh run for
+        /// yesterday.
+        static func seed(_ h: DataHarness) async throws {
+            let alice = UUIDv7.make()
+            let bob = UUIDv7.make()
+            try await h.product(tea, sku: "TEA-1", price: "2.00")
+            try await h.user(alice, email: "a@example.com", name: "A")
+            try await h.user(bob, email: "b@example.com", name: "B")
+            typealias L = DataHarness.Line
+            let now = "2026-11-28 10:00:00+00"
+            try await h.order(user: alice, status: "PAID", region: "north", createdAt: now, lines: [L(product: tea, quantity: 2, unitPrice: "2.00", shard: 0)])
+            try await h.order(user: bob, status: "SHIPPED", region: "north", createdAt: now, lines: [L(product: tea, quantity: 1, unitPrice: "2.00", shard: 1)])
+            try await h.order(user: alice, status: "PENDING", region: nil, createdAt: now, lines: [L(product: tea, quantity: 1, unitPrice: "2.00", shard: 0)])
+            try await h.order(user: bob, status: "CANCELED", region: nil, createdAt: now, lines: [L(product: tea, quantity: 3, unitPrice: "2.00", shard: 1)])
+            try await h.db.query(
+                "INSERT INTO stock_shards (product_id, shard, available, reserved, shipped) VALUES ($1, 0, 10, 3, 0), ($1, 1, 5, 0, 1)", [.uuid(tea)])
+            // Received 20, wrote 1 off: 19 on hand (13 on shard 0, 6 on shard 1).
+            try await h.db.query("INSERT INTO stock_ledger (product_id, delta) VALUES ($1, 20), ($1, -1)", [.uuid(tea)])
+            let yesterday = LogicalDate(containing: Date()).adding(days: -1)
+            try await h.db.query(
+                """
+                INSERT INTO etl_runs (id, pipeline, logical_date, status, trigger, started_at, finished_at, orders_extracted, rows_loaded, revenue)
+                VALUES ($1, 'daily_sales', $2::date, 'succeeded', 'schedule', now(), now(), 0, 0, 0)
+                """, [.uuid(UUIDv7.make()), .text(yesterday.description)])
+        }
+
+        @Test func everyCheckPassesOnGoodDataAndIsKept() async throws {
+            try await DataHarness.with { h in
+                try await Self.seed(h)
+                let results = try await h.platform.quality.runAll()
+                #expect(results.map(\.check) == DataQualityCheck.all.map(\.name))
+                for result in results { #expect(result.passed, "\(result.check): \(result.value) \(result.detail ?? "")") }
+                #expect(!DataQuality.anyErrorFailed(results))
+                #expect(results.first { $0.check == "orders.user_id.completeness" }?.value == 100)
+                let latest = try await h.platform.quality.latest()
+                #expect(latest.map(\.check) == DataQualityCheck.all.map(\.name))
+                #expect(try await h.db.query("SELECT count(*) AS n FROM dq_results")[0].decode("n", as: Int.self) == 8)
+            }
+        }
+
+        @Test func checksOverEmptyTablesAreResultsNotErrors() async throws {
+            try await DataHarness.with { h in
+                let results = try await h.platform.quality.runAll()
+                #expect(results.count == 8)
+                // Only freshness fails: an empty warehouse has no run for yesterday.
+                #expect(results.filter { !$0.passed }.map(\.check) == ["warehouse.daily_sales.freshness"])
+                #expect(results.first { $0.check == "orders.id.unique" }?.detail == "0 rows")
+            }
+        }
+
+        /// A way to break the data, and the check that must notice.
+        struct Breakage: Sendable, CustomTestStringConvertible {
+            var check: String
+            var sql: [String]
+            var label: String? = nil
+            var testDescription: String { label ?? check }
+        }
+
+        static let breakages: [Breakage] = [
+            Breakage(check: "orders.id.unique", sql: [
+                "ALTER TABLE orders DROP CONSTRAINT orders_pkey",
+                "INSERT INTO orders SELECT * FROM orders WHERE status = 'PAID'",
+            ]),
+            Breakage(check: "orders.id.not_null", sql: [
+                "ALTER TABLE orders DROP CONSTRAINT orders_pkey", "ALTER TABLE orders ALTER COLUMN id DROP NOT NULL",
+                "INSERT INTO orders (id, user_id, status, amount, created_at, updated_at, expires_at) SELECT NULL, user_id, status, amount, created_at, updated_at, expires_at FROM orders WHERE status = 'CANCELED'",
+            ]),
+            Breakage(check: "order_items.order_id.not_null", sql: [
+                "ALTER TABLE order_items DROP CONSTRAINT order_items_pkey", "ALTER TABLE order_items ALTER COLUMN order_id DROP NOT NULL",
+                "INSERT INTO order_items (order_id, product_id, shard, quantity, unit_price) VALUES (NULL, '\(tea.uuidString)', 0, 1, 2.00)",
+            ]),
+            Breakage(check: "orders.status.accepted_values", sql: [
+                "ALTER TABLE orders DROP CONSTRAINT orders_status_valid", "UPDATE orders SET status = 'LOST' WHERE status = 'CANCELED'",
+            ]),
+            Breakage(check: "order_items.order_id.relationships", sql: [
+                "INSERT INTO order_items (order_id, product_id, shard, quantity, unit_price) VALUES (gen_random_uuid(), '\(tea.uuidString)', 0, 1, 2.00)",
+            ]),
+            Breakage(check: "orders.user_id.completeness", sql: ["UPDATE orders SET user_id = gen_random_uuid() WHERE status = 'CANCELED'"]),
+            Breakage(check: "warehouse.daily_sales.freshness", sql: ["UPDATE etl_runs SET finished_at = now() - interval '27 hours'"]),
+            Breakage(
+                check: "stock.conservation", sql: ["UPDATE stock_shards SET reserved = reserved + 1 WHERE shard = 0"],
+                label: "stock.conservation (reserved edited by hand)"),
+            Breakage(
+                check: "stock.conservation", sql: ["UPDATE stock_shards SET available = available + 5 WHERE shard = 1"],
+                label: "stock.conservation (available edited by hand)"),
+            Breakage(
+                check: "stock.conservation", sql: ["INSERT INTO stock_ledger (product_id, delta) VALUES ('\(tea.uuidString)', 7)"],
+                label: "stock.conservation (a restock that never reached the shards)"),
+        ]
+
+        @Test(arguments: breakages)
+        func eachCheckFailsOnDataBrokenOnPurpose(_ breakage: Breakage) async throws {
+            try await DataHarness.with { h in
+                try await Self.seed(h)
+                for statement in breakage.sql { try await h.db.query(statement) }
+                let results = try await h.platform.quality.runAll()
+                let target = try #require(results.first { $0.check == breakage.check })
+                #expect(!target.passed, "\(breakage.check) passed with \(target.value)")
+                #expect(target.severity == .error)
+                #expect(DataQuality.anyErrorFailed(results))
+                #expect(target.line(unit: "x").hasPrefix("FAIL  \(breakage.check)"))
+            }
+        }
+
+        @Test func aWarnCheckFailsWithoutFailingTheRun() async throws {
+            var settingsEnvironment = ProcessInfo.processInfo.environment
+            settingsEnvironment["INTAKE_DQ_WARN"] = "orders.user_id.completeness"
+            try await DataHarness.with { h in
+                try await Self.seed(h)
+                try await h.db.query("UPDATE orders SET user_id = gen_random_uuid() WHERE status = 'CANCELED'")
+                var settings = try DataSettings.load(from: settingsEnvironment, dataDirectory: h.directory)
+                settings.stepAttempts = 2
+                let platform = try DataPlatform(db: h.db, settings: settings)
+                let results = try await platform.quality.runAll()
+                let completeness = try #require(results.first { $0.check == "orders.user_id.completeness" })
+                #expect(!completeness.passed && completeness.severity == .warn && completeness.value == 75)
+                #expect(!DataQuality.anyErrorFailed(results))
+                #expect(completeness.line(unit: "%").hasSuffix("[warn]"))
+            }
+        }
+    }
+}
