@@ -66,17 +66,8 @@ struct SecurityTests {
             try await app.test(.live) { client in
                 let port = try #require(client.port)
                 func connected() -> Int32 {
-                    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                    var address = sockaddr_in()
-                    address.sin_family = sa_family_t(AF_INET)
-                    address.sin_port = in_port_t(UInt16(port).bigEndian)
-                    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                    let result = withUnsafePointer(to: &address) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                    }
-                    #expect(result == 0)
-                    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-                    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                    let fd = LoopbackSocket.connect(port: port, timeout: 10)
+                    #expect(fd >= 0)
                     return fd
                 }
                 // A 100 KiB header: refused with a 4xx before any route runs, or the

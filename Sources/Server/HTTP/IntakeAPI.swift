@@ -33,8 +33,7 @@ public final class IntakeAPI: Sendable {
     public let settings: Settings
     /// The data side (pipelines, warehouse reports); nil: its routes are not served.
     public let data: DataPlatform?
-    let inFlight = InFlightKeys()
-    let records: IdempotencyRecords
+    let idempotency: IdempotentRequests
     let logger: Logger
 
     public init(
@@ -52,7 +51,7 @@ public final class IntakeAPI: Sendable {
         self.cache = cache
         self.settings = settings
         self.data = data
-        self.records = IdempotencyRecords(db: orders.db)
+        self.idempotency = IdempotentRequests(records: IdempotencyRecords(db: orders.db), inFlight: InFlightKeys(), logger: logger)
         self.logger = logger
         if let cache {
             // Stale entries are invalidated before the changing request is answered.
@@ -72,15 +71,16 @@ public final class IntakeAPI: Sendable {
         router.add(middleware: BodyLimitMiddleware())
         let table = RouteTable()
         router.add(middleware: MethodNotAllowedMiddleware(table: table))
-        router.add(middleware: AuthenticationMiddleware(api: self))
-        OperationsRoutes(api: self).add(to: router)
+        router.add(middleware: AuthenticationMiddleware(tokens: tokens, sessions: sessions))
+        OperationsRoutes(readiness: readiness).add(to: router)
         let v1 = router.group("v1")
-        UserRoutes(api: self).add(to: v1)
-        SessionRoutes(api: self).add(to: v1)
-        ProductRoutes(api: self).add(to: v1)
-        OrderRoutes(api: self).add(to: v1)
-        PaymentRoutes(api: self).add(to: v1)
-        EtlRoutes(api: self, platform: data).add(to: v1)
+        let reads = CachedReads(cache: cache)
+        UserRoutes(users: users, sessions: sessions, passwords: passwords).add(to: v1)
+        SessionRoutes(users: users, sessions: sessions, tokens: tokens, passwords: passwords).add(to: v1)
+        ProductRoutes(orders: orders, reads: reads, idempotency: idempotency, defaultStockShards: settings.defaultStockShards).add(to: v1)
+        OrderRoutes(orders: orders, reads: reads, idempotency: idempotency).add(to: v1)
+        PaymentRoutes(orders: orders, webhook: webhook).add(to: v1)
+        EtlRoutes(platform: data, idempotency: idempotency).add(to: v1)
         table.register(router.routes.map { ($0.method, $0.path.description) })
     }
 
@@ -101,48 +101,6 @@ public final class IntakeAPI: Sendable {
         let router = Router(context: IntakeRequestContext.self)
         addRoutes(to: router)
         return router
-    }
-
-    // MARK: Helpers shared by the routes
-
-    /// `load()` through the cache, when there is one.
-    func cached(_ key: String, load: () async throws -> [UInt8]?) async throws -> [UInt8]? {
-        guard let cache else { return try await load() }
-        return try await cache.read(key, load: load)
-    }
-
-    /// Runs an authenticated POST under its `Idempotency-Key`, if any: a replay returns the
-    /// stored response; a different body `422`; a concurrent one `409`.
-    func idempotent(
-        _ request: Request, principal: Principal, body: [UInt8], _ operation: () async throws -> (HTTPResponse.Status, [UInt8])
-    ) async throws -> Response {
-        guard let key = try IdempotencyKey.from(request.headers) else {
-            let (status, data) = try await operation()
-            return JSONBody.response(data: data, status: status)
-        }
-        let hash = IdempotencyKey.requestHash(path: request.uri.path, body: body)
-        switch try await records.claim(userID: principal.userID, key: key, hash: hash) {
-        case .existing(let record):
-            guard record.requestHash == hash else { throw Problem.idempotencyKeyReused }
-            guard record.status != 0 else { throw Problem.idempotencyKeyInUse }
-            return JSONBody.response(
-                data: record.body, status: HTTPResponse.Status(code: record.status), headers: [IdempotencyKey.replayedHeader: "true"])
-        case .claimed:
-            let status: HTTPResponse.Status
-            let data: [UInt8]
-            do {
-                (status, data) = try await operation()
-            } catch {
-                try? await records.release(userID: principal.userID, key: key)
-                throw error
-            }
-            if (200..<300).contains(status.code) {
-                try await records.complete(userID: principal.userID, key: key, status: status.code, body: data)
-            } else {
-                try? await records.release(userID: principal.userID, key: key)
-            }
-            return JSONBody.response(data: data, status: status)
-        }
     }
 }
 

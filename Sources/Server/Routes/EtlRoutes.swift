@@ -6,8 +6,8 @@ import IntakeData
 /// IntakeData; this file only reads requests and writes responses. Without a data platform
 /// (no DuckDB CLI) every route answers `503`.
 struct EtlRoutes<Context: IntakeContext> {
-    let api: IntakeAPI
     let platform: DataPlatform?
+    let idempotency: IdempotentRequests
 
     func data() throws -> DataPlatform {
         guard let platform else { throw Problem.unavailable("the data platform is off: the DuckDB CLI was not found (INTAKE_DUCKDB)") }
@@ -42,7 +42,7 @@ struct EtlRoutes<Context: IntakeContext> {
         let bytes = try await JSONBody.bytes(of: request)
         let body = try JSONBody.decode(CreateRunRequest.self, from: bytes)
         let date = try await mappingDataErrors { try EtlRuns.validate(pipeline: body.pipeline, date: body.date) }
-        return try await api.idempotent(request, principal: principal, body: Array(buffer: bytes)) {
+        return try await idempotency.run(request, principal: principal, body: Array(buffer: bytes)) {
             let run = try await mappingDataErrors { try await data.runs.create(pipeline: body.pipeline, date: date, trigger: .manual) }
             return (.accepted, Array(run.json().utf8))
         }

@@ -3,12 +3,12 @@ import Hummingbird
 
 /// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`, `/docs` (the same, for a browser).
 struct OperationsRoutes<Context: IntakeContext> {
-    let api: IntakeAPI
+    let readiness: Readiness
 
     func add(to router: Router<Context>) {
         router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
         router.get("readyz") { _, _ in
-            let report = await api.readiness.check()
+            let report = await readiness.check()
             return try JSONBody.response(report, status: report.ready ? .ok : .serviceUnavailable)
         }
         router.get("metrics") { _, _ in

@@ -5,7 +5,9 @@ import IntakeActors
 
 /// `/v1/orders`: creation (with idempotency), reads, and the status changes.
 struct OrderRoutes<Context: IntakeContext> {
-    let api: IntakeAPI
+    let orders: OrderService
+    let reads: CachedReads
+    let idempotency: IdempotentRequests
 
     func add(to group: RouterGroup<Context>) {
         group.post("orders", use: create)
@@ -30,9 +32,9 @@ struct OrderRoutes<Context: IntakeContext> {
         let newOrder = NewOrder(
             userID: body.userID?.uuid ?? principal.userID, lines: body.lines, region: body.region, idempotencyKey: key?.value,
             requestHash: hash, caller: NewOrder.Caller(id: principal.userID, role: principal.role))
-        guard let key else { return try JSONBody.response(OrderResponse(try await api.orders.createOrder(newOrder)), status: .created) }
-        return try await api.inFlight.holding(principal.userID, key) {
-            let placed = try await api.orders.placeOrder(newOrder)
+        guard let key else { return try JSONBody.response(OrderResponse(try await orders.createOrder(newOrder)), status: .created) }
+        return try await idempotency.inFlight.holding(principal.userID, key) {
+            let placed = try await orders.placeOrder(newOrder)
             return try JSONBody.response(
                 OrderResponse(placed.order), status: .created, headers: placed.replayed ? [IdempotencyKey.replayedHeader: "true"] : [:])
         }
@@ -43,9 +45,9 @@ struct OrderRoutes<Context: IntakeContext> {
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
         let id = try context.uuidParameter("id")
-        let entry = try await api.cached(CacheKey.order(id)) {
+        let entry = try await reads.read(CacheKey.order(id)) {
             do {
-                let order = try await api.orders.order(id)
+                let order = try await orders.order(id)
                 return Array(order.userID.lowercased.utf8) + [0x0A] + (try JSONBody.encoder.encode(OrderResponse(order)))
             } catch let error as DomainError where error.code == .notFound {
                 return nil
@@ -66,7 +68,7 @@ struct OrderRoutes<Context: IntakeContext> {
             }
             status = parsed
         }
-        let page = try await api.orders.history.page(
+        let page = try await orders.history.page(
             userID: principal.isAdmin ? nil : principal.userID, status: status, limit: try request.pageLimit(), after: try request.pageCursor())
         return try JSONBody.response(PageResponse(items: page.orders.map(OrderResponse.init), nextCursor: page.nextCursor?.lowercased))
     }
@@ -75,25 +77,25 @@ struct OrderRoutes<Context: IntakeContext> {
         let order = try await visibleOrder(context)
         let principal = try context.requirePrincipal()
         return try await transition(request, principal) {
-            try await api.orders.cancel(orderID: order.id, by: principal.role, reason: principal.isAdmin ? .admin : .user)
+            try await orders.cancel(orderID: order.id, by: principal.role, reason: principal.isAdmin ? .admin : .user)
         }
     }
 
     @Sendable func ship(_ request: Request, context: Context) async throws -> Response {
         let principal = try context.requireAdmin()
         let id = try context.uuidParameter("id")
-        return try await transition(request, principal) { try await api.orders.ship(orderID: id) }
+        return try await transition(request, principal) { try await orders.ship(orderID: id) }
     }
 
     @Sendable func deliver(_ request: Request, context: Context) async throws -> Response {
         let principal = try context.requireAdmin()
         let id = try context.uuidParameter("id")
-        return try await transition(request, principal) { try await api.orders.deliver(orderID: id) }
+        return try await transition(request, principal) { try await orders.deliver(orderID: id) }
     }
 
     private func transition(_ request: Request, _ principal: Principal, _ change: () async throws -> Order) async throws -> Response {
         let body = Array(buffer: try await JSONBody.bytes(of: request))
-        return try await api.idempotent(request, principal: principal, body: body) {
+        return try await idempotency.run(request, principal: principal, body: body) {
             (.ok, try [UInt8](JSONBody.encoder.encode(OrderResponse(try await change()))))
         }
     }
@@ -105,7 +107,7 @@ struct OrderRoutes<Context: IntakeContext> {
         let id = try context.uuidParameter("id")
         let order: Order
         do {
-            order = try await api.orders.order(id)
+            order = try await orders.order(id)
         } catch let error as DomainError where error.code == .notFound {
             throw Problem.notFound("no order \(id.lowercased)")
         }

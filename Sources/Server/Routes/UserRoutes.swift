@@ -4,7 +4,9 @@ import IntakeActors
 
 /// `/v1/users`: sign-up, profile, export and erasure.
 struct UserRoutes<Context: IntakeContext> {
-    let api: IntakeAPI
+    let users: UserDirectory
+    let sessions: SessionStore
+    let passwords: PasswordHasher
 
     func add(to group: RouterGroup<Context>) {
         group.post("users", use: signUp)
@@ -19,27 +21,27 @@ struct UserRoutes<Context: IntakeContext> {
         let email = User.normalizedEmail(body.email)
         // Validate before the (slow) hash, so bad input answers at once.
         try UserDirectory.validate(email: email, name: body.name, region: body.region)
-        let user = try await api.users.create(
-            email: email, passwordHash: try await api.passwords.hash(body.password), name: body.name, region: body.region, role: .customer)
+        let user = try await users.create(
+            email: email, passwordHash: try await passwords.hash(body.password), name: body.name, region: body.region, role: .customer)
         return try JSONBody.response(UserResponse(user), status: .created)
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let id = try visibleUserID(context)
-        guard let user = try await api.users.user(id) else { throw Problem.notFound("no user \(id.lowercased)") }
+        guard let user = try await users.user(id) else { throw Problem.notFound("no user \(id.lowercased)") }
         return try JSONBody.response(UserResponse(user))
     }
 
     @Sendable func export(_ request: Request, context: Context) async throws -> Response {
         let id = try visibleUserID(context)
-        guard let export = try await api.users.export(id) else { throw Problem.notFound("no user \(id.lowercased)") }
+        guard let export = try await users.export(id) else { throw Problem.notFound("no user \(id.lowercased)") }
         return try JSONBody.response(UserExportResponse(export))
     }
 
     @Sendable func erase(_ request: Request, context: Context) async throws -> Response {
         let id = try visibleUserID(context)
-        guard try await api.users.erase(id) else { throw Problem.notFound("no user \(id.lowercased)") }
-        try await api.sessions.endAll(userID: id)
+        guard try await users.erase(id) else { throw Problem.notFound("no user \(id.lowercased)") }
+        try await sessions.endAll(userID: id)
         return Response(status: .noContent)
     }
 
