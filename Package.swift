@@ -66,6 +66,7 @@ let package = Package(
                 "IntakeRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Data",
             resources: [.copy("Migrations/SQL")],

@@ -13,6 +13,9 @@ public struct DataPlatform: Sendable {
     public let reports: DailySalesReport
     public let jobs: EtlJobs
     public let quality: DataQuality
+    /// Run counts and check results from the database, for `/metrics`; run it as a service
+    /// in a serving process.
+    public let metrics: DataMetrics
 
     /// Fails when the DuckDB CLI cannot be found.
     public init(db: PostgresClient, settings: DataSettings, logger: Logger = Logger(label: "intake.data")) throws {
@@ -24,6 +27,7 @@ public struct DataPlatform: Sendable {
         reports = DailySalesReport(warehouse: warehouse)
         jobs = EtlJobs(runs: runs, pipeline: dailySales, settings: settings, logger: logger)
         quality = DataQuality(db: db, warn: settings.dqWarn, logger: logger)
+        metrics = DataMetrics(db: db, quality: quality, logger: logger)
     }
 
     /// Registers every job handler of the data side on `workQueue`.

@@ -119,7 +119,7 @@ struct EtlBackfillCommand: AsyncParsableCommand {
                     for day in LogicalDate.days(from: first, through: last) {
                         let queued = try await context.platform.runs.create(pipeline: name, date: day, trigger: .backfill)
                         let run = try await context.platform.runs.waitUntilFinished(queued.id)
-                        print(run.json())
+                        report(run.json())
                         if run.status != .succeeded { failed += 1 }
                     }
                     return failed
@@ -209,6 +209,7 @@ struct WarehouseSQL: AsyncParsableCommand {
             case "json": mode = .json
             default: throw ValidationError("--format must be box, csv or json")
             }
+            guard !sql.allSatisfy(\.isWhitespace) else { throw ValidationError("no SQL given: intake warehouse sql \"SELECT ...\"") }
             // Reads need neither Postgres nor Redis: only the warehouse file.
             let configuration = try connection.configuration()
             LoggingSetup.bootstrap(format: configuration.logFormat, level: max(configuration.logLevel, .warning))

@@ -61,3 +61,10 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
         throw ExitCode.failure
     }
 }
+
+/// Prints `line` and flushes it: what a command reports as it goes (a backfill's runs)
+/// reaches a pipe or a file at once, not when the command exits.
+func report(_ line: String) {
+    print(line)
+    fflush(nil)
+}

@@ -90,7 +90,12 @@ struct JobsSchedule: AsyncParsableCommand {
                     data = nil
                 }
                 let jobs = IntakeServices.recurringJobs(db: db, data: data)
-                let last = try await JobInspector(client: db).lastRuns(of: jobs.map(\.name))
+                var last = try await JobInspector(client: db).lastRuns(of: jobs.map(\.name))
+                // The pipeline's scheduled job only queues a run: its last run is the run's.
+                if let run = try await data?.runs.latest(pipeline: "daily_sales", trigger: .schedule) {
+                    last[EtlJobs.scheduleName] = JobInspector.LastRun(
+                        state: nil, startedAt: run.startedAt, finishedAt: run.finishedAt, outcome: run.status.rawValue)
+                }
                 return ScheduleReport(jobs: jobs, now: Date(), lastRuns: last)
             }
             print(mermaid ? report.mermaid() : report.table(), terminator: "")

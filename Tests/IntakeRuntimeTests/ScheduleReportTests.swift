@@ -40,7 +40,18 @@ struct ScheduleReportTests {
         #expect(lines.contains("    dateFormat YYYY-MM-DD HH:mm:ss"))
         #expect(lines.filter { $0.hasPrefix("    section ") } == ["    section etl.daily_sales", "    section sweep", "    section prune"])
         #expect(lines.contains("    run 1 (0 2 * * *) :2026-11-29 02:00:00, 1s"))
-        #expect(lines.contains("    run 1 (every 1h) :crit, 2026-11-29 02:00:00, 90s"))
-        #expect(lines.filter { $0.contains(" :") }.count == 9)
+        #expect(lines.contains("    last discarded in 90.000s :crit, 1970-01-01 00 00 00, 90s") || lines.contains("    last discarded in 90.000s :crit, 1970-01-01 00:00:00, 90s"))
+        #expect(lines.contains("    run 1 (every 1h) :2026-11-29 02:00:00, 90s"))
+        #expect(lines.filter { $0.contains(" :") }.count == 10)
+    }
+
+    /// A job that only starts the real work (the pipeline's schedule queues a run) shows what
+    /// the work came to, not that the job completed.
+    @Test func aRunsOutcomeIsShownInsteadOfItsJobsState() throws {
+        let failed = JobInspector.LastRun(
+            state: nil, startedAt: Date(timeIntervalSince1970: 0), finishedAt: Date(timeIntervalSince1970: 2), outcome: "failed")
+        let report = ScheduleReport(jobs: try Self.jobs(), now: Self.now, lastRuns: ["etl.daily_sales": failed])
+        #expect(report.table().split(separator: "\n")[1].hasSuffix("failed in 2.000s"))
+        #expect(report.mermaid().contains("    last failed in 2.000s :crit, 1970-01-01 00:00:00, 2s"))
     }
 }

@@ -182,6 +182,9 @@ struct EtlRoutesTests {
             let run = try await data.runs.create(pipeline: "daily_sales", date: try #require(LogicalDate("2026-11-01")), trigger: .manual)
             try await data.runs.fail(run.id, error: "injected for the metrics test")
             try await data.quality.runAll()
+            // What the database holds, whichever process finished the runs and ran the checks
+            // (`intake etl run` and `intake check` are other processes).
+            try await data.metrics.refresh()
             let text = try await h.call(.get, "/metrics").text
             #expect(text.contains(#"intake_etl_runs_failed_total{pipeline="daily_sales"}"#), "\(text.prefix(2000))")
             #expect(text.contains(#"intake_etl_runs_total{"#))

@@ -31,6 +31,12 @@ enum EtlQueries {
         PostgresStatement("SELECT \(columns) FROM etl_runs WHERE id = $1", [.uuid(id)])
     }
 
+    /// The newest run of `pipeline` with `trigger`.
+    static func latest(pipeline: String, trigger: String) -> PostgresStatement {
+        PostgresStatement(
+            "SELECT \(columns) FROM etl_runs WHERE pipeline = $1 AND trigger = $2 ORDER BY id DESC LIMIT 1", [.text(pipeline), .text(trigger)])
+    }
+
     /// Newest first (ids are UUIDv7), after the cursor.
     static func page(pipeline: String?, limit: Int, after cursor: UUID?) -> PostgresStatement {
         PostgresStatement(

@@ -61,6 +61,12 @@ public struct EtlRuns: Sendable {
         try await db.query(EtlQueries.find(id)).first.map(EtlRun.init(row:))
     }
 
+    /// The newest run of `pipeline` started by `trigger` (the last scheduled run, for the
+    /// batch schedule).
+    public func latest(pipeline: String, trigger: EtlRun.Trigger) async throws -> EtlRun? {
+        try await db.query(EtlQueries.latest(pipeline: pipeline, trigger: trigger.rawValue)).first.map(EtlRun.init(row:))
+    }
+
     /// A page of runs, newest first; `nextCursor` continues after the last one.
     public func page(pipeline: String?, limit: Int, after cursor: UUID?) async throws -> (runs: [EtlRun], nextCursor: UUID?) {
         var runs = try await db.query(EtlQueries.page(pipeline: pipeline, limit: limit + 1, after: cursor)).map(EtlRun.init(row:))
@@ -135,13 +141,10 @@ struct StepArgs: Codable, Sendable {
     }
 }
 
-/// The pipelines' metrics.
+/// The pipelines' metrics of this process (the counts of every process's runs are
+/// `DataMetrics`', read from the database).
 enum EtlMetrics {
     static func finished(_ run: EtlRun) {
-        Counter(label: "intake_etl_runs_total", dimensions: [("pipeline", run.pipeline), ("status", run.status.rawValue)]).increment()
-        if run.status == .failed {
-            Counter(label: "intake_etl_runs_failed_total", dimensions: [("pipeline", run.pipeline)]).increment()
-        }
         if let duration = run.duration {
             Recorder(label: "intake_etl_run_duration_seconds", dimensions: [("pipeline", run.pipeline)]).record(duration)
         }

@@ -50,8 +50,7 @@ public struct DataQuality: Sendable {
         }
         try await store(results)
         for result in results {
-            Gauge(label: "intake_dq_check_passing", dimensions: [("check", result.check)]).record(result.passed ? 1 : 0)
-            Gauge(label: "intake_dq_check_value", dimensions: [("check", result.check)]).record(result.value)
+            Self.export(result)
             if !result.passed {
                 logger.warning(
                     "data-quality check failed",
@@ -59,6 +58,12 @@ public struct DataQuality: Sendable {
             }
         }
         return results
+    }
+
+    /// `intake_dq_check_passing{check}` (1/0) and `intake_dq_check_value{check}` of `result`.
+    static func export(_ result: DataQualityResult) {
+        Gauge(label: "intake_dq_check_passing", dimensions: [("check", result.check)]).record(result.passed ? 1 : 0)
+        Gauge(label: "intake_dq_check_value", dimensions: [("check", result.check)]).record(result.value)
     }
 
     func store(_ results: [DataQualityResult]) async throws {

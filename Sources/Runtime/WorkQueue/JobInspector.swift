@@ -52,6 +52,16 @@ public struct JobInspector: Sendable {
         public var state: JobState?
         public var startedAt: Date?
         public var finishedAt: Date?
+        /// What the run came to, where a job only starts the real work (a pipeline's run
+        /// status, `succeeded` or `failed`); shown instead of the job's state.
+        public var outcome: String?
+
+        public init(state: JobState?, startedAt: Date?, finishedAt: Date?, outcome: String? = nil) {
+            self.state = state
+            self.startedAt = startedAt
+            self.finishedAt = finishedAt
+            self.outcome = outcome
+        }
 
         /// Seconds the last attempt took, when it has finished.
         public var duration: Double? {

@@ -54,8 +54,8 @@ public struct JobRescuer: Service {
 }
 
 /// Runs `body` every `interval` until graceful shutdown or cancellation.
-enum PeriodicTask {
-    static func run(every interval: Duration, _ body: @escaping @Sendable () async -> Void) async throws {
+public enum PeriodicTask {
+    public static func run(every interval: Duration, _ body: @escaping @Sendable () async -> Void) async throws {
         // Graceful shutdown cancels the loop, which also cuts the current sleep short.
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

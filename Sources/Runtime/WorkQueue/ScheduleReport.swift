@@ -51,7 +51,7 @@ public struct ScheduleReport: Sendable {
 
     static func lastText(_ last: JobInspector.LastRun?) -> String {
         guard let last else { return "never" }
-        let state = last.state?.rawValue ?? "?"
+        let state = last.outcome ?? last.state?.rawValue ?? "?"
         guard let duration = last.duration else { return state }
         return "\(state) in \(String(format: "%.3f", duration))s"
     }
@@ -74,16 +74,20 @@ public struct ScheduleReport: Sendable {
         return ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"
     }
 
-    /// A Mermaid `gantt` chart: one section per job, one task per upcoming run, lasting its
-    /// last run's duration (at least a second).
+    /// A Mermaid `gantt` chart of the same: one section per job, its last run (when it has
+    /// one: marked `done`, or `crit` when it failed, lasting what it took) and one task per
+    /// upcoming run, lasting the last run's duration (at least a second).
     public func mermaid() -> String {
         var out = "gantt\n    title Intake batch schedule (UTC)\n    dateFormat YYYY-MM-DD HH:mm:ss\n    axisFormat %m-%d %H:%M\n"
         for entry in entries {
             out += "    section \(Self.mermaidText(entry.name))\n"
             let seconds = max(1, Int((entry.last?.duration ?? 1).rounded(.up)))
+            if let last = entry.last, let started = last.startedAt {
+                let failed = last.outcome == "failed" || last.state == .discarded
+                out += "    last \(Self.mermaidText(Self.lastText(last))) :\(failed ? "crit" : "done"), \(Self.mermaidTime(started)), \(seconds)s\n"
+            }
             for (index, date) in entry.next.enumerated() {
-                let status = index == 0 && entry.last?.state == .discarded ? "crit, " : ""
-                out += "    run \(index + 1) (\(Self.mermaidText(entry.schedule))) :\(status)\(Self.mermaidTime(date)), \(seconds)s\n"
+                out += "    run \(index + 1) (\(Self.mermaidText(entry.schedule))) :\(Self.mermaidTime(date)), \(seconds)s\n"
             }
         }
         return out

@@ -102,6 +102,6 @@ public struct IntakeServices: Sendable {
 
     /// Start order; a `ServiceGroup` shuts down in reverse.
     public var all: [any Service] {
-        [groupCommit, relay, idleCollector, workQueue, rescuer, scheduler]
+        [groupCommit, relay, idleCollector, workQueue, rescuer, scheduler] + (data.map { [$0.metrics] } ?? [])
     }
 }
