@@ -14,7 +14,8 @@ import Synchronization
 /// are never deleted and a run finishes once, so they only grow, as counters must),
 /// `intake_etl_runs_in_progress{pipeline,status}` its queued and running ones,
 /// `intake_dq_check_passing{check}` and
-/// `intake_dq_check_value{check}` the latest result of each check.
+/// `intake_dq_check_value{check}` the latest result of each check (run once at the first
+/// refresh when none has ever run).
 public final class DataMetrics: Service {
     let db: PostgresClient
     let quality: DataQuality
@@ -74,7 +75,13 @@ public final class DataMetrics: Service {
                 Counter(label: "intake_etl_runs_failed_total", dimensions: [("pipeline", parts[0])]).increment(by: delta)
             }
         }
-        for result in try await quality.latest() {
+        var latest = try await quality.latest()
+        if latest.isEmpty {
+            // No check has ever run on this database (a fresh install): run them now, so that
+            // GET /v1/data-quality and these gauges have results before the first hourly run.
+            latest = try await quality.runAll()
+        }
+        for result in latest {
             DataQuality.export(result)
         }
     }
