@@ -78,7 +78,7 @@ public actor ServerProcess {
     }
 
     /// Whether `pid` has exited (gone, or a zombie nobody reaped yet).
-    static func exited(_ pid: Int32) -> Bool {
+    public static func exited(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
         return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first == "Z"
     }

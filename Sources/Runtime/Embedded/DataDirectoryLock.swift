@@ -17,6 +17,9 @@ public final class DataDirectoryLock: Sendable {
         public var redisPort: Int?
         /// Where `intake serve` listens, once it does.
         public var httpURL: String?
+        /// The embedded cluster's PGDATA and pgBackRest repository, when it archives.
+        public var postgresData: String?
+        public var backupRepository: String?
 
         public init(pid: Int32, command: String, postgresPort: Int? = nil, redisPort: Int? = nil, httpURL: String? = nil) {
             self.pid = pid
@@ -31,6 +34,8 @@ public final class DataDirectoryLock: Sendable {
             case postgresPort = "postgres_port"
             case redisPort = "redis_port"
             case httpURL = "http_url"
+            case postgresData = "postgres_data"
+            case backupRepository = "backup_repository"
         }
 
         /// `intake serve (pid 123) on http://127.0.0.1:8080`.

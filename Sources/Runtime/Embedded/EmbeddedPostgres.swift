@@ -14,9 +14,17 @@ public struct EmbeddedPostgres: Sendable {
     public let port: Int
     /// The directory holding `data/` (PGDATA) and `server.log`.
     public let directory: URL
+    /// pgBackRest for this cluster, when it archives and backs up (`backups` at start).
+    public let backRest: PgBackRest?
     let binDirectory: URL
     let runAs: String?
     let logger: Logger
+
+    /// PGDATA.
+    public var dataPath: URL { directory.appendingPathComponent("data") }
+    /// The cluster's private Unix socket directory (0700, its owner only), for local tools
+    /// that connect only through a socket (pgBackRest).
+    public var socketDirectory: URL { directory.appendingPathComponent("socket") }
 
     static let database = "intake"
     static let user = "intake"
@@ -24,7 +32,11 @@ public struct EmbeddedPostgres: Sendable {
     /// Starts the server whose files live under `dataDirectory/postgres`, creating the
     /// cluster on first use.
     /// `port`: nil picks a free one; a restart that clients must find again passes the old one.
-    public static func start(dataDirectory: URL, port: Int? = nil, logger: Logger = Logger(label: "intake.embedded")) async throws -> EmbeddedPostgres {
+    /// `backups`: a pgBackRest repository directory; the cluster then archives its WAL there
+    /// continuously (`archive_timeout` 60 s) and `backRest` drives backups and restores.
+    public static func start(
+        dataDirectory: URL, port: Int? = nil, backups: URL? = nil, logger: Logger = Logger(label: "intake.embedded")
+    ) async throws -> EmbeddedPostgres {
         let bin = try binDirectory()
         let runAs = DataDirectory.isRoot ? "postgres" : nil
         try DataDirectory.create(dataDirectory)
@@ -43,13 +55,28 @@ public struct EmbeddedPostgres: Sendable {
             try await Subprocess.check(pgCtl, ["-D", pgdata.path, "-m", "fast", "-w", "stop"], as: runAs)
         }
         let port = try port ?? LocalPorts.free()
+        var backRest: PgBackRest?
+        if var repository = backups {
+            if let runAs, !(await DataDirectory.reachable(repository.deletingLastPathComponent(), by: runAs)) {
+                // As for the cluster: the server's user must reach its repository.
+                repository = directory.deletingLastPathComponent().appendingPathComponent("backups")
+                logger.notice(
+                    "the postgres user cannot reach the backup directory; keeping the repository elsewhere",
+                    metadata: ["backup_dir": "\(backups?.path ?? "")", "repository": "\(repository.path)"])
+            }
+            backRest = try await PgBackRest.prepare(repository: repository, dataPath: pgdata, runAs: runAs, logger: logger)
+        }
+        try await writeRuntimeSettings(directory: directory, pgdata: pgdata, archiveCommand: backRest?.archiveCommand, runAs: runAs)
         let log = directory.appendingPathComponent("server.log").path
         try await Subprocess.check(
             pgCtl, ["-D", pgdata.path, "-l", log, "-w", "-t", "60", "-o", "-p \(port)", "start"], as: runAs)
         let server = EmbeddedPostgres(
-            url: url(password: password, port: port), port: port, directory: directory,
+            url: url(password: password, port: port), port: port, directory: directory, backRest: backRest,
             binDirectory: bin, runAs: runAs, logger: logger)
         try await server.createDatabaseIfMissing(password: password)
+        if let backRest {
+            try await backRest.configure(port: port, socketDirectory: server.socketDirectory)
+        }
         logger.info("embedded Postgres started", metadata: ["port": "\(port)", "data": "\(pgdata.path)", "log": "\(log)"])
         return server
     }
@@ -60,8 +87,13 @@ public struct EmbeddedPostgres: Sendable {
         url(password: try DataDirectory.existingSecret(dataDirectory.appendingPathComponent("postgres.password")), port: port)
     }
 
-    static func url(password: String, port: Int) -> String {
+    static func url(password: String, port: Int, database: String = database) -> String {
         "postgres://\(user):\(password)@127.0.0.1:\(port)/\(database)"
+    }
+
+    /// The password of the `intake` role of the embedded cluster of `dataDirectory`.
+    public static func password(dataDirectory: URL) throws -> String {
+        try DataDirectory.existingSecret(dataDirectory.appendingPathComponent("postgres.password"))
     }
 
     /// Stops the server (fast shutdown: open transactions roll back, committed data stays).
@@ -142,6 +174,60 @@ public struct EmbeddedPostgres: Sendable {
         defer { try? handle.close() }
         handle.seekToEndOfFile()
         handle.write(Data(settings.utf8))
+    }
+
+    /// Settings rewritten at every start, included last by `postgresql.conf`: the private
+    /// socket directory and, with archiving, `archive_mode`, `archive_command` and
+    /// `archive_timeout`. Local socket connections are trusted: the socket directory admits
+    /// the cluster's owner only.
+    private static func writeRuntimeSettings(directory: URL, pgdata: URL, archiveCommand: String?, runAs: String?) async throws {
+        let socket = directory.appendingPathComponent("socket")
+        try DataDirectory.create(socket, mode: 0o700)
+        if let runAs { try await DataDirectory.chown(socket, to: runAs) }
+        var settings = """
+            # Written by intake at every start.
+            unix_socket_directories = '\(socket.path)'
+            unix_socket_permissions = 0700
+
+            """
+        if let archiveCommand {
+            settings += """
+                archive_mode = on
+                archive_command = '\(archiveCommand.replacingOccurrences(of: "'", with: "''"))'
+                archive_timeout = 60
+
+                """
+        } else {
+            settings += "archive_mode = off\n"
+        }
+        let runtime = pgdata.appendingPathComponent("intake-runtime.conf")
+        guard FileManager.default.createFile(atPath: runtime.path, contents: Data(settings.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw EmbeddedError(code: .dataDirectory, message: "cannot write \(runtime.path)")
+        }
+        try appendLineIfMissing("include_if_exists = 'intake-runtime.conf'", to: pgdata.appendingPathComponent("postgresql.conf"))
+        let hba = pgdata.appendingPathComponent("pg_hba.conf")
+        let rules = (try? String(contentsOf: hba, encoding: .utf8)) ?? ""
+        let trust = "local all all trust  # intake: the socket directory admits the cluster's owner only"
+        if !rules.contains(trust) {
+            guard FileManager.default.createFile(atPath: hba.path, contents: Data((trust + "\n" + rules).utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw EmbeddedError(code: .dataDirectory, message: "cannot write \(hba.path)")
+            }
+        }
+        if let runAs {
+            try await DataDirectory.chown(runtime, to: runAs)
+            try await DataDirectory.chown(hba, to: runAs)
+        }
+    }
+
+    private static func appendLineIfMissing(_ line: String, to file: URL) throws {
+        let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        guard !text.split(separator: "\n").contains(where: { $0 == line }) else { return }
+        guard let handle = FileHandle(forWritingAtPath: file.path) else {
+            throw EmbeddedError(code: .dataDirectory, message: "cannot open \(file.path)")
+        }
+        defer { try? handle.close() }
+        handle.seekToEndOfFile()
+        handle.write(Data(("\n" + line + "\n").utf8))
     }
 
     private func createDatabaseIfMissing(password: String) async throws {

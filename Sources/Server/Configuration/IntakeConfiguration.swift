@@ -15,6 +15,9 @@ public struct IntakeConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
     public var dataDirectory = URL(fileURLWithPath: ".intake")
+    /// The embedded cluster's pgBackRest repository (`INTAKE_BACKUP_DIR`); nil: `<data dir>/backups`.
+    public var backupDirectorySetting: URL?
+    public var backupDirectory: URL { backupDirectorySetting ?? dataDirectory.appendingPathComponent("backups") }
     /// Nil: start the embedded Postgres.
     public var databaseURL: String?
     /// Nil: start the embedded Redis.
@@ -73,6 +76,7 @@ public struct IntakeConfiguration: Sendable {
         if let host = reader.string("INTAKE_HOST") { configuration.host = host }
         if let port = try reader.integer("INTAKE_PORT", in: 0...65_535) { configuration.port = port }
         if let directory = reader.string("INTAKE_DATA_DIR") { configuration.dataDirectory = URL(fileURLWithPath: directory) }
+        if let directory = reader.string("INTAKE_BACKUP_DIR") { configuration.backupDirectorySetting = URL(fileURLWithPath: directory) }
         configuration.databaseURL = reader.string("INTAKE_DATABASE_URL")
         configuration.redisURL = reader.string("INTAKE_REDIS_URL")
         if let environment = try reader.choice("INTAKE_ENV", Environment.self) { configuration.environment = environment }

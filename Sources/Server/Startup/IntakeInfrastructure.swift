@@ -11,6 +11,9 @@ public final class IntakeInfrastructure: Sendable {
     public let embeddedRedis: EmbeddedRedis?
     /// Held while this process owns the data directory's embedded servers.
     public let lock: DataDirectoryLock?
+    /// The embedded cluster's pgBackRest: this process's own, or the owner's it attached to;
+    /// nil with an external database or without pgBackRest.
+    public let backRest: PgBackRest?
     let logger: Logger
 
     /// What a process does with the data directory's embedded servers.
@@ -24,13 +27,14 @@ public final class IntakeInfrastructure: Sendable {
 
     private init(
         postgres: PostgresClient, redis: RedisClient, embeddedPostgres: EmbeddedPostgres?, embeddedRedis: EmbeddedRedis?,
-        lock: DataDirectoryLock?, logger: Logger
+        lock: DataDirectoryLock?, backRest: PgBackRest?, logger: Logger
     ) {
         self.postgres = postgres
         self.redis = redis
         self.embeddedPostgres = embeddedPostgres
         self.embeddedRedis = embeddedRedis
         self.lock = lock
+        self.backRest = backRest
         self.logger = logger
     }
 
@@ -46,6 +50,7 @@ public final class IntakeInfrastructure: Sendable {
         var embeddedPostgres: EmbeddedPostgres?
         var embeddedRedis: EmbeddedRedis?
         var lock: DataDirectoryLock?
+        var attachedBackRest: PgBackRest?
         if databaseURL == nil || redisURL == nil {
             switch try await ownOrAttach(configuration.dataDirectory, command: command, use: use, needs: (databaseURL == nil, redisURL == nil)) {
             case .attached(let owner):
@@ -55,12 +60,23 @@ public final class IntakeInfrastructure: Sendable {
                 if redisURL == nil, let port = owner.redisPort {
                     redisURL = try EmbeddedRedis.url(dataDirectory: configuration.dataDirectory, port: port)
                 }
+                if let repository = owner.backupRepository, let data = owner.postgresData {
+                    attachedBackRest = PgBackRest.attached(
+                        repository: URL(fileURLWithPath: repository), dataPath: URL(fileURLWithPath: data), logger: logger)
+                }
                 logger.info("using the embedded servers of \(owner.summary)", metadata: ["data_dir": "\(configuration.dataDirectory.path)"])
             case .owned(let owned):
                 lock = owned
                 do {
                     if databaseURL == nil {
-                        embeddedPostgres = try await EmbeddedPostgres.start(dataDirectory: configuration.dataDirectory, logger: logger)
+                        // WAL archiving and backups (pgBackRest), when it is installed.
+                        var backups: URL?
+                        if PgBackRest.isInstalled {
+                            backups = configuration.backupDirectory
+                        } else {
+                            logger.warning("pgbackrest is not installed: the embedded cluster is not archived or backed up (apt-get install -y pgbackrest)")
+                        }
+                        embeddedPostgres = try await EmbeddedPostgres.start(dataDirectory: configuration.dataDirectory, backups: backups, logger: logger)
                     }
                     if redisURL == nil {
                         embeddedRedis = try await EmbeddedRedis.start(dataDirectory: configuration.dataDirectory, logger: logger)
@@ -68,6 +84,8 @@ public final class IntakeInfrastructure: Sendable {
                     try owned.update {
                         $0.postgresPort = embeddedPostgres?.port
                         $0.redisPort = embeddedRedis?.port
+                        $0.postgresData = embeddedPostgres?.dataPath.path
+                        $0.backupRepository = embeddedPostgres?.backRest?.repository.path
                     }
                 } catch {
                     try? await embeddedPostgres?.stop()
@@ -85,7 +103,8 @@ public final class IntakeInfrastructure: Sendable {
         let redis = RedisClient(
             configuration: try RedisConfiguration(url: redisURL ?? "", poolSize: configuration.redisPoolSize), logger: logger)
         return IntakeInfrastructure(
-            postgres: postgres, redis: redis, embeddedPostgres: embeddedPostgres, embeddedRedis: embeddedRedis, lock: lock, logger: logger)
+            postgres: postgres, redis: redis, embeddedPostgres: embeddedPostgres, embeddedRedis: embeddedRedis, lock: lock,
+            backRest: embeddedPostgres?.backRest ?? attachedBackRest, logger: logger)
     }
 
     private enum Ownership {

@@ -58,7 +58,19 @@ public struct IntakeServices: Sendable {
         }
         data?.register(on: workQueue)
         self.data = data
-        scheduler = JobScheduler(client: db, jobs: Self.recurringJobs(db: db, data: data), logger: logger)
+        // Backups of the embedded cluster, by the process that owns it.
+        var backupJobs: [PeriodicJob] = []
+        if infrastructure.embeddedPostgres != nil, let backRest = infrastructure.backRest {
+            let backups = BackupJobs(backRest: backRest, logger: logger)
+            backups.register(on: workQueue)
+            backupJobs = [try BackupJobs.periodicJob()]
+            do {
+                try await backups.ensureFirstBackup(on: workQueue)
+            } catch {
+                logger.warning("could not check for a first backup", metadata: ["error": "\(error)"])
+            }
+        }
+        scheduler = JobScheduler(client: db, jobs: Self.recurringJobs(db: db, data: data) + backupJobs, logger: logger)
         api = IntakeAPI(
             orders: orders,
             users: UserDirectory(db: db, vault: try PIIVault(masterKey: secrets.piiKey), history: orders.history),

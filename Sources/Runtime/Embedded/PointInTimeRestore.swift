@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+
+/// `intake restore --target-time T --to DIR` (DATA.md): restore the backup that precedes T
+/// into a new directory and replay archived WAL to T, never over the running cluster.
+/// Before restoring, it makes sure the WAL up to T is in the archive (a commit after T, then
+/// a WAL switch, then waiting for the archiver), so that recovery can reach T; it fails,
+/// naming the gap, when it cannot. Afterwards it starts the restored cluster on a free
+/// loopback port until recovery has finished, reads the last transaction it restored, and
+/// stops it: the directory is then a whole cluster, archiving off, ready for `pg_ctl start`.
+public struct PointInTimeRestore: Sendable {
+    /// What a restore reports.
+    public struct Report: Sendable {
+        public var directory: URL
+        public var target: Date
+        /// The backup it started from.
+        public var backup: PgBackRest.Backup
+        /// Commit time of the last transaction recovery replayed (nil: none after the backup).
+        public var lastTransaction: Date?
+        public var duration: Duration
+    }
+
+    let backRest: PgBackRest
+    /// The running cluster whose WAL is archived.
+    let source: PostgresClient
+    /// The `intake` role's password (the restored cluster has the source's roles).
+    let password: String
+    let logger: Logger
+
+    public init(backRest: PgBackRest, source: PostgresClient, password: String, logger: Logger = Logger(label: "intake.restore")) {
+        self.backRest = backRest
+        self.source = source
+        self.password = password
+        self.logger = logger
+    }
+
+    public func restore(to directory: URL, target: Date) async throws -> Report {
+        let started = ContinuousClock.now
+        guard target <= Date() else { throw failure("the target time \(PgBackRest.recoveryTime(target)) is in the future") }
+        if let contents = try? FileManager.default.contentsOfDirectory(atPath: directory.path), !contents.isEmpty {
+            throw failure("\(directory.path) is not empty: a restore goes into a new, empty directory")
+        }
+        let backups = try await backRest.list()
+        guard let first = backups.first else { throw failure("there is no backup yet (intake backup takes one)") }
+        guard target >= first.stop else {
+            throw failure("the target time \(PgBackRest.recoveryTime(target)) is before the first backup, which ended at \(PgBackRest.recoveryTime(first.stop))")
+        }
+        let backup = backups.last { $0.stop <= target } ?? first
+        try await archiveThrough(target)
+        try await backRest.restore(to: directory, target: target)
+        let lastTransaction = try await replay(directory)
+        return Report(directory: directory, target: target, backup: backup, lastTransaction: lastTransaction, duration: ContinuousClock.now - started)
+    }
+
+    /// A commit stamped after `target` (recovery stops at the first commit past it; with none
+    /// it would run off the end of the WAL and fail), then a WAL switch, then the archiver
+    /// until it has the segment that holds them.
+    private func archiveThrough(_ target: Date) async throws {
+        _ = try await source.query("SELECT txid_current()")
+        let wal: String = try await source.query("SELECT pg_walfile_name(pg_switch_wal() - 1) AS wal")[0].decode("wal")
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            let row = try await source.query("SELECT COALESCE(last_archived_wal, '') AS archived, COALESCE(last_failed_wal, '') AS failed FROM pg_stat_archiver")[0]
+            let archived: String = try row.decode("archived")
+            if !archived.isEmpty, archived >= wal { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let row = try await source.query("SELECT COALESCE(last_archived_wal, 'none') AS archived, COALESCE(last_failed_wal, 'none') AS failed FROM pg_stat_archiver")[0]
+        throw failure(
+            "the WAL up to the target is not archived: segment \(wal) is needed, the last archived is \(try row.decode("archived", as: String.self)) "
+                + "(last failed: \(try row.decode("failed", as: String.self)); see the cluster's server.log)")
+    }
+
+    /// Starts the restored cluster until recovery has promoted it; the last replayed commit.
+    private func replay(_ directory: URL) async throws -> Date? {
+        let bin = try EmbeddedPostgres.binDirectory()
+        let pgCtl = bin.appendingPathComponent("pg_ctl").path
+        let port = try LocalPorts.free()
+        // In the restored directory: the server's user can write there, and the log stays with the copy it describes.
+        let log = directory.appendingPathComponent("recovery.log")
+        let runAs = backRest.runAs
+        try await Subprocess.check(
+            pgCtl,
+            ["-D", directory.path, "-l", log.path, "-w", "-t", "600", "-o",
+             "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c archive_mode=off", "start"],
+            as: runAs)
+        var stopped = false
+        defer {
+            if !stopped { logger.warning("the restored cluster was left running", metadata: ["directory": "\(directory.path)"]) }
+        }
+        let client = PostgresClient(
+            configuration: try PostgresConfiguration(url: EmbeddedPostgres.url(password: password, port: port, database: "postgres"), poolSize: 1))
+        var last: Date?
+        do {
+            let deadline = ContinuousClock.now + .seconds(600)
+            while try await client.query("SELECT pg_is_in_recovery() AS recovering")[0].decode("recovering", as: Bool.self) {
+                guard ContinuousClock.now < deadline else { throw failure("recovery did not finish within 10 minutes (see \(log.path))") }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            last = try await client.query("SELECT pg_last_xact_replay_timestamp() AS last")[0].decode("last")
+        } catch {
+            client.shutdown()
+            _ = try? await Subprocess.run(pgCtl, ["-D", directory.path, "-m", "fast", "-w", "stop"], as: runAs)
+            stopped = true
+            throw error
+        }
+        client.shutdown()
+        try await Subprocess.check(pgCtl, ["-D", directory.path, "-m", "fast", "-w", "stop"], as: runAs)
+        stopped = true
+        return last
+    }
+
+    private func failure(_ message: String) -> EmbeddedError {
+        EmbeddedError(code: .commandFailed, message: "restore: " + message)
+    }
+}

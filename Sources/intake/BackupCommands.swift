@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import IntakeRuntime
+import IntakeServer
+import Logging
+
+/// The embedded cluster's infrastructure with its pgBackRest, or a one-line error.
+private func withBackups<T>(
+    _ connection: ConnectionOptions, command: String, _ body: (PgBackRest, IntakeInfrastructure, IntakeConfiguration) async throws -> T
+) async throws -> T {
+    let configuration = try connection.configuration()
+    LoggingSetup.bootstrap(format: configuration.logFormat, level: max(configuration.logLevel, .warning))
+    guard configuration.databaseURL == nil else {
+        throw ValidationError(
+            "backups are the embedded cluster's: for your own Postgres (INTAKE_DATABASE_URL) configure pgBackRest as the README shows")
+    }
+    let infrastructure = try await IntakeInfrastructure.start(configuration, logger: Logger(label: "intake"), command: command)
+    do {
+        guard let backRest = infrastructure.backRest else {
+            throw ValidationError("the embedded cluster is not backed up: install pgbackrest (apt-get install -y pgbackrest) and restart intake")
+        }
+        let result = try await body(backRest, infrastructure, configuration)
+        await infrastructure.shutdown()
+        return result
+    } catch {
+        await infrastructure.shutdown()
+        throw error
+    }
+}
+
+private func describe(_ backup: PgBackRest.Backup) -> [String] {
+    [backup.label, backup.type, JSONText.timestamp(backup.start), JSONText.timestamp(backup.stop),
+     String(format: "%.1f", backup.stop.timeIntervalSince(backup.start)), "\(backup.databaseBytes)", "\(backup.repositoryBytes)",
+     "\(backup.walStart)..\(backup.walStop)"]
+}
+
+private let backupColumns = ["LABEL", "TYPE", "STARTED", "STOPPED", "SECONDS", "DB BYTES", "REPO BYTES", "WAL"]
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Backups of the embedded cluster (pgBackRest): take one now, list them, verify them.",
+        discussion: "WAL is archived continuously (archive_timeout 60 s): intake restore reaches any time after the first backup.",
+        subcommands: [BackupNow.self, BackupList.self, BackupVerify.self], defaultSubcommand: BackupNow.self)
+}
+
+struct BackupNow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "now", abstract: "Take a backup now and print it (the default).")
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "full, diff or incr (an incremental with no full backup before it is made full).") var type = "incr"
+
+    func run() async throws {
+        try await reportingErrors {
+            guard ["full", "diff", "incr"].contains(type) else { throw ValidationError("--type: full, diff or incr") }
+            let backup = try await withBackups(connection, command: "backup") { backRest, _, _ in
+                let label = try await backRest.backup(type: type)
+                return try await backRest.list().first { $0.label == label }
+            }
+            guard let backup else { throw ValidationError("the backup finished but is not listed") }
+            print(table(backupColumns, [describe(backup)]), terminator: "")
+        }
+    }
+}
+
+struct BackupList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Every backup in the repository, oldest first.")
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let backups = try await withBackups(connection, command: "backup") { backRest, _, _ in try await backRest.list() }
+            print(table(backupColumns, backups.map(describe)), terminator: "")
+            if backups.isEmpty { print("no backup yet: intake backup takes one") }
+        }
+    }
+}
+
+struct BackupVerify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Check every backup and archived WAL segment against its checksums; exit 1 if any is damaged.")
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let (output, count) = try await withBackups(connection, command: "backup") { backRest, _, _ in
+                (try await backRest.verify(), try await backRest.list().count)
+            }
+            let details = output.split(separator: "\n").filter { $0.contains("INFO") && !$0.contains("begin") && !$0.contains("end") }
+            details.forEach { print($0) }
+            print("ok: \(count) backups and their WAL verified")
+        }
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restore the embedded cluster as it was at a time into a new directory (point-in-time recovery, pgBackRest).",
+        discussion: """
+            Restores the last backup before --target-time into --to (new or empty; never the running cluster), replays \
+            archived WAL up to that time, and prints the last transaction restored and the time taken. Start the copy with \
+            pg_ctl -D DIR -o '-p PORT' start (as the postgres user when root); it archives nowhere until told to.
+            """)
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "RFC 3339 time to recover to, e.g. 2026-11-29T10:40:00Z.") var targetTime: String
+    @Option(help: "A new, empty directory for the restored cluster.") var to: String
+
+    func run() async throws {
+        try await reportingErrors {
+            guard let target = RFC3339.parse(targetTime) else {
+                throw ValidationError("--target-time: expected an RFC 3339 time such as 2026-11-29T10:40:00Z, got \(targetTime)")
+            }
+            let directory = URL(fileURLWithPath: to).standardizedFileURL
+            let report = try await withBackups(connection, command: "restore") { backRest, infrastructure, configuration in
+                guard directory.path != backRest.dataPath.standardizedFileURL.path else {
+                    throw ValidationError("--to is the running cluster's own directory: restore into a new one")
+                }
+                let restore = PointInTimeRestore(
+                    backRest: backRest, source: infrastructure.postgres,
+                    password: try EmbeddedPostgres.password(dataDirectory: configuration.dataDirectory))
+                return try await restore.restore(to: directory, target: target)
+            }
+            let seconds = Double(report.duration.components.seconds) + Double(report.duration.components.attoseconds) / 1e18
+            print("restored \(report.directory.path) to \(JSONText.timestamp(report.target)) from backup \(report.backup.label)")
+            if let last = report.lastTransaction {
+                print("last transaction restored: \(JSONText.timestamp(last)) (\(String(format: "%.3f", report.target.timeIntervalSince(last))) s before the target)")
+            } else {
+                print("last transaction restored: none after the backup")
+            }
+            print("restore took \(String(format: "%.1f", seconds)) s")
+        }
+    }
+}
+
+/// RFC 3339 times, with or without fractional seconds.
+enum RFC3339 {
+    static func parse(_ text: String) -> Date? {
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        if let date = plain.date(from: text) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: text)
+    }
+}
