@@ -22,6 +22,22 @@ public struct LoadReport: Sendable, Codable {
         public var checks: [Check]
     }
 
+    /// One second of the run: requests answered in it, errors so far, and its latency
+    /// percentiles.
+    public struct Sample: Sendable, Codable, Hashable {
+        public var second: Int
+        public var requests: Int
+        public var errors: Int
+        public var p50Ms: Double
+        public var p99Ms: Double
+
+        enum CodingKeys: String, CodingKey {
+            case second, requests, errors
+            case p50Ms = "p50_ms"
+            case p99Ms = "p99_ms"
+        }
+    }
+
     public var mode: String
     public var target: String
     public var durationS: Double
@@ -37,9 +53,11 @@ public struct LoadReport: Sendable, Codable {
     public var latencyMs: [String: Percentiles]
     public var statusCounts: [String: Int]
     public var verification: Verification
+    /// Second by second, for `--report`.
+    public var timeline: [Sample] = []
 
     enum CodingKeys: String, CodingKey {
-        case mode, target, concurrency, mix, products, verification
+        case mode, target, concurrency, mix, products, verification, timeline
         case durationS = "duration_s"
         case hotProducts = "hot_products"
         case hotShare = "hot_share"

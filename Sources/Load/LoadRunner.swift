@@ -36,7 +36,7 @@ public struct LoadRunner: Sendable {
         let issued = Issued()
         let start = ContinuousClock.now
         let deadline = options.duration.map { start + $0 }
-        let reporter = Task { await reportProgress(start: start) }
+        let reporter = Task { await sampleEverySecond(start: start) }
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<options.concurrency {
                 group.addTask {
@@ -46,7 +46,7 @@ public struct LoadRunner: Sendable {
         }
         let elapsed = ContinuousClock.now - start
         reporter.cancel()
-        _ = await reporter.value
+        let timeline = await reporter.value
         let created = ledger.all
         progress("verifying \(created.count) orders")
         let verification = await verifier.verify(created: created, products: products, stockPerProduct: options.stockPerProduct)
@@ -58,7 +58,8 @@ public struct LoadRunner: Sendable {
             ordersPerS: (Double(created.count) / seconds).rounded(), requestsPerS: (Double(summary.requests) / seconds).rounded(),
             retried503: summary.retries,
             latencyMs: Dictionary(uniqueKeysWithValues: summary.latencies.map { ($0.key.rawValue, $0.value) }),
-            statusCounts: Dictionary(uniqueKeysWithValues: summary.statuses.map { (String($0.key), $0.value) }), verification: verification)
+            statusCounts: Dictionary(uniqueKeysWithValues: summary.statuses.map { (String($0.key), $0.value) }), verification: verification,
+            timeline: timeline)
     }
 
     private func drive(
@@ -127,20 +128,25 @@ public struct LoadRunner: Sendable {
         return chosen.map { ($0.key, $0.value) }
     }
 
-    private func reportProgress(start: ContinuousClock.Instant) async {
-        guard options.progress else { return }
+    /// Takes a sample of the run every second (the report's timeline) and, with progress on,
+    /// prints it as a line.
+    private func sampleEverySecond(start: ContinuousClock.Instant) async -> [LoadReport.Sample] {
         let terminal = isatty(STDERR_FILENO) == 1
+        var samples: [LoadReport.Sample] = []
         while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
-            if Task.isCancelled { break }
+            do { try await Task.sleep(for: .seconds(1)) } catch { break }
             let p = recorder.takeProgress()
             let elapsed = (ContinuousClock.now - start).components.seconds
+            samples.append(
+                LoadReport.Sample(second: Int(elapsed), requests: p.windowRequests, errors: p.errors, p50Ms: p.p50Millis, p99Ms: p.p99Millis))
+            guard options.progress else { continue }
             let line = String(
                 format: "%4llds  %7d req/s  total %9d  errors %5d  p50 %7.2f ms  p99 %8.2f ms", elapsed, p.windowRequests, p.requests, p.errors,
                 p.p50Millis, p.p99Millis)
             FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
         }
-        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if terminal && options.progress { FileHandle.standardError.write(Data("\n".utf8)) }
+        return samples
     }
 
     private func progress(_ message: String) {

@@ -69,6 +69,9 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Write the whole report as JSON to this file.")
     var json: String?
 
+    @Option(help: "Write the report as one self-contained HTML page (charts in SVG, no script or CDN) to this file.")
+    var report: String?
+
     @Option(help: "How long verification waits for the relay to publish every event: seconds or 30s, 2m.")
     var eventWait = "60s"
 
@@ -180,6 +183,9 @@ struct Load: AsyncParsableCommand {
             print(report.text)
             if let json {
                 try report.json().write(to: URL(fileURLWithPath: json))
+            }
+            if let page = self.report {
+                try Data(report.html().utf8).write(to: URL(fileURLWithPath: page))
             }
             if !report.verification.passed { throw ExitCode.failure }
         }

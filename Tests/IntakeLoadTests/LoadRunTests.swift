@@ -1,5 +1,5 @@
 import Foundation
-import IntakeLoad
+@testable import IntakeLoad
 import IntakeRuntime
 import IntakeServer
 import IntakeTestSupport
@@ -10,6 +10,22 @@ import Testing
 struct LoadRunTests {
     /// A short in-process run passes every check, the report has the documented fields, and
     /// the checks do fail when the database loses an order or miscounts stock.
+    /// The report's charts, from a timeline of its own: a line per series, the axis scaled
+    /// to the largest value, text escaped.
+    @Test func theHTMLReportDrawsTheTimelineAndEscapesText() {
+        var report = LoadReport(
+            mode: "http", target: "http://x<y>", durationS: 3, concurrency: 8, mix: "create=100", products: 1, hotProducts: 0, hotShare: 0,
+            ordersCreated: 30, ordersPerS: 10, requestsPerS: 10, retried503: 0,
+            latencyMs: ["create": .init(p50: 1, p90: 2, p99: 3, p999: 4, max: 5, count: 30)], statusCounts: ["201": 30],
+            verification: .init(passed: true, checks: [.init(name: "orders & items", passed: true, detail: "30 of 30")]))
+        report.timeline = [.init(second: 1, requests: 9, errors: 0, p50Ms: 1, p99Ms: 3), .init(second: 2, requests: 11, errors: 0, p50Ms: 1.5, p99Ms: 4)]
+        let page = report.html()
+        #expect(page.contains("http://x&lt;y&gt;"))
+        #expect(page.contains("orders &amp; items"))
+        #expect(page.components(separatedBy: "<polyline").count - 1 == 3, "throughput, p50 and p99")
+        #expect(page.contains("2 s"), "the time axis ends at the run's last second")
+    }
+
     @Test func inProcessRunVerifiesAndTheChecksCanFail() async throws {
         try await TestServices.withDatabase { url in
             var configuration = IntakeConfiguration()
@@ -49,6 +65,14 @@ struct LoadRunTests {
             }
             #expect(json["mode"] as? String == "in-process")
             #expect(((json["latency_ms"] as? [String: Any])?["create"] as? [String: Any])?.keys.contains("p999") == true)
+
+            // The HTML report: one page with everything in it and nothing fetched from elsewhere.
+            let page = report.html()
+            #expect(page.hasPrefix("<!doctype html>"))
+            #expect(page.contains("<svg"), "the latency distribution is drawn")
+            for check in report.verification.checks { #expect(page.contains(LoadReport.escape(check.name)), "\(check.name)") }
+            for status in report.statusCounts.keys { #expect(page.contains("<td>\(status)</td>")) }
+            #expect(!page.contains("<script") && !page.contains("src=") && !page.contains("<link"), "self-contained")
 
             // Lose one order's items and move one unit of stock: both checks notice.
             let db = PostgresClient(configuration: try PostgresConfiguration(url: url, poolSize: 1))
