@@ -16,6 +16,8 @@ public struct DataPlatform: Sendable {
     /// Run counts and check results from the database, for `/metrics`; run it as a service
     /// in a serving process.
     public let metrics: DataMetrics
+    /// The storage tiers: hot → archive → lake only.
+    public let lifecycle: Lifecycle
 
     /// Fails when the DuckDB CLI cannot be found.
     public init(db: PostgresClient, settings: DataSettings, logger: Logger = Logger(label: "intake.data")) throws {
@@ -28,14 +30,16 @@ public struct DataPlatform: Sendable {
         jobs = EtlJobs(runs: runs, pipeline: dailySales, settings: settings, logger: logger)
         quality = DataQuality(db: db, warn: settings.dqWarn, logger: logger)
         metrics = DataMetrics(db: db, quality: quality, logger: logger)
+        lifecycle = Lifecycle(db: db, duckdb: duckdb, settings: settings, logger: logger)
     }
 
     /// Registers every job handler of the data side on `workQueue`.
     public func register(on workQueue: WorkQueue) {
         jobs.register(on: workQueue)
         quality.register(on: workQueue)
+        lifecycle.register(on: workQueue)
     }
 
     /// The data side's recurring jobs, for the process's `JobScheduler`.
-    public var periodicJobs: [PeriodicJob] { jobs.periodicJobs + [quality.periodicJob] }
+    public var periodicJobs: [PeriodicJob] { jobs.periodicJobs + [quality.periodicJob] + ((try? lifecycle.periodicJob).map { [$0] } ?? []) }
 }

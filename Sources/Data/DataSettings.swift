@@ -19,6 +19,10 @@ public struct DataSettings: Sendable {
     public var eventTypePrefix: String
     /// Attempts of each step job before the run fails.
     public var stepAttempts: Int
+    /// Finished orders older than this leave the hot tables (`INTAKE_HOT_RETENTION`, `12mo`).
+    public var hotRetention = RetentionPeriod(count: 12, unit: .months)
+    /// Archive months older than this leave Postgres; their Parquet stays (`INTAKE_COLD_AFTER`, `3y`).
+    public var coldAfter = RetentionPeriod(count: 3, unit: .years)
 
     public init(dataDirectory: URL, eventTypePrefix: String = "com.example") {
         lakeDirectory = dataDirectory.appendingPathComponent("lake")
@@ -61,6 +65,13 @@ public struct DataSettings: Sendable {
             }
         }
         settings.duckdbPath = value("INTAKE_DUCKDB")
+        for (name, keyPath) in [("INTAKE_HOT_RETENTION", \DataSettings.hotRetention), ("INTAKE_COLD_AFTER", \DataSettings.coldAfter)] {
+            guard let text = value(name) else { continue }
+            guard let period = RetentionPeriod(text) else {
+                throw DataError(code: .configuration, message: "\(name)=\(text): expected a number with d, w, mo or y (12mo, 3y)")
+            }
+            settings[keyPath: keyPath] = period
+        }
         return settings
     }
 }

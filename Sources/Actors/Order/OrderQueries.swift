@@ -130,7 +130,13 @@ public enum OrderQueries {
 
     static let orderColumns = "id, user_id, status, amount::text AS amount, region, created_at, updated_at, expires_at"
 
-    static let selectOrder = "SELECT \(orderColumns) FROM orders WHERE id = $1"
+    /// One order: from the hot table, else from the archive (finished orders past the hot
+    /// retention, moved by the lifecycle job; they take no more commands).
+    static let selectOrder = """
+        SELECT \(orderColumns) FROM orders WHERE id = $1
+        UNION ALL SELECT \(orderColumns) FROM orders_archive WHERE id = $1
+        LIMIT 1
+        """
 
     /// An order from a row of `orderColumns` and its items.
     static func decodeOrder(_ row: PostgresRow, items: [OrderItem]) throws -> Order {
@@ -144,7 +150,9 @@ public enum OrderQueries {
     }
 
     static let selectItems = """
-        SELECT product_id, shard, quantity, unit_price::text AS unit_price FROM order_items WHERE order_id = $1 ORDER BY product_id, shard
+        SELECT product_id, shard, quantity, unit_price::text AS unit_price FROM (
+            SELECT * FROM order_items WHERE order_id = $1 UNION ALL SELECT * FROM order_items_archive WHERE order_id = $1
+        ) AS i ORDER BY product_id, shard
         """
 
     static let selectShard = "SELECT available, reserved FROM stock_shards WHERE product_id = $1 AND shard = $2"

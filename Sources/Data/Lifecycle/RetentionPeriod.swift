@@ -1,0 +1,43 @@
+import Foundation
+
+/// A retention such as `12mo` or `3y` (also `90d`, `8w`): calendar arithmetic in UTC.
+public struct RetentionPeriod: Sendable, Hashable, CustomStringConvertible {
+    public enum Unit: String, Sendable {
+        case days = "d", weeks = "w", months = "mo", years = "y"
+    }
+
+    public var count: Int
+    public var unit: Unit
+
+    public init(count: Int, unit: Unit) {
+        self.count = count
+        self.unit = unit
+    }
+
+    public init?(_ text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        for unit in [Unit.months, .years, .weeks, .days] where trimmed.hasSuffix(unit.rawValue) {
+            guard let count = Int(trimmed.dropLast(unit.rawValue.count)), count >= 0 else { return nil }
+            self.count = count
+            self.unit = unit
+            return
+        }
+        return nil
+    }
+
+    public var description: String { "\(count)\(unit.rawValue)" }
+
+    /// `date` minus this period.
+    public func before(_ date: Date) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
+        var components = DateComponents()
+        switch unit {
+        case .days: components.day = -count
+        case .weeks: components.day = -7 * count
+        case .months: components.month = -count
+        case .years: components.year = -count
+        }
+        return calendar.date(byAdding: components, to: date) ?? date
+    }
+}
