@@ -30,10 +30,15 @@ public final class OrderHistory: Sendable {
         return Page(orders: orders, nextCursor: rows.count > limit ? orders.last?.id : nil)
     }
 
-    /// Every order of a user, newest first.
+    /// Every order of a user, newest first, archived ones included (an export holds every
+    /// stored datum).
     public func all(userID: UUID) async throws -> [Order] {
         let rows = try await db.query(
-            "SELECT \(OrderQueries.orderColumns) FROM orders WHERE user_id = $1 ORDER BY id DESC", [.uuid(userID)])
+            """
+            SELECT \(OrderQueries.orderColumns) FROM (
+                SELECT * FROM orders WHERE user_id = $1 UNION ALL SELECT * FROM orders_archive WHERE user_id = $1
+            ) AS o ORDER BY id DESC
+            """, [.uuid(userID)])
         return try await withItems(Array(rows))
     }
 
@@ -54,8 +59,10 @@ public final class OrderHistory: Sendable {
         let ids: [UUID] = try rows.map { try $0.decode("id") }
         let itemRows = try await db.query(
             """
-            SELECT order_id, product_id, sum(quantity)::int8 AS quantity, unit_price::text AS unit_price FROM order_items
-            WHERE order_id = ANY($1::uuid[]) GROUP BY order_id, product_id, unit_price ORDER BY order_id, product_id
+            SELECT order_id, product_id, sum(quantity)::int8 AS quantity, unit_price::text AS unit_price FROM (
+                SELECT * FROM order_items WHERE order_id = ANY($1::uuid[])
+                UNION ALL SELECT * FROM order_items_archive WHERE order_id = ANY($1::uuid[])
+            ) AS i GROUP BY order_id, product_id, unit_price ORDER BY order_id, product_id
             """, [.uuidArray(ids)])
         var items: [UUID: [OrderItem]] = [:]
         for row in itemRows {
