@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 
 extension LoadReport {
     /// `intake load --report report.html`: one self-contained page — no script, no font, no
@@ -114,17 +115,5 @@ extension LoadReport {
         value >= 100 ? String(Int(value.rounded())) : String(format: "%.2f", value)
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { HTMLText.escape(text) }
 }

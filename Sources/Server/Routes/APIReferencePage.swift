@@ -1,3 +1,5 @@
+import IntakeRuntime
+
 /// `GET /docs`: the served `openapi.yaml` as one HTML page a browser reads without any
 /// script or CDN — every operation with its summary, linked to its part of the document,
 /// then the document itself. Built once from the YAML at start-up. It reads the layout this
@@ -73,18 +75,5 @@ enum APIReferencePage {
         "op" + path.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined()
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { HTMLText.escape(text) }
 }
