@@ -42,6 +42,7 @@ public struct PgBackRest: Sendable {
                 code: .missingBinary, message: "pgbackrest not found: install the Debian package pgbackrest (apt-get install -y pgbackrest)")
         }
         try DataDirectory.create(repository, mode: 0o700)
+        for directory in ["log", "lock", "spool"] { try DataDirectory.create(repository.appendingPathComponent(directory), mode: 0o700) }
         if let runAs { try await DataDirectory.chown(repository, to: runAs) }
         let backRest = PgBackRest(repository: repository, dataPath: dataPath, runAs: runAs, logger: logger)
         if !FileManager.default.fileExists(atPath: backRest.configFile.path) {
@@ -51,9 +52,13 @@ public struct PgBackRest: Sendable {
     }
 
     /// Writes the configuration with the running cluster's port and socket, and creates the
-    /// stanza (once; a later run checks it).
+    /// stanza the first time. A stanza that exists is left alone: a start that recovers from
+    /// a killed owner can find that owner's backup still running, holding pgBackRest's lock,
+    /// and must not fail on it.
     func configure(port: Int, socketDirectory: URL) async throws {
         try await writeConfiguration(port: port, socketDirectory: socketDirectory)
+        let info = repository.appendingPathComponent("repo/backup/\(Self.stanza)/backup.info")
+        if FileManager.default.fileExists(atPath: info.path) { return }
         try await run(["stanza-create"])
     }
 
