@@ -54,6 +54,7 @@ import Testing
     @Test(arguments: [
         ("INTAKE_PORT", "http"), ("INTAKE_PORT", "70000"), ("INTAKE_ENV", "staging"), ("INTAKE_LOG_LEVEL", "loud"),
         ("INTAKE_LOG_FORMAT", "xml"), ("INTAKE_DB_POOL_SIZE", "0"), ("INTAKE_EVENT_WEBHOOKS", "ftp://x"), ("INTAKE_PAYMENT_TTL", "soon"), ("INTAKE_PAYMENT_TTL", "0"),
+        ("INTAKE_HOT_RETENTION", "bogus"), ("INTAKE_COLD_AFTER", "3"),
     ])
     func badValuesNameTheVariable(name: String, value: String) {
         do {
@@ -64,6 +65,18 @@ import Testing
         } catch {
             Issue.record("unexpected \(error)")
         }
+    }
+
+    @Test func storageTiersAndTheBackupDirectoryAreRead() throws {
+        let configuration = try IntakeConfiguration.load(from: [
+            "INTAKE_HOT_RETENTION": "6mo", "INTAKE_COLD_AFTER": "2y", "INTAKE_BACKUP_DIR": "/srv/intake-backups", "INTAKE_DATA_DIR": "/srv/intake",
+        ])
+        let data = try configuration.dataSettings()
+        #expect(data.hotRetention.description == "6mo")
+        #expect(data.coldAfter.description == "2y")
+        #expect(configuration.backupDirectory.path == "/srv/intake-backups")
+        #expect(try IntakeConfiguration.load(from: ["INTAKE_DATA_DIR": "/srv/intake"]).backupDirectory.path == "/srv/intake/backups")
+        #expect(try IntakeConfiguration.load(from: [:]).dataSettings().hotRetention.description == "12mo")
     }
 
     @Test func productionRefusesEmbeddedServers() throws {

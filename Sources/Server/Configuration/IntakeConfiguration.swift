@@ -54,7 +54,8 @@ public struct IntakeConfiguration: Sendable {
     /// before the rescuer makes it available again.
     public var jobLease: Duration = .seconds(60)
     /// The data side's variables (`INTAKE_LAKE_DIR`, `INTAKE_WAREHOUSE_PATH`,
-    /// `INTAKE_ETL_SCHEDULE`, `INTAKE_DQ_WARN`, `INTAKE_DUCKDB`), read by `dataSettings()`.
+    /// `INTAKE_ETL_SCHEDULE`, `INTAKE_DQ_WARN`, `INTAKE_DUCKDB`, `INTAKE_HOT_RETENTION`,
+    /// `INTAKE_COLD_AFTER`), read by `dataSettings()`.
     public var dataVariables: [String: String] = [:]
 
     public init() {}
@@ -96,7 +97,10 @@ public struct IntakeConfiguration: Sendable {
         configuration.piiKey = reader.string("INTAKE_PII_KEY")
         configuration.adminEmail = reader.string("INTAKE_ADMIN_EMAIL")
         configuration.adminPassword = reader.string("INTAKE_ADMIN_PASSWORD")
-        for name in ["INTAKE_LAKE_DIR", "INTAKE_WAREHOUSE_PATH", "INTAKE_ETL_SCHEDULE", "INTAKE_DQ_WARN", "INTAKE_DUCKDB"] {
+        for name in [
+            "INTAKE_LAKE_DIR", "INTAKE_WAREHOUSE_PATH", "INTAKE_ETL_SCHEDULE", "INTAKE_DQ_WARN", "INTAKE_DUCKDB", "INTAKE_HOT_RETENTION",
+            "INTAKE_COLD_AFTER",
+        ] {
             if let value = reader.string(name) { configuration.dataVariables[name] = value }
         }
         _ = try configuration.dataSettings()
