@@ -105,7 +105,7 @@ struct Restore: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard let target = RFC3339.parse(targetTime) else {
+            guard let target = JSONText.parseTimestamp(targetTime) else {
                 throw ValidationError("--target-time: expected an RFC 3339 time such as 2026-11-29T10:40:00Z, got \(targetTime)")
             }
             let directory = URL(fileURLWithPath: to).standardizedFileURL
@@ -130,14 +130,3 @@ struct Restore: AsyncParsableCommand {
     }
 }
 
-/// RFC 3339 times, with or without fractional seconds.
-enum RFC3339 {
-    static func parse(_ text: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        if let date = plain.date(from: text) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)
-    }
-}

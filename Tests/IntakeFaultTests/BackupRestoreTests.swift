@@ -17,14 +17,9 @@ struct BackupRestoreTests {
     ]
 
     func intake(_ arguments: [String], dataDirectory: URL) async throws -> (status: Int32, output: String) {
-        var environment = ProcessInfo.processInfo.environment.merging(Self.environment) { $1 }
-        environment["INTAKE_DATA_DIR"] = dataDirectory.path
-        environment["INTAKE_DATABASE_URL"] = nil
-        environment["INTAKE_REDIS_URL"] = nil
-        let output = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-backup-\(UUID().uuidString).log")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let status = try await ChildProcess.run(ServerProcess.binary().path, arguments, environment: environment, output: output)
-        return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+        try await IntakeCommand.run(
+            arguments, environment: Self.environment.merging(["INTAKE_DATA_DIR": dataDirectory.path, "INTAKE_DATABASE_URL": "", "INTAKE_REDIS_URL": ""]) { $1 },
+            bare: true)
     }
 
     func post(_ url: String, _ body: String, token: String? = nil) async throws -> (status: UInt, json: [String: Any]) {
@@ -84,6 +79,10 @@ struct BackupRestoreTests {
         #expect(restore.status == 0, "\(restore.output)")
         print("PITR \(restore.output.split(separator: "\n").joined(separator: "; "))")
         #expect(restore.output.contains("last transaction restored: "))
+
+        // DATA.md: a restored copy archives nowhere until told to.
+        let autoConf = try String(contentsOf: restored.appendingPathComponent("postgresql.auto.conf"), encoding: .utf8)
+        #expect(autoConf.contains("archive_mode = 'off'"), "\(autoConf)")
 
         // The copy, started on its own: the orders of before T, none of after.
         let port = try LocalPorts.free()

@@ -16,34 +16,12 @@ struct DataDirectoryOwnershipTests {
         "INTAKE_LOG_FORMAT": "text", "INTAKE_DB_POOL_SIZE": "4",
     ]
 
-    /// `intake ARGS` with the data directory, run to its end: exit status and output.
+    /// `intake ARGS` on the data directory, embedded servers (no URLs), run to its end.
     /// `bare`: no INTAKE_* variable but the data directory, as a user's second shell has.
     func intake(_ arguments: [String], dataDirectory: String, bare: Bool = false) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = ServerProcess.binary()
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment.merging(Self.environment) { $1 }
-        if bare { environment = environment.filter { !$0.key.hasPrefix("INTAKE_") } }
+        var environment = bare ? [:] : Self.environment
         environment["INTAKE_DATA_DIR"] = dataDirectory
-        environment["INTAKE_DATABASE_URL"] = nil
-        environment["INTAKE_REDIS_URL"] = nil
-        process.environment = environment
-        let output = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-cli-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(180)
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                Issue.record("intake \(arguments.joined(separator: " ")) did not finish")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        try handle.close()
-        return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+        return try await IntakeCommand.run(arguments, environment: environment.merging(["INTAKE_DATABASE_URL": "", "INTAKE_REDIS_URL": ""]) { $1 }, bare: true)
     }
 
     func get(_ url: String) async throws -> (status: UInt, body: String) {

@@ -66,7 +66,7 @@ struct BadInputTests {
                 let big = #"{"email":"big@example.com","password":"password-123","name":""# + String(repeating: "x", count: 1_100_000) + #""}"#
                 for path in ["/v1/users", "/v1/sessions", "/v1/products", "/v1/orders", "/v1/payments/webhook", "/v1/orders/\(UUID())/cancel", "/healthz"] {
                     for chunked in [true, false] {
-                        let answer = try RawHTTP.send(
+                        let answer = try await RawHTTP.send(
                             port: port, method: "POST", path: path, headers: ["Authorization: Bearer \(admin)"], body: Array(big.utf8), chunked: chunked)
                         let what = "\(path) chunked=\(chunked)"
                         #expect(answer.status == 413, "\(what): \(answer.head)")
@@ -88,19 +88,19 @@ struct BadInputTests {
             try await app.test(.live) { client in
                 let port = try #require(client.port)
                 for headers in [["X-Padding: " + String(repeating: "a", count: 20 << 10)], (0..<120).map { "X-H\($0): v" }] {
-                    let answer = try RawHTTP.send(port: port, method: "GET", path: "/healthz", headers: headers, body: [], chunked: false)
+                    let answer = try await RawHTTP.send(port: port, method: "GET", path: "/healthz", headers: headers, body: [], chunked: false)
                     #expect(answer.status == 431, "\(answer.head)")
                     #expect(answer.head.lowercased().contains("content-type: application/problem+json"))
                     #expect(answer.head.lowercased().contains("x-request-id:"))
                     #expect(answer.body.contains("request-header-fields-too-large"), "\(answer.body)")
                 }
-                let broken = try RawHTTP.send(
+                let broken = try await RawHTTP.send(
                     port: port, method: "POST", path: "/v1/users", headers: ["Transfer-Encoding: chunked"], body: Array("zz\r\nnot hex\r\n".utf8),
                     chunked: false, rawBody: true)
                 #expect(broken.status == 400, "\(broken.head)")
                 #expect(broken.head.lowercased().contains("content-type: application/problem+json"))
                 // The server still answers.
-                let after = try RawHTTP.send(port: port, method: "GET", path: "/healthz", headers: [], body: [], chunked: false)
+                let after = try await RawHTTP.send(port: port, method: "GET", path: "/healthz", headers: [], body: [], chunked: false)
                 #expect(after.status == 200, "\(after.head)")
             }
         }
@@ -369,10 +369,21 @@ enum RawHTTP {
         var body: String
     }
 
+    struct NotConnected: Error {}
+
     /// `rawBody`: the body goes on the wire as given, with no framing header of its own.
-    static func send(port: Int, method: String, path: String, headers: [String], body: [UInt8], chunked: Bool, rawBody: Bool = false) throws -> Answer {
+    /// The socket calls block, so they run off the cooperative pool.
+    static func send(port: Int, method: String, path: String, headers: [String], body: [UInt8], chunked: Bool, rawBody: Bool = false)
+        async throws -> Answer
+    {
+        try await LoopbackSocket.offPool {
+            try exchange(port: port, method: method, path: path, headers: headers, body: body, chunked: chunked, rawBody: rawBody)
+        }
+    }
+
+    private static func exchange(port: Int, method: String, path: String, headers: [String], body: [UInt8], chunked: Bool, rawBody: Bool) throws -> Answer {
         let fd = LoopbackSocket.connect(port: port)
-        #expect(fd >= 0, "connected to 127.0.0.1:\(port)")
+        guard fd >= 0 else { throw NotConnected() }
         defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         for header in headers { head += header + "\r\n" }

@@ -74,10 +74,13 @@ struct SecurityTests {
                 // connection closed — never served.
                 let big = connected()
                 let request = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: \(String(repeating: "a", count: 100 << 10))\r\n\r\n"
-                _ = request.withCString { send(big, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-                var buffer = [UInt8](repeating: 0, count: 64)
-                let read = recv(big, &buffer, buffer.count, 0)
-                let statusLine = read > 0 ? String(decoding: buffer[..<read], as: UTF8.self) : ""
+                // Blocking socket calls, off the cooperative pool the server answers from.
+                let (read, statusLine) = try await LoopbackSocket.offPool { () -> (Int, String) in
+                    _ = request.withCString { send(big, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                    var buffer = [UInt8](repeating: 0, count: 64)
+                    let read = recv(big, &buffer, buffer.count, 0)
+                    return (read, read > 0 ? String(decoding: buffer[..<read], as: UTF8.self) : "")
+                }
                 #expect(read <= 0 || statusLine.hasPrefix("HTTP/1.1 4"), "\(statusLine)")
                 close(big)
 

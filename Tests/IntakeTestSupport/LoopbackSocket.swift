@@ -24,3 +24,14 @@ public enum LoopbackSocket {
         return fd
     }
 }
+
+extension LoopbackSocket {
+    /// Runs blocking socket calls on a thread of their own, not on the cooperative pool: the
+    /// server under test answers from that pool, and two tests blocked in `recv` on a
+    /// two-core machine would leave it no thread to answer them with.
+    public static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}

@@ -51,36 +51,13 @@ public actor ServerProcess {
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(60)) async throws -> Int32 {
         guard let process else { return 0 }
-        let pid = process.processIdentifier
-        kill(pid, signal)
-        let deadline = ContinuousClock.now + timeout
-        var exitedAt: ContinuousClock.Instant?
-        while process.isRunning {
-            // Foundation does not always reap a child whose exit raced with other children's:
-            // a zombie left unreaped for seconds is reaped here, for its real status.
-            if Self.exited(pid) {
-                let since = exitedAt ?? .now
-                exitedAt = since
-                var status: Int32 = 0
-                if ContinuousClock.now - since > .seconds(3), waitpid(pid, &status, WNOHANG) == pid {
-                    self.process = nil
-                    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-                }
-            }
-            if ContinuousClock.now >= deadline {
-                kill(pid, SIGKILL)
-                throw StartFailed(log: "did not stop within \(timeout) after signal \(signal)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        kill(process.processIdentifier, signal)
+        guard let status = try await ChildProcess.waitForExit(process, timeout: timeout) else {
+            kill(process.processIdentifier, SIGKILL)
+            throw StartFailed(log: "did not stop within \(timeout) after signal \(signal)")
         }
         self.process = nil
-        return process.terminationStatus
-    }
-
-    /// Whether `pid` has exited (gone, or a zombie nobody reaped yet).
-    public static func exited(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
-        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first == "Z"
+        return status
     }
 
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }

@@ -84,13 +84,18 @@ public struct PointInTimeRestore: Sendable {
             ["-D", directory.path, "-l", log.path, "-w", "-t", "600", "-o",
              "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c archive_mode=off", "start"],
             as: runAs)
-        var stopped = false
-        defer {
-            if !stopped { logger.warning("the restored cluster was left running", metadata: ["directory": "\(directory.path)"]) }
-        }
         let client = PostgresClient(
             configuration: try PostgresConfiguration(url: EmbeddedPostgres.url(password: password, port: port, database: "postgres"), poolSize: 1))
-        var last: Date?
+        let stop = { [logger] in
+            client.shutdown()
+            do {
+                try await Subprocess.check(pgCtl, ["-D", directory.path, "-m", "fast", "-w", "stop"], as: runAs)
+            } catch {
+                logger.error("the restored cluster could not be stopped", metadata: ["directory": "\(directory.path)", "error": "\(error)"])
+                throw error
+            }
+        }
+        let last: Date?
         do {
             let deadline = ContinuousClock.now + .seconds(600)
             while try await client.query("SELECT pg_is_in_recovery() AS recovering")[0].decode("recovering", as: Bool.self) {
@@ -99,14 +104,11 @@ public struct PointInTimeRestore: Sendable {
             }
             last = try await client.query("SELECT pg_last_xact_replay_timestamp() AS last")[0].decode("last")
         } catch {
-            client.shutdown()
-            _ = try? await Subprocess.run(pgCtl, ["-D", directory.path, "-m", "fast", "-w", "stop"], as: runAs)
-            stopped = true
+            // The recovery's error is the one to report; a failed stop is logged by `stop`.
+            do { try await stop() } catch {}
             throw error
         }
-        client.shutdown()
-        try await Subprocess.check(pgCtl, ["-D", directory.path, "-m", "fast", "-w", "stop"], as: runAs)
-        stopped = true
+        try await stop()
         return last
     }
 

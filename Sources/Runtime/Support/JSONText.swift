@@ -27,6 +27,11 @@ public enum JSONText {
         return out
     }
 
+    /// An RFC 3339 time (`2026-11-27T17:40:00Z`, fractions and offsets allowed); nil if malformed.
+    public static func parseTimestamp(_ text: String) -> Date? {
+        PostgresTimestamp.parse(text)
+    }
+
     /// RFC 3339 UTC with milliseconds: `2026-11-27T17:40:00.123Z`.
     public static func timestamp(_ date: Date) -> String {
         let text = PostgresTimestamp.format(date)  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
