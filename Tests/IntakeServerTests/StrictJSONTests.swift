@@ -1,3 +1,4 @@
+import NIOCore
 import Testing
 
 @testable import IntakeServer
@@ -66,5 +67,28 @@ struct StrictJSONTests {
         }
         // Far past it: refused, not a stack overflow.
         #expect(outcome(String(repeating: "[", count: 100_000)) != nil)
+    }
+}
+
+@Suite("Strict JSON: naming the number a decoder refused")
+struct StrictJSONNumberTests {
+    @Test func theFirstNumberThatIsNoPlainIntegerIsNamed() throws {
+        #expect(try StrictJSON.validate(Array(#"{"a":1,"b":[2,3.5],"c":1e3}"#.utf8)).firstNonIntegerNumber == "b[1]")
+        #expect(try StrictJSON.validate(Array(#"{"n":12345678901234567890}"#.utf8)).firstNonIntegerNumber == "n")
+        #expect(try StrictJSON.validate(Array(#"{"n":-123456789012345678,"s":"1.5"}"#.utf8)).firstNonIntegerNumber == nil)
+    }
+
+    /// A field decoded as a plain `Int` (not through `decodeInteger`) is named all the same.
+    @Test func aPlainIntFieldsBadNumberIsNamedThroughTheScan() {
+        struct Body: Decodable { var count: Int }
+        do {
+            _ = try JSONBody.decode(Body.self, from: ByteBuffer(string: #"{"count":2.5}"#))
+            Issue.record("2.5 is no Int")
+        } catch let problem as Problem {
+            #expect(problem.status == .unprocessableContent)
+            #expect(problem.detail.hasPrefix("count:"), "\(problem.detail)")
+        } catch {
+            Issue.record("\(error)")
+        }
     }
 }

@@ -27,8 +27,9 @@ enum JSONBody {
     /// the field path.
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         let bytes = Array(buffer: buffer)
+        let summary: StrictJSON.Summary
         do {
-            try StrictJSON.validate(bytes)
+            summary = try StrictJSON.validate(bytes)
         } catch {
             switch error {
             case .malformed(let reason): throw Problem.malformedJSON("the body is not valid JSON: \(reason)")
@@ -38,7 +39,7 @@ enum JSONBody {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
-            throw problem(for: error)
+            throw problem(for: error, suspect: summary.firstNonIntegerNumber)
         }
     }
 
@@ -47,13 +48,14 @@ enum JSONBody {
     }
 
     /// The problem for a decoding error of a body `StrictJSON` accepted: always a `422`.
-    static func problem(for error: DecodingError) -> Problem {
+    /// `suspect`: the path of the body's first non-integer number, if any.
+    static func problem(for error: DecodingError, suspect: String? = nil) -> Problem {
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
             // Foundation reports a number that does not fit its field's type (`1.5`, `1e20`
-            // for an integer) as corrupt data with no path; integer fields decode through
-            // `decodeInteger`, which names them.
-            return .validation("body: a number does not fit its field")
+            // for an integer) as corrupt data with no path. Integer fields decode through
+            // `decodeInteger`, which names them; any other is named by the scan of the body.
+            return .validation("\(suspect ?? "body"): a number does not fit its field")
         case .dataCorrupted(let context):
             return .validation("\(path(context.codingPath)): \(context.debugDescription)")
         case .keyNotFound(let key, let context):

@@ -18,9 +18,19 @@ struct StrictJSON {
     /// than four levels, and unbounded recursion is a stack overflow.
     static let maxDepth = 32
 
-    static func validate(_ bytes: [UInt8]) throws(Failure) {
+    /// What a well-formed body told the scanner.
+    struct Summary: Equatable {
+        /// The path of the first number that is not a plain integer literal of at most 18
+        /// digits (a fraction, an exponent, or a huge one): where a decoder's "number does
+        /// not fit" error, which names no field, most likely comes from.
+        var firstNonIntegerNumber: String?
+    }
+
+    @discardableResult
+    static func validate(_ bytes: [UInt8]) throws(Failure) -> Summary {
         var scanner = StrictJSON(bytes: bytes)
         try scanner.run()
+        return Summary(firstNonIntegerNumber: scanner.firstNonIntegerNumber)
     }
 
     private enum PathComponent {
@@ -33,6 +43,7 @@ struct StrictJSON {
     private var path: [PathComponent] = []
     /// The first rule broken (reported only if the whole body is well-formed).
     private var firstInvalid: Failure?
+    private var firstNonIntegerNumber: String?
 
     private init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -215,6 +226,16 @@ struct StrictJSON {
     }
 
     private mutating func number() throws(Failure) {
+        let start = position
+        defer {
+            if firstNonIntegerNumber == nil, position > start {
+                let literal = bytes[start..<position]
+                let digits = literal.filter { isDigit($0) }.count
+                if literal.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) || digits > 18 {
+                    firstNonIntegerNumber = pathText()
+                }
+            }
+        }
         if peek(UInt8(ascii: "-")) { position += 1 }
         guard position < bytes.count, isDigit(bytes[position]) else { throw malformed("invalid number") }
         if bytes[position] == UInt8(ascii: "0") {
