@@ -255,6 +255,28 @@ struct PostgresClientTests {
         }
     }
 
+    /// After a restart or a failover, the pid of the process that ran a lost commit can belong
+    /// to someone else's session: settling names the process by pid and start time, and leaves
+    /// another process with the same pid alone.
+    @Test func settlingALostCommitEndsOnlyTheProcessThatRanIt() async throws {
+        try await TestServices.withSchema(poolSize: 2) { db, configuration in
+            let admin = PostgresClient(configuration: try PostgresConfiguration(url: configuration.url, poolSize: 1))
+            defer { admin.shutdown() }
+            try await db.withConnection { bystander in
+                let pid = try await bystander.backendPID()
+                let started = try await bystander.query("SELECT backend_start::text AS s FROM pg_stat_activity WHERE pid = pg_backend_pid()")[0]
+                    .decode("s", as: String.self)
+                // The same pid, another start: a process of an earlier server life.
+                try await admin.settle(PostgresBackend(pid: pid, startedAt: "2000-01-01 00:00:00+00"))
+                #expect(try await bystander.query("SELECT 1 AS one")[0].decode("one", as: Int.self) == 1, "the bystander lives")
+                // The process itself: ended, and gone when settle returns.
+                try await admin.settle(PostgresBackend(pid: pid, startedAt: started))
+                #expect(try await admin.query("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = $1", [.int32(pid)])[0]
+                    .decode("n", as: Int.self) == 0)
+            }
+        }
+    }
+
     @Test func unreachableServerIsUnavailableNotAHang() async throws {
         let client = PostgresClient(configuration: try PostgresConfiguration(url: "postgres://postgres@127.0.0.1:1/postgres", poolSize: 1))
         defer { client.shutdown() }

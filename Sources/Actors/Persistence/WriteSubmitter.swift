@@ -28,11 +28,11 @@ struct WriteSubmitter: Sendable {
             return .committed
         } catch let error as PostgresError where error.code == .connectionLost {
             let deadline = ContinuousClock.now + Self.outcomeWait
-            var settled = error.backendPID == nil
+            var settled = error.backend == nil
             repeat {
                 do {
-                    if !settled, let pid = error.backendPID {
-                        try await db.settle(backendPID: pid)
+                    if !settled, let backend = error.backend {
+                        try await db.settle(backend)
                         settled = true
                     }
                     return try await landed() ? .committed : .failed(error)

@@ -35,7 +35,7 @@ extension PostgresConnection {
             }
         } catch var error as PostgresError where error.code == .connectionLost {
             // The server may still be running (or committing) the batch: say which process.
-            error.backendPID = backendPID
+            error.backend = backend
             close()
             throw error
         } catch {

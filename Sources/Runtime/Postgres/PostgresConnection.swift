@@ -21,6 +21,10 @@ final class PostgresConnection: PoolableConnection {
     /// The server backend's process id (for `pg_terminate_backend` in tests and logs).
     var backendPID: Int32 { handle.map(PQbackendPID) ?? 0 }
 
+    /// The server process of this connection, read when it connects (one round trip per
+    /// connection), so that a commit lost with it can be settled (`PostgresClient.settle`).
+    private(set) var backend: PostgresBackend?
+
     func connect() throws {
         close()
         let parameters = configuration.connectionParameters
@@ -40,6 +44,16 @@ final class PostgresConnection: PoolableConnection {
         // Without a processor libpq prints NOTICEs to stderr; the server log keeps them.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         handle = connection
+        do {
+            let rows = try query("SELECT backend_start::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()", [])
+            guard let row = rows.first else {
+                throw PostgresError(code: .unavailable, message: "the server does not show this connection in pg_stat_activity")
+            }
+            backend = PostgresBackend(pid: PQbackendPID(connection), startedAt: try row.decode("started", as: String.self))
+        } catch {
+            close()
+            throw error
+        }
     }
 
     func prepareForUse() throws {
@@ -63,6 +77,7 @@ final class PostgresConnection: PoolableConnection {
     func close() {
         if let handle { PQfinish(handle) }
         handle = nil
+        backend = nil
     }
 
     func requireHandle() throws -> OpaquePointer {

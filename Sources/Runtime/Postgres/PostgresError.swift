@@ -68,7 +68,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// For `connectionLost` during a pipeline: the server process that was running it. Its
     /// transaction may still be running (or committing) there; `PostgresClient.settle`
     /// ends it so that its outcome is final before anyone looks.
-    public var backendPID: Int32?
+    public var backend: PostgresBackend?
 
     public init(
         code: Code, message: String, sqlState: String? = nil, detail: String? = nil,
