@@ -6,8 +6,10 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages Intake needs to build (headers) and to run (servers; python3-venv for the
 # DuckDB CLI, which comes from PyPI: Debian packages neither DuckDB nor its C library; jq for
-# the README's examples; pgbackrest for WAL archiving, backups and point-in-time restores).
-INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config python3 python3-venv jq pgbackrest)
+# the README's examples; pgbackrest for WAL archiving, backups and point-in-time restores;
+# pg_auto_failover for the hot standby of scripts/ha-cluster, for Debian 12's Postgres 15).
+INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config python3 python3-venv jq pgbackrest
+  pg-auto-failover-cli postgresql-15-auto-failover)
 # What the schemathesis stage of scripts/test needs besides (schemathesis itself comes from
 # PyPI into a virtual environment under .build).
 INTAKE_TEST_APT_PACKAGES=(curl)
