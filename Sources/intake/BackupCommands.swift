@@ -96,37 +96,67 @@ struct Restore: AsyncParsableCommand {
         abstract: "Restore the embedded cluster as it was at a time into a new directory (point-in-time recovery, pgBackRest).",
         discussion: """
             Restores the last backup before --target-time into --to (new or empty; never the running cluster), replays \
-            archived WAL up to that time, and prints the last transaction restored and the time taken. Start the copy with \
-            pg_ctl -D DIR -o '-p PORT' start (as the postgres user when root); it archives nowhere until told to.
+            archived WAL up to that time, and prints the last transaction restored and the time taken. With --latest \
+            (a lost disk), restores the latest backup and all archived WAL without the cluster, which may be gone. Start \
+            the copy with pg_ctl -D DIR -o '-p PORT' start (as the postgres user when root); it archives nowhere until told to.
             """)
     @OptionGroup var connection: ConnectionOptions
-    @Option(help: "RFC 3339 time to recover to, e.g. 2026-11-29T10:40:00Z.") var targetTime: String
+    @Option(help: "RFC 3339 time to recover to, e.g. 2026-11-29T10:40:00Z.") var targetTime: String?
+    @Flag(help: "Recover everything archived (the cluster lost): the latest backup and all WAL after it.") var latest = false
     @Option(help: "A new, empty directory for the restored cluster.") var to: String
 
     func run() async throws {
         try await reportingErrors {
-            guard let target = JSONText.parseTimestamp(targetTime) else {
-                throw ValidationError("--target-time: expected an RFC 3339 time such as 2026-11-29T10:40:00Z, got \(targetTime)")
-            }
             let directory = URL(fileURLWithPath: to).standardizedFileURL
-            let report = try await withBackups(connection, command: "restore") { backRest, infrastructure, configuration in
-                guard directory.path != backRest.dataPath.standardizedFileURL.path else {
-                    throw ValidationError("--to is the running cluster's own directory: restore into a new one")
+            let report: PointInTimeRestore.Report
+            switch (targetTime, latest) {
+            case (nil, false), (.some, true):
+                throw ValidationError("give one of --target-time T (a point in time) and --latest (all that was archived)")
+            case (nil, true):
+                report = try await restoreLatest(into: directory)
+            case (let text?, false):
+                guard let target = JSONText.parseTimestamp(text) else {
+                    throw ValidationError("--target-time: expected an RFC 3339 time such as 2026-11-29T10:40:00Z, got \(text)")
                 }
-                let restore = PointInTimeRestore(
-                    backRest: backRest, source: infrastructure.postgres,
-                    password: try EmbeddedPostgres.password(dataDirectory: configuration.dataDirectory))
-                return try await restore.restore(to: directory, target: target)
+                report = try await withBackups(connection, command: "restore") { backRest, infrastructure, configuration in
+                    guard directory.path != backRest.dataPath.standardizedFileURL.path else {
+                        throw ValidationError("--to is the running cluster's own directory: restore into a new one")
+                    }
+                    let restore = PointInTimeRestore(
+                        backRest: backRest, source: infrastructure.postgres,
+                        password: try EmbeddedPostgres.password(dataDirectory: configuration.dataDirectory))
+                    return try await restore.restore(to: directory, target: target)
+                }
             }
             let seconds = Double(report.duration.components.seconds) + Double(report.duration.components.attoseconds) / 1e18
-            print("restored \(report.directory.path) to \(JSONText.timestamp(report.target)) from backup \(report.backup.label)")
-            if let last = report.lastTransaction {
-                print("last transaction restored: \(JSONText.timestamp(last)) (\(String(format: "%.3f", report.target.timeIntervalSince(last))) s before the target)")
-            } else {
+            print("restored \(report.directory.path) to \(report.target.map(JSONText.timestamp) ?? "the end of the archived WAL") from backup \(report.backup.label)")
+            switch (report.lastTransaction, report.target) {
+            case (let last?, let target?):
+                print("last transaction restored: \(JSONText.timestamp(last)) (\(String(format: "%.3f", target.timeIntervalSince(last))) s before the target)")
+            case (let last?, nil):
+                print("last transaction restored: \(JSONText.timestamp(last))")
+            case (nil, _):
                 print("last transaction restored: none after the backup")
             }
             print("restore took \(String(format: "%.1f", seconds)) s")
         }
+    }
+
+    /// The repository alone, no server started: the cluster may be gone with its disk.
+    private func restoreLatest(into directory: URL) async throws -> PointInTimeRestore.Report {
+        let configuration = try connection.configuration()
+        LoggingSetup.bootstrap(format: configuration.logFormat, level: max(configuration.logLevel, .warning))
+        guard configuration.databaseURL == nil else {
+            throw ValidationError("backups are the embedded cluster's: for your own Postgres use pgbackrest restore as the runbook shows")
+        }
+        let repository = configuration.backupDirectory
+        let backRest = PgBackRest.attached(repository: repository, dataPath: configuration.dataDirectory.appendingPathComponent("postgres/data"))
+        guard FileManager.default.fileExists(atPath: backRest.configFile.path) else {
+            throw ValidationError("no backup repository at \(repository.path) (INTAKE_BACKUP_DIR names another)")
+        }
+        let restore = PointInTimeRestore(
+            backRest: backRest, source: nil, password: try EmbeddedPostgres.password(dataDirectory: configuration.dataDirectory))
+        return try await restore.restoreLatest(to: directory)
     }
 }
 

@@ -155,15 +155,15 @@ public struct PgBackRest: Sendable {
         try await run(["verify", "--log-level-console=info"])
     }
 
-    /// Restores the backup set that precedes `target` into `directory` (new or empty) with
-    /// recovery to `target`, archiving off (a restored copy archives nowhere until told to).
-    public func restore(to directory: URL, target: Date) async throws {
+    /// Restores into `directory` (new or empty), archiving off (a restored copy archives
+    /// nowhere until told to): with a `target`, the backup set that precedes it and recovery
+    /// to that time; without, the latest backup and recovery to the end of the archived WAL
+    /// (a lost disk: all that was archived).
+    public func restore(to directory: URL, target: Date?) async throws {
         try DataDirectory.create(directory, mode: 0o700)
         if let runAs { try await DataDirectory.chown(directory, to: runAs) }
-        try await run([
-            "restore", "--pg1-path=\(directory.path)", "--type=time", "--target=\(Self.recoveryTime(target))",
-            "--target-action=promote", "--archive-mode=off",
-        ])
+        let recovery = target.map { ["--type=time", "--target=\(Self.recoveryTime($0))", "--target-action=promote"] } ?? ["--type=default"]
+        try await run(["restore", "--pg1-path=\(directory.path)"] + recovery + ["--archive-mode=off"])
     }
 
     /// `2026-11-29 10:40:00.123456+00`, as recovery_target_time takes it.

@@ -12,7 +12,8 @@ public struct PointInTimeRestore: Sendable {
     /// What a restore reports.
     public struct Report: Sendable {
         public var directory: URL
-        public var target: Date
+        /// nil: the end of the archived WAL (`restoreLatest`).
+        public var target: Date?
         /// The backup it started from.
         public var backup: PgBackRest.Backup
         /// Commit time of the last transaction recovery replayed (nil: none after the backup).
@@ -21,13 +22,13 @@ public struct PointInTimeRestore: Sendable {
     }
 
     let backRest: PgBackRest
-    /// The running cluster whose WAL is archived.
-    let source: PostgresClient
+    /// The running cluster whose WAL is archived; nil when it is gone (`restoreLatest` only).
+    let source: PostgresClient?
     /// The `intake` role's password (the restored cluster has the source's roles).
     let password: String
     let logger: Logger
 
-    public init(backRest: PgBackRest, source: PostgresClient, password: String, logger: Logger = Logger(label: "intake.restore")) {
+    public init(backRest: PgBackRest, source: PostgresClient?, password: String, logger: Logger = Logger(label: "intake.restore")) {
         self.backRest = backRest
         self.source = source
         self.password = password
@@ -37,25 +38,42 @@ public struct PointInTimeRestore: Sendable {
     public func restore(to directory: URL, target: Date) async throws -> Report {
         let started = ContinuousClock.now
         guard target <= Date() else { throw failure("the target time \(PgBackRest.recoveryTime(target)) is in the future") }
-        if let contents = try? FileManager.default.contentsOfDirectory(atPath: directory.path), !contents.isEmpty {
-            throw failure("\(directory.path) is not empty: a restore goes into a new, empty directory")
-        }
+        try requireEmpty(directory)
         let backups = try await backRest.list()
         guard let first = backups.first else { throw failure("there is no backup yet (intake backup takes one)") }
         guard target >= first.stop else {
             throw failure("the target time \(PgBackRest.recoveryTime(target)) is before the first backup, which ended at \(PgBackRest.recoveryTime(first.stop))")
         }
         let backup = backups.last { $0.stop <= target } ?? first
-        try await archiveThrough(target)
+        guard let source else { throw failure("a restore to a time needs the running cluster, to archive the WAL up to it") }
+        try await archiveThrough(target, from: source)
         try await backRest.restore(to: directory, target: target)
         let lastTransaction = try await replay(directory)
         return Report(directory: directory, target: target, backup: backup, lastTransaction: lastTransaction, duration: ContinuousClock.now - started)
     }
 
+    /// After a lost disk: the latest backup and every WAL segment archived after it, without
+    /// the cluster (which may be gone). What was not archived yet — at most `archive_timeout`
+    /// of commits, DATA.md — is lost; the report's last transaction says where it ends.
+    public func restoreLatest(to directory: URL) async throws -> Report {
+        let started = ContinuousClock.now
+        try requireEmpty(directory)
+        guard let backup = try await backRest.list().last else { throw failure("there is no backup in \(backRest.repository.path)") }
+        try await backRest.restore(to: directory, target: nil)
+        let lastTransaction = try await replay(directory)
+        return Report(directory: directory, target: nil, backup: backup, lastTransaction: lastTransaction, duration: ContinuousClock.now - started)
+    }
+
+    private func requireEmpty(_ directory: URL) throws {
+        if let contents = try? FileManager.default.contentsOfDirectory(atPath: directory.path), !contents.isEmpty {
+            throw failure("\(directory.path) is not empty: a restore goes into a new, empty directory")
+        }
+    }
+
     /// A commit stamped after `target` (recovery stops at the first commit past it; with none
     /// it would run off the end of the WAL and fail), then a WAL switch, then the archiver
     /// until it has the segment that holds them.
-    private func archiveThrough(_ target: Date) async throws {
+    private func archiveThrough(_ target: Date, from source: PostgresClient) async throws {
         _ = try await source.query("SELECT txid_current()")
         let wal: String = try await source.query("SELECT pg_walfile_name(pg_switch_wal() - 1) AS wal")[0].decode("wal")
         let deadline = ContinuousClock.now + .seconds(120)
