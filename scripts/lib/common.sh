@@ -8,9 +8,10 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # DuckDB CLI, which comes from PyPI: Debian packages neither DuckDB nor its C library; jq for
 # the README's examples; pgbackrest for WAL archiving, backups and point-in-time restores).
 INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config python3 python3-venv jq pgbackrest)
-# What the schemathesis stage of scripts/test needs besides (schemathesis itself comes from
-# PyPI into a virtual environment under .build).
-INTAKE_TEST_APT_PACKAGES=(curl)
+# What scripts/test needs besides: curl for the schemathesis stage (schemathesis itself comes
+# from PyPI into a virtual environment under .build), chromium for the fault stage's browser
+# tests (the dashboard and the load report in headless Chromium; they fail without it).
+INTAKE_TEST_APT_PACKAGES=(curl chromium)
 
 # The DuckDB CLI (PyPI duckdb-cli: one binary with Parquet built in) that Intake drives as a
 # subprocess for the lake and the warehouse, in a virtual environment of the project's own.

@@ -46,7 +46,7 @@ enum DashboardPage {
         .figures b{display:block;font-size:1.35rem;color:#1b1f24;font-variant-numeric:tabular-nums}
         table{border-collapse:collapse;width:100%;font-size:.85rem}td,th{padding:.2rem .5rem;border-bottom:1px solid #eef0f2;text-align:left}
         td{font-variant-numeric:tabular-nums}.ok{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}
-        svg{width:100%;height:130px;background:#fafbfc;border:1px solid #eef0f2}.muted{color:#6e7781}
+        svg{width:100%;height:auto;background:#fafbfc;border:1px solid #eef0f2}.muted{color:#6e7781}
         #problem{font-size:.8rem}form.login{max-width:22rem;margin:4rem auto;background:#fff;padding:1.5rem;border:1px solid #e3e6ea;border-radius:6px}
         form.login label{display:block;margin:.6rem 0 .2rem}form.login input{width:100%;box-sizing:border-box;padding:.4rem;font:inherit}
         form.login button{margin-top:1rem;padding:.4rem 1rem;font:inherit}
@@ -131,7 +131,7 @@ enum DashboardPage {
             "<tr>" + columns.map { cell($0.format, row[$0.key]) }.joined() + "</tr>"
         }
         return "<table><thead><tr>" + columns.map { "<th>\(HTMLText.escape($0.title))</th>" }.joined() + "</tr></thead>"
-            + "<tbody data-rows=\"\(path)\" data-columns=\"\(spec)\">" + rows.joined() + "</tbody></table>"
+            + "<tbody data-rows=\"\(path)\" data-columns=\"\(spec)\">" + (rows.isEmpty ? [none(columns.count)] : rows).joined() + "</tbody></table>"
     }
 
     /// A table of the object at `path`: its keys and values, sorted by key.
@@ -140,8 +140,11 @@ enum DashboardPage {
             "<tr><td>\(HTMLText.escape($0.key))</td>\(cell(format, $0.value))</tr>"
         }
         return "<table><thead><tr><th>\(HTMLText.escape(keyTitle))</th><th>\(HTMLText.escape(valueTitle))</th></tr></thead>"
-            + "<tbody data-map=\"\(path)\" data-format=\"\(format.rawValue)\">" + rows.joined() + "</tbody></table>"
+            + "<tbody data-map=\"\(path)\" data-format=\"\(format.rawValue)\">" + (rows.isEmpty ? [none(2)] : rows).joined() + "</tbody></table>"
     }
+
+    /// The row of an empty table (`dashboard.js` writes the same).
+    static func none(_ columns: Int) -> String { "<tr><td class=\"muted\" colspan=\"\(columns)\">none</td></tr>" }
 
     static func cell(_ format: Format, _ value: Any?) -> String {
         let text = format(value)

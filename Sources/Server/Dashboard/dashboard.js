@@ -46,6 +46,16 @@
     });
   }
 
+  function none(columns) {
+    var tr = document.createElement("tr");
+    var td = document.createElement("td");
+    td.className = "muted";
+    td.colSpan = columns;
+    td.textContent = "none";
+    tr.appendChild(td);
+    return tr;
+  }
+
   function fillRows(data) {
     document.querySelectorAll("[data-rows]").forEach(function (body) {
       var columns = body.dataset.columns.split(",").map(function (c) { return c.split(":"); });
@@ -54,7 +64,7 @@
         columns.forEach(function (c) { tr.appendChild(cell(c[1], row[c[0]])); });
         return tr;
       });
-      body.replaceChildren.apply(body, rows);
+      body.replaceChildren.apply(body, rows.length ? rows : [none(columns.length)]);
     });
     document.querySelectorAll("[data-map]").forEach(function (body) {
       var object = lookup(body.dataset.map, data) || {};
@@ -64,7 +74,7 @@
         tr.appendChild(cell(body.dataset.format, object[key]));
         return tr;
       });
-      body.replaceChildren.apply(body, rows);
+      body.replaceChildren.apply(body, rows.length ? rows : [none(2)]);
     });
   }
 
@@ -78,9 +88,8 @@
   function drawCharts(series) {
     document.querySelectorAll("svg[data-chart]").forEach(function (svg) {
       var names = svg.dataset.chart.split(" ");
-      var width = 600, height = 130, left = 44, bottom = 16;
+      var width = 420, height = 130, left = 40, bottom = 16;
       svg.setAttribute("viewBox", "0 0 " + width + " " + height);
-      svg.setAttribute("preserveAspectRatio", "none");
       var children = [];
       var values = [];
       series.forEach(function (p) { names.forEach(function (n) { if (typeof p[n] === "number") values.push(p[n]); }); });
