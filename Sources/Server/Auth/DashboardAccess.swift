@@ -28,9 +28,14 @@ enum DashboardAccess {
     /// `Sec-Fetch-Site`, or in `Origin`, which must then name this server. A client that sends
     /// neither (curl, a test) is no browser another site could drive.
     static func isCrossSite(_ request: Request) -> Bool {
-        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] { return site != "same-origin" && site != "none" }
-        guard let origin = request.headers[.origin] else { return false }
-        guard let host = request.head.authority, let url = URLComponents(string: origin), let originHost = url.host else { return true }
+        isCrossSite(
+            fetchSite: request.headers[HTTPField.Name("Sec-Fetch-Site")!], origin: request.headers[.origin], host: request.head.authority)
+    }
+
+    static func isCrossSite(fetchSite: String?, origin: String?, host: String?) -> Bool {
+        if let fetchSite { return fetchSite != "same-origin" && fetchSite != "none" }
+        guard let origin else { return false }
+        guard let host, let url = URLComponents(string: origin), let originHost = url.host else { return true }
         let originAuthority = url.port.map { "\(originHost):\($0)" } ?? originHost
         return originAuthority.lowercased() != host.lowercased()
     }
