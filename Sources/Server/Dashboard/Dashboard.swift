@@ -6,7 +6,7 @@ import Synchronization
 /// readiness checks and the data side's run and check records say now. It keeps no numbers
 /// of its own: each look reads the registry `/metrics` exports (through `metricsText`),
 /// and remembers recent looks only to take rates and draw the charts.
-public final class Dashboard: Sendable {
+final class Dashboard: Sendable {
     let readiness: Readiness
     let data: DataPlatform?
     let metricsText: @Sendable () -> String

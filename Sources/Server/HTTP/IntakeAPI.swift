@@ -34,7 +34,7 @@ public final class IntakeAPI: Sendable {
     /// The data side (pipelines, warehouse reports); nil: its routes are not served.
     public let data: DataPlatform?
     /// The operator's live page (`/dashboard`), over the metrics registry and the checks above.
-    public let dashboard: Dashboard
+    let dashboard: Dashboard
     let idempotency: IdempotentRequests
     let logger: Logger
 
