@@ -9,8 +9,8 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # the README's examples; pgbackrest for WAL archiving, backups and point-in-time restores).
 INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config python3 python3-venv jq pgbackrest)
 # What scripts/test needs besides: curl for the schemathesis stage (schemathesis itself comes
-# from PyPI into a virtual environment under .build), chromium for the fault stage's browser
-# tests (the dashboard and the load report in headless Chromium; they fail without it).
+# from PyPI into a virtual environment under .build), chromium for the browser stage (the
+# dashboard and the load report in headless Chromium; its tests fail without it).
 INTAKE_TEST_APT_PACKAGES=(curl chromium)
 
 # The DuckDB CLI (PyPI duckdb-cli: one binary with Parquet built in) that Intake drives as a
