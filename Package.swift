@@ -88,7 +88,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Server",
-            resources: [.copy("openapi.yaml"), .copy("Migrations/SQL")],
+            resources: [.copy("openapi.yaml"), .copy("Dashboard/dashboard.js"), .copy("Migrations/SQL")],
             swiftSettings: swiftSettings
         ),
         .target(

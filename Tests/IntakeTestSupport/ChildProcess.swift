@@ -22,7 +22,15 @@ public enum ChildProcess {
         process.standardError = handle ?? FileHandle.nullDevice
         defer { try? handle?.close() }
         try process.run()
-        guard let status = try await waitForExit(process, timeout: timeout) else {
+        let waited: Int32?
+        do {
+            waited = try await waitForExit(process, timeout: timeout)
+        } catch {
+            // Cancelled (a test that failed midway): the child does not outlive its caller.
+            kill(process.processIdentifier, SIGKILL)
+            throw error
+        }
+        guard let status = waited else {
             kill(process.processIdentifier, SIGKILL)
             throw ServerProcess.StartFailed(log: "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
         }

@@ -10,9 +10,10 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # pg_auto_failover for the hot standby of scripts/ha-cluster, for Debian 12's Postgres 15).
 INTAKE_APT_PACKAGES=(postgresql redis-server libpq-dev libhiredis-dev pkg-config python3 python3-venv jq pgbackrest
   pg-auto-failover-cli postgresql-15-auto-failover)
-# What the schemathesis stage of scripts/test needs besides (schemathesis itself comes from
-# PyPI into a virtual environment under .build).
-INTAKE_TEST_APT_PACKAGES=(curl)
+# What scripts/test needs besides: curl for the schemathesis stage (schemathesis itself comes
+# from PyPI into a virtual environment under .build), chromium for the browser stage (the
+# dashboard and the load report in headless Chromium; its tests fail without it).
+INTAKE_TEST_APT_PACKAGES=(curl chromium)
 
 # The DuckDB CLI (PyPI duckdb-cli: one binary with Parquet built in) that Intake drives as a
 # subprocess for the lake and the warehouse, in a virtual environment of the project's own.

@@ -33,6 +33,8 @@ public final class IntakeAPI: Sendable {
     public let settings: Settings
     /// The data side (pipelines, warehouse reports); nil: its routes are not served.
     public let data: DataPlatform?
+    /// The operator's live page (`/dashboard`), over the metrics registry and the checks above.
+    let dashboard: Dashboard
     let idempotency: IdempotentRequests
     let logger: Logger
 
@@ -51,6 +53,7 @@ public final class IntakeAPI: Sendable {
         self.cache = cache
         self.settings = settings
         self.data = data
+        dashboard = Dashboard(readiness: readiness, data: data)
         self.idempotency = IdempotentRequests(records: IdempotencyRecords(db: orders.db), inFlight: InFlightKeys(), logger: logger)
         self.logger = logger
         if let cache {
@@ -75,8 +78,10 @@ public final class IntakeAPI: Sendable {
         OperationsRoutes(readiness: readiness).add(to: router)
         let v1 = router.group("v1")
         let reads = CachedReads(cache: cache)
+        let signIn = SignIn(users: users, sessions: sessions, tokens: tokens, passwords: passwords)
+        DashboardRoutes(dashboard: dashboard, session: DashboardSession(tokens: tokens, sessions: sessions), signIn: signIn).add(to: router)
         UserRoutes(users: users, sessions: sessions, passwords: passwords).add(to: v1)
-        SessionRoutes(users: users, sessions: sessions, tokens: tokens, passwords: passwords).add(to: v1)
+        SessionRoutes(signIn: signIn).add(to: v1)
         ProductRoutes(orders: orders, reads: reads, idempotency: idempotency, defaultStockShards: settings.defaultStockShards).add(to: v1)
         OrderRoutes(orders: orders, reads: reads, idempotency: idempotency).add(to: v1)
         PaymentRoutes(orders: orders, webhook: webhook).add(to: v1)

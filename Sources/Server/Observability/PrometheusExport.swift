@@ -26,4 +26,7 @@ public enum PrometheusExport {
         registry.emit(into: &buffer)
         return buffer
     }
+
+    /// The same, as text (what the dashboard reads back).
+    static func text() -> String { String(decoding: render(), as: UTF8.self) }
 }

@@ -17,7 +17,7 @@ struct OperationsRoutes<Context: IntakeContext> {
                 body: .init(byteBuffer: ByteBuffer(bytes: PrometheusExport.render())))
         }
         // Read from the bundle once, here at start-up, not on the cooperative pool per request.
-        let document = Result { try OpenAPIDocument.bytes() }
+        let document = Result { try ServerResource.bytes("openapi", "yaml") }
         router.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: try document.get())))
         }
@@ -26,15 +26,5 @@ struct OperationsRoutes<Context: IntakeContext> {
             Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: try reference.get())))
         }
-    }
-}
-
-/// The contract, machine-readable, shipped in the server's resource bundle.
-enum OpenAPIDocument {
-    static func bytes() throws -> [UInt8] {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else {
-            throw Problem.notFound("openapi.yaml is missing from the server's resources")
-        }
-        return [UInt8](try Data(contentsOf: url))
     }
 }

@@ -2,40 +2,25 @@ import Foundation
 import Hummingbird
 import IntakeActors
 
-/// `/v1/sessions`: sign in and out.
+/// `/v1/sessions`: sign in and out (the rules are `SignIn`'s).
 struct SessionRoutes<Context: IntakeContext> {
-    let users: UserDirectory
-    let sessions: SessionStore
-    let tokens: TokenIssuer
-    let passwords: PasswordHasher
+    let signIn: SignIn
 
     func add(to group: RouterGroup<Context>) {
-        group.post("sessions", use: signIn)
-        group.delete("sessions/current", use: signOut)
+        group.post("sessions", use: start)
+        group.delete("sessions/current", use: end)
     }
 
-    /// An unknown email and a wrong password get the same answer, after the same bcrypt work.
-    @Sendable func signIn(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func start(_ request: Request, context: Context) async throws -> Response {
         let body = try await JSONBody.decode(SignInRequest.self, from: request)
-        let refused = Problem.unauthorized("wrong email or password")
-        guard let found = try await users.credentials(email: body.email) else {
-            try await passwords.verifyAgainstDummy(body.password)
-            throw refused
-        }
-        guard try await passwords.verify(body.password, against: found.passwordHash) else { throw refused }
-        if passwords.needsUpgrade(found.passwordHash) {
-            let upgraded = try await passwords.hash(body.password)
-            try await users.replacePasswordHash(userID: found.user.id, expected: found.passwordHash, with: upgraded)
-        }
-        let sessionID = try await sessions.start(userID: found.user.id, lifetime: tokens.lifetime)
-        let token = try await tokens.issue(for: Principal(userID: found.user.id, role: found.user.role, sessionID: sessionID))
+        let token = try await signIn.startSession(for: try await signIn.verify(email: body.email, password: body.password))
         return try JSONBody.response(
-            SessionResponse(accessToken: token, expiresIn: Int(tokens.lifetime.components.seconds)), status: .created)
+            SessionResponse(accessToken: token, expiresIn: Int(signIn.tokens.lifetime.components.seconds)), status: .created)
     }
 
-    @Sendable func signOut(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func end(_ request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
-        try await sessions.end(principal.sessionID, userID: principal.userID)
+        try await signIn.sessions.end(principal.sessionID, userID: principal.userID)
         return Response(status: .noContent)
     }
 }
