@@ -85,6 +85,86 @@ struct LifecycleTests {
         }
     }
 
+    /// DATA.md: the move happens "in small batches that never block intake". 100,000
+    /// finished orders over five years; orders placed by 8 concurrent clients for 3 s without a
+    /// move, then while `intake lifecycle`'s core moves 80,000 of them: every order placed
+    /// during the move is there, the move is whole, and both rates are printed (a figure for
+    /// RELIABILITY.md, not a bound: the machine is shared).
+    @Test func ordersKeepBeingTakenWhileOldOrdersMove() async throws {
+        try await DataHarness.with { h in
+            let writer = GroupCommit(client: h.db)
+            let service = OrderService(db: h.db, groupCommit: writer)
+            try await withRunningServices([writer]) {
+                let product = try await service.createProduct(sku: "MOVE", name: "Move", price: Money("2.00")!, initialStock: 10_000_000, shards: 8)
+                try await h.db.query(
+                    """
+                    INSERT INTO orders (id, user_id, status, amount, region, created_at, updated_at, expires_at)
+                    SELECT gen_random_uuid(), gen_random_uuid(), CASE WHEN n % 2 = 0 THEN 'DELIVERED' ELSE 'CANCELED' END, 2.00, 'br',
+                        now() - (n * interval '1577 seconds'), now() - (n * interval '1577 seconds'), now() - (n * interval '1577 seconds')
+                    FROM generate_series(1, 100000) AS n
+                    """)
+                try await h.db.query(
+                    "INSERT INTO order_items (order_id, product_id, shard, quantity, unit_price) SELECT id, $1, 0, 1, 2.00 FROM orders", [.uuid(product.id)])
+
+                /// Places orders from 8 clients until `done` says stop; the ids acknowledged.
+                func placeOrders(until done: @escaping @Sendable () -> Bool) async throws -> [UUID] {
+                    try await withThrowingTaskGroup(of: [UUID].self) { group in
+                        for _ in 0..<8 {
+                            group.addTask {
+                                var ids: [UUID] = []
+                                while !done() {
+                                    let order = try await service.createOrder(
+                                        NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 1)], region: "br", idempotencyKey: UUID().uuidString))
+                                    ids.append(order.id)
+                                }
+                                return ids
+                            }
+                        }
+                        return try await group.reduce(into: []) { $0 += $1 }
+                    }
+                }
+                func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+                let quietStart = ContinuousClock.now
+                let quiet = try await placeOrders { ContinuousClock.now - quietStart > .seconds(3) }
+                let quietRate = Double(quiet.count) / seconds(ContinuousClock.now - quietStart)
+
+                let moving = Shared(true)
+                let moveStart = ContinuousClock.now
+                async let placed = placeOrders { !moving.withLock { $0 } }
+                let report: Lifecycle.Report
+                do {
+                    report = try await h.platform.lifecycle.run()
+                    moving.withLock { $0 = false }
+                } catch {
+                    moving.withLock { $0 = false }
+                    _ = try? await placed
+                    throw error
+                }
+                let moveTime = seconds(ContinuousClock.now - moveStart)
+                let during = try await placed
+                let duringRate = Double(during.count) / seconds(ContinuousClock.now - moveStart)
+                print(String(
+                    format: "LIFECYCLE MOVE: %d orders archived in %.1f s (%.0f orders/s, lake and cold months included); intake %.0f orders/s without the move, %.0f during (%.0f%%)",
+                    report.archivedOrders, moveTime, Double(report.archivedOrders) / moveTime, quietRate, duringRate, 100 * duringRate / quietRate))
+
+                // The move is whole: no finished order older than 12 months is hot.
+                #expect(report.archivedOrders >= 75_000, "\(report.text)")
+                let hotOld = try await h.db.query(
+                    "SELECT count(*)::int8 AS n FROM orders WHERE created_at < now() - interval '12 months 1 day' AND status IN ('DELIVERED','CANCELED')")[0]
+                    .decode("n", as: Int.self)
+                #expect(hotOld == 0)
+                // Intake kept taking orders, and every one acknowledged is there with its item.
+                #expect(!during.isEmpty, "no order was placed during the move")
+                let acknowledged = quiet + during
+                let found = try await h.db.query(
+                    "SELECT count(*)::int8 AS n FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.id = ANY($1)",
+                    [.uuidArray(acknowledged)])[0].decode("n", as: Int.self)
+                #expect(found == acknowledged.count)
+            }
+        }
+    }
+
     @Test func retentionPeriodsParseAndCount() throws {
         #expect(RetentionPeriod("12mo") == RetentionPeriod(count: 12, unit: .months))
         #expect(RetentionPeriod("3y") == RetentionPeriod(count: 3, unit: .years))
