@@ -8,12 +8,14 @@ import Logging
 private func withBackups<T>(
     _ connection: ConnectionOptions, command: String, _ body: (PgBackRest, IntakeInfrastructure, IntakeConfiguration) async throws -> T
 ) async throws -> T {
-    let configuration = try connection.configuration()
+    var configuration = try connection.configuration()
     LoggingSetup.bootstrap(format: configuration.logFormat, level: max(configuration.logLevel, .warning))
-    guard configuration.databaseURL == nil else {
+    guard configuration.usesEmbeddedPostgres else {
         throw ValidationError(
             "backups are the embedded cluster's: for your own Postgres (INTAKE_DATABASE_URL) configure pgBackRest as the README shows")
     }
+    // The embedded cluster's own URL (from `intake env`): attach to it as without one.
+    configuration.databaseURL = nil
     let infrastructure = try await IntakeInfrastructure.start(configuration, logger: Logger(label: "intake"), command: command)
     do {
         guard let backRest = infrastructure.backRest else {
@@ -146,7 +148,7 @@ struct Restore: AsyncParsableCommand {
     private func restoreLatest(into directory: URL) async throws -> PointInTimeRestore.Report {
         let configuration = try connection.configuration()
         LoggingSetup.bootstrap(format: configuration.logFormat, level: max(configuration.logLevel, .warning))
-        guard configuration.databaseURL == nil else {
+        guard configuration.usesEmbeddedPostgres else {
             throw ValidationError("backups are the embedded cluster's: for your own Postgres use pgbackrest restore as the runbook shows")
         }
         let repository = configuration.backupDirectory

@@ -91,7 +91,7 @@ struct JobsSchedule: AsyncParsableCommand {
                 }
                 var jobs = IntakeServices.recurringJobs(db: db, data: data)
                 // The embedded cluster's backups, when the serving process runs them.
-                if configuration.databaseURL == nil, PgBackRest.isInstalled { jobs.append(try BackupJobs.periodicJob()) }
+                if configuration.usesEmbeddedPostgres, PgBackRest.isInstalled { jobs.append(try BackupJobs.periodicJob()) }
                 var last = try await JobInspector(client: db).lastRuns(of: jobs.map(\.name))
                 // The pipeline's scheduled job only queues a run: its last run is the run's.
                 if let run = try await data?.runs.latest(pipeline: "daily_sales", trigger: .schedule) {

@@ -51,4 +51,31 @@ struct EmbeddedServersTests {
         try await postgresAgain.stop()
         await redisAgain.stop()
     }
+
+    /// A restored copy brought in as the cluster carries `archive_mode = 'off'` and a
+    /// `restore_command` in postgresql.auto.conf (the restore writes them), which outrank
+    /// the settings Intake writes: the next start removes them, so archiving resumes.
+    @Test func aRestoredCopysArchiveModeOffDoesNotOutliveTheNextStart() async throws {
+        guard PgBackRest.isInstalled else {
+            Issue.record("pgbackrest is not installed (scripts/test installs it)")
+            return
+        }
+        let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-embedded-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: dataDirectory) }
+        let backups = dataDirectory.appendingPathComponent("backups")
+        let postgres = try await EmbeddedPostgres.start(dataDirectory: dataDirectory, backups: backups)
+        let db = PostgresClient(configuration: try PostgresConfiguration(url: postgres.url, poolSize: 1))
+        try await db.query("ALTER SYSTEM SET archive_mode = off")
+        try await db.query("ALTER SYSTEM SET restore_command = 'false'")
+        db.shutdown()
+        try await postgres.stop()
+
+        let again = try await EmbeddedPostgres.start(dataDirectory: dataDirectory, backups: backups)
+        let client = PostgresClient(configuration: try PostgresConfiguration(url: again.url, poolSize: 1))
+        #expect(try await client.query("SHOW archive_mode")[0].decode(0, as: String.self) == "on")
+        #expect(try await client.query("SHOW restore_command")[0].decode(0, as: String.self) == "")
+        client.shutdown()
+        try await again.stop()
+    }
 }

@@ -3,6 +3,26 @@ import IntakeServer
 import Testing
 
 @Suite struct IntakeConfigurationTests {
+    /// `eval "$(intake env)"` exports the embedded cluster's URL: commands that work only on
+    /// the embedded cluster (backups, restores) must still see it as embedded.
+    @Test func theEmbeddedClustersOwnURLCountsAsEmbedded() throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "s3cret\n".write(to: directory.appendingPathComponent("postgres.password"), atomically: true, encoding: .utf8)
+        func embedded(_ url: String?) throws -> Bool {
+            var variables = ["INTAKE_DATA_DIR": directory.path]
+            if let url { variables["INTAKE_DATABASE_URL"] = url }
+            return try IntakeConfiguration.load(from: variables).usesEmbeddedPostgres
+        }
+        #expect(try embedded(nil))
+        #expect(try embedded("postgres://intake:s3cret@127.0.0.1:54321/intake"))
+        #expect(try !embedded("postgres://intake:other@127.0.0.1:54321/intake"), "another cluster's password")
+        #expect(try !embedded("postgres://intake:s3cret@db.example.com:5432/intake"), "another host")
+        #expect(try !embedded("postgres://intake:s3cret@127.0.0.1:54321/shop"), "another database")
+        #expect(try !embedded("postgres://intake:s3cret@127.0.0.1:54321/intake?target_session_attrs=read-write"))
+    }
+
     @Test func defaultsMatchTheDocumentedOnes() throws {
         let configuration = try IntakeConfiguration.load(from: [:])
         #expect(configuration.host == "127.0.0.1")

@@ -67,6 +67,7 @@ public struct EmbeddedPostgres: Sendable {
             backRest = try await PgBackRest.prepare(repository: repository, dataPath: pgdata, runAs: runAs, logger: logger)
         }
         try await writeRuntimeSettings(directory: directory, pgdata: pgdata, archiveCommand: backRest?.archiveCommand, runAs: runAs)
+        try removeOverrides(of: runtimeSettingNames, in: pgdata.appendingPathComponent("postgresql.auto.conf"), logger: logger)
         let log = directory.appendingPathComponent("server.log").path
         try await Subprocess.check(
             pgCtl, ["-D", pgdata.path, "-l", log, "-w", "-t", "60", "-o", "-p \(port)", "start"], as: runAs)
@@ -89,6 +90,17 @@ public struct EmbeddedPostgres: Sendable {
 
     static func url(password: String, port: Int, database: String = database) -> String {
         "postgres://\(user):\(password)@127.0.0.1:\(port)/\(database)"
+    }
+
+    /// Whether `url` names the embedded cluster of `dataDirectory` (on whatever port): what
+    /// `intake env` exports for it, so that a shell which evaluated it still counts as using
+    /// the embedded cluster.
+    public static func isURL(_ url: String, ofClusterIn dataDirectory: URL) -> Bool {
+        guard let password = try? password(dataDirectory: dataDirectory) else { return false }
+        let prefix = "postgres://\(user):\(password)@127.0.0.1:"
+        guard url.hasPrefix(prefix) else { return false }
+        let rest = url.dropFirst(prefix.count)
+        return rest.hasSuffix("/\(database)") && rest.dropLast(database.count + 1).allSatisfy(\.isNumber)
     }
 
     /// The password of the `intake` role of the embedded cluster of `dataDirectory`.
@@ -217,6 +229,37 @@ public struct EmbeddedPostgres: Sendable {
             try await DataDirectory.chown(runtime, to: runAs)
             try await DataDirectory.chown(hba, to: runAs)
         }
+    }
+
+    /// The settings `intake-runtime.conf` owns.
+    static let runtimeSettingNames: Set<String> = [
+        "unix_socket_directories", "unix_socket_permissions", "archive_mode", "archive_command", "archive_timeout", "restore_command",
+    ]
+
+    /// `postgresql.auto.conf` is read after every other file, so a setting there wins over
+    /// `intake-runtime.conf`: a restored copy brought in as the cluster carries
+    /// `archive_mode = 'off'` and a `restore_command` from its restore, and would silently
+    /// never archive again. Intake owns those settings: their lines are removed (logged). The
+    /// file is rewritten in place, keeping its owner.
+    static func removeOverrides(of names: Set<String>, in file: URL, logger: Logger) throws {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return }
+        var removed: [String] = []
+        let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+            let name = line.split(separator: "=", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+            guard names.contains(name) else { return true }
+            removed.append(line.trimmingCharacters(in: .whitespaces))
+            return false
+        }
+        guard !removed.isEmpty else { return }
+        guard let handle = FileHandle(forWritingAtPath: file.path) else {
+            throw EmbeddedError(code: .dataDirectory, message: "cannot open \(file.path)")
+        }
+        defer { try? handle.close() }
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: Data(kept.joined(separator: "\n").utf8))
+        logger.notice(
+            "removed settings from postgresql.auto.conf that intake manages (a restored copy's?)",
+            metadata: ["file": "\(file.path)", "removed": "\(removed.joined(separator: "; "))"])
     }
 
     private static func appendLineIfMissing(_ line: String, to file: URL) throws {

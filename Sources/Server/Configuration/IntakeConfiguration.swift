@@ -18,6 +18,12 @@ public struct IntakeConfiguration: Sendable {
     /// The embedded cluster's pgBackRest repository (`INTAKE_BACKUP_DIR`); nil: `<data dir>/backups`.
     public var backupDirectorySetting: URL?
     public var backupDirectory: URL { backupDirectorySetting ?? dataDirectory.appendingPathComponent("backups") }
+
+    /// Whether Postgres is the data directory's embedded cluster: no URL, or the one
+    /// `intake env` exported for it (`eval "$(intake env)"` must not turn it into "your own").
+    public var usesEmbeddedPostgres: Bool {
+        databaseURL.map { EmbeddedPostgres.isURL($0, ofClusterIn: dataDirectory) } ?? true
+    }
     /// Nil: start the embedded Postgres.
     public var databaseURL: String?
     /// Nil: start the embedded Redis.
