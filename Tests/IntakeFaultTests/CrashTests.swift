@@ -16,9 +16,14 @@ struct CrashTests {
             defer { harness.shutdownClients() }
             try await harness.server.start()
             var acknowledged = 0
+            @Sendable func orders() async throws -> Int { try await db.query("SELECT count(*)::int8 AS n FROM orders")[0].decode("n", as: Int.self) }
             for cycle in 1...5 {
                 let options = try await harness.options(duration: .seconds(3))
+                let before = try await orders()
                 let report = try await harness.run(options) {
+                    // The kill lands while orders are being placed, not during the run's set-up
+                    // (products and users), which a loaded machine can stretch past 300 ms.
+                    try await waitUntil("the load is placing orders") { try await orders() > before }
                     try await Task.sleep(for: .milliseconds(Int.random(in: 300...1500)))
                     try await harness.server.stop(signal: SIGKILL)
                     try await harness.server.start()
