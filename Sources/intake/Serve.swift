@@ -73,6 +73,7 @@ struct Serve: AsyncParsableCommand {
             try configuration.validate()
             LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
             PrometheusExport.bootstrap()
+            let tracing = try TracingExport.bootstrap(endpoint: configuration.otlpEndpoint)
             let logger = Logger(label: "intake")
             let secrets = try IntakeSecrets.resolve(configuration, logger: logger)
             let infrastructure = try await IntakeInfrastructure.start(configuration, logger: logger, command: "serve", embedded: .exclusive)
@@ -100,7 +101,7 @@ struct Serve: AsyncParsableCommand {
                 // begins, in-flight ones finish, then the writer flushes.
                 let group = ServiceGroup(
                     configuration: .init(
-                        services: (services.all + [http]).map { .init(service: $0) },
+                        services: ((tracing.map { [$0] } ?? []) + services.all + [http]).map { .init(service: $0) },
                         gracefulShutdownSignals: [.sigterm, .sigint],
                         logger: logger))
                 try await group.run()

@@ -1,5 +1,6 @@
 import Foundation
 import IntakeRuntime
+import Tracing
 
 /// One order aggregate: its decisions. Its messages run one at a time, including the awaits
 /// for stock holds and for the commit, so a payment racing a cancel (or the payment-timeout
@@ -19,6 +20,19 @@ public actor OrderActor: VirtualActor {
         case expire
         case ship
         case deliver
+
+        /// The span of its handling: `order.create`, `order.pay`, ...
+        var spanName: String {
+            switch self {
+            case .create: "order.create"
+            case .get: "order.get"
+            case .pay: "order.pay"
+            case .cancel: "order.cancel"
+            case .expire: "order.expire"
+            case .ship: "order.ship"
+            case .deliver: "order.deliver"
+            }
+        }
     }
 
     /// Shared by every order activation.
@@ -61,6 +75,13 @@ public actor OrderActor: VirtualActor {
     }
 
     public func handle(_ message: Message) async throws -> Order {
+        try await withSpan(message.spanName) { span in
+            span.attributes["intake.order.id"] = id.uuidString.lowercased()
+            return try await handleUntraced(message)
+        }
+    }
+
+    private func handleUntraced(_ message: Message) async throws -> Order {
         var attempt = 0
         while true {
             if needsReload {

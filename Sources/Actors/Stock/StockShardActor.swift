@@ -1,5 +1,6 @@
 import Foundation
 import IntakeRuntime
+import Tracing
 
 /// Identifies one shard of one product's stock.
 public struct ShardKey: Hashable, Sendable, CustomStringConvertible {
@@ -61,7 +62,12 @@ public actor StockShardActor: VirtualActor {
     public func handle(_ message: Message) async throws -> Reply {
         var taken = 0
         switch message {
-        case .hold(let quantity): taken = stock.hold(upTo: quantity)
+        case .hold(let quantity):
+            // The hold is what an order waits for: traced (a child of the order's span).
+            taken = withSpan("stock.hold") { span in
+                span.attributes["intake.quantity"] = quantity
+                return stock.hold(upTo: quantity)
+            }
         case .confirm(let quantity): stock.confirm(quantity)
         case .releaseHold(let quantity): stock.releaseHold(quantity)
         case .release(let quantity): stock.release(quantity)

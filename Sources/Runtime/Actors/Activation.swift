@@ -1,4 +1,5 @@
 import DequeModule
+import Instrumentation
 import Synchronization
 
 /// One activation: its mailbox, lifecycle and instance. The mailbox is drained by at most one
@@ -14,6 +15,9 @@ final class Activation<A: VirtualActor>: Sendable {
         /// `A.activate` (a key known to be new needs no load).
         var activator: (@Sendable () async throws -> A)?
         var enqueuedAt: ContinuousClock.Instant
+        /// The sender's trace context, restored while the message is handled: a mailbox is
+        /// a queue, which task-locals do not cross by themselves.
+        var context: ServiceContext? = ServiceContext.current
     }
 
     struct State: ~Copyable {

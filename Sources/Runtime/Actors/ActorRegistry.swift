@@ -1,3 +1,4 @@
+import Instrumentation
 import Logging
 import Metrics
 import Synchronization
@@ -301,7 +302,7 @@ extension VirtualActor {
         while let envelope = next {
             let result: Result<Reply, any Error>
             do {
-                result = .success(try await handle(envelope.message))
+                result = .success(try await ServiceContext.withValue(envelope.context) { try await handle(envelope.message) })
             } catch {
                 result = .failure(error)
             }

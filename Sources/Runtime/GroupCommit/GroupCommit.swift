@@ -1,7 +1,9 @@
+import Instrumentation
 import Logging
 import Metrics
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// Commits many callers' write sets in one transaction.
 ///
@@ -24,7 +26,15 @@ public final class GroupCommit: Service, Sendable {
 
     struct Waiter {
         var writeSet: WriteSet
-        var continuation: CheckedContinuation<[PostgresRows], any Error>
+        var continuation: CheckedContinuation<Committed, any Error>
+        /// The submitter's span: the batch span links to it.
+        var context: ServiceContext
+    }
+
+    /// A write set's rows and the span of the batch that committed it.
+    struct Committed {
+        var rows: [PostgresRows]
+        var batch: ServiceContext
     }
 
     private let client: PostgresClient
@@ -59,17 +69,26 @@ public final class GroupCommit: Service, Sendable {
     public var transactionsCommitted: Int { transactionCount.withLock { $0 } }
 
     /// Commits `writeSet` (in a batch with others) and returns the rows of each of its
-    /// statements, in order.
+    /// statements, in order. Traced as `group_commit.wait` (a child of the caller's span),
+    /// linked to the `group_commit.batch` span that committed it.
     @discardableResult
     public func submit(_ writeSet: WriteSet) async throws -> [PostgresRows] {
         if writeSet.isEmpty { return [] }
-        return try await withCheckedThrowingContinuation { continuation in
+        return try await withSpan("group_commit.wait") { span in
+            let committed = try await enqueue(writeSet, context: span.context)
+            span.addLink(SpanLink(context: committed.batch, attributes: [:]))
+            return committed.rows
+        }
+    }
+
+    private func enqueue(_ writeSet: WriteSet, context: ServiceContext) async throws -> Committed {
+        try await withCheckedThrowingContinuation { continuation in
             let action = state.withLock { state -> StateMachine.SubmitAction in
                 let id = state.nextID
                 state.nextID += 1
                 let action = state.machine.submitted(id, statements: writeSet.statementCount)
                 if action == .queued || action == .queuedWakeWriter {
-                    state.waiting[id] = Waiter(writeSet: writeSet, continuation: continuation)
+                    state.waiting[id] = Waiter(writeSet: writeSet, continuation: continuation, context: context)
                 }
                 return action
             }
@@ -118,6 +137,16 @@ public final class GroupCommit: Service, Sendable {
     /// failure (against another process writing the same rows) rolled the whole transaction
     /// back and blames no one: the same batch is sent again, a bounded number of times.
     private func commit(_ batch: [Waiter]) async {
+        // One span per batch, a root of its own (it serves many traces), linked to each
+        // write set's `group_commit.wait` span.
+        await withSpan("group_commit.batch", context: .topLevel, ofKind: .client) { span in
+            span.attributes["intake.write_sets"] = batch.count
+            for waiter in batch { span.addLink(SpanLink(context: waiter.context, attributes: [:])) }
+            await commit(batch, in: span.context)
+        }
+    }
+
+    private func commit(_ batch: [Waiter], in batchContext: ServiceContext) async {
         var remaining = batch
         var conflicts = 0
         while !remaining.isEmpty {
@@ -133,7 +162,7 @@ public final class GroupCommit: Service, Sendable {
                 var offset = merged.count
                 for waiter in remaining {
                     let count = waiter.writeSet.statements.count
-                    waiter.continuation.resume(returning: Array(results[offset..<offset + count]))
+                    waiter.continuation.resume(returning: Committed(rows: Array(results[offset..<offset + count]), batch: batchContext))
                     offset += count
                 }
                 return
@@ -145,7 +174,7 @@ public final class GroupCommit: Service, Sendable {
             } catch let error as PostgresError {
                 if remaining.count > 1, !error.isUnavailable, error.statementIndex.map({ $0 < merged.count }) ?? true {
                     logger.debug("merged batch failed; committing its write sets one by one", metadata: ["error": "\(error)"])
-                    for waiter in remaining { await commit([waiter]) }
+                    for waiter in remaining { await commit([waiter], in: batchContext) }
                     return
                 }
                 guard let culprit = Self.culprit(of: error, in: remaining, after: merged.count), remaining.count > 1 else {

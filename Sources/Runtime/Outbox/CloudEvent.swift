@@ -17,10 +17,14 @@ public struct CloudEvent: Sendable, Hashable {
     public var dataContentType: String
     /// The data, as JSON text.
     public var data: String
+    /// The Distributed Tracing extension (CloudEvents `traceparent`, W3C Trace Context): the
+    /// span that produced the event. Set from the current span when the event is written to
+    /// the outbox, when tracing is on.
+    public var traceparent: String?
 
     public init(
         id: UUID = UUID(), source: String, type: String, subject: String? = nil, time: Date = Date(),
-        dataContentType: String = "application/json", data: String
+        dataContentType: String = "application/json", data: String, traceparent: String? = nil
     ) {
         self.id = id
         self.source = source
@@ -29,6 +33,7 @@ public struct CloudEvent: Sendable, Hashable {
         self.time = time
         self.dataContentType = dataContentType
         self.data = data
+        self.traceparent = traceparent
     }
 
     /// The structured-mode JSON: `{"specversion":"1.0","id":...,"source":...,"type":...,
@@ -42,6 +47,10 @@ public struct CloudEvent: Sendable, Hashable {
         if let subject {
             out += ",\"subject\":"
             JSONText.appendString(subject, to: &out)
+        }
+        if let traceparent {
+            out += ",\"traceparent\":"
+            JSONText.appendString(traceparent, to: &out)
         }
         out += ",\"time\":\"\(JSONText.timestamp(time))\",\"datacontenttype\":"
         JSONText.appendString(dataContentType, to: &out)

@@ -22,6 +22,16 @@ public struct OutboxRecord: Sendable, Hashable {
     public var eventType: String
     /// The structured-mode CloudEvent JSON.
     public var event: String
+
+    /// The event's `traceparent` attribute, read from its JSON (written by
+    /// `CloudEvent.structuredJSON()`, where it precedes `data`, so a user's data cannot fake it).
+    public var traceparent: String? {
+        guard let start = event.range(of: "\"traceparent\":\""), let data = event.range(of: "\"data\":"),
+            start.upperBound < data.lowerBound,
+            let end = event[start.upperBound..<data.lowerBound].firstIndex(of: "\"")
+        else { return nil }
+        return String(event[start.upperBound..<end])
+    }
 }
 
 /// Where the relay publishes: a Redis stream, webhooks.

@@ -12,13 +12,22 @@ public enum OutboxQueries {
     /// Adds `events` in one statement; put it in the write set of the change they describe,
     /// followed by `notify`.
     public static func insert(_ events: [OutboxEvent]) -> PostgresStatement {
-        PostgresStatement(
+        let traceparent = TraceContext.currentTraceparent()
+        return PostgresStatement(
             insertRows,
             [
                 .uuidArray(events.map(\.event.id)), .textArray(events.map(\.aggregateType)),
                 .textArray(events.map(\.aggregateID)), .textArray(events.map(\.event.type)),
-                .textArray(events.map { $0.event.structuredJSON() }),
+                .textArray(events.map { traced($0.event, traceparent).structuredJSON() }),
             ])
+    }
+
+    /// `event` with the producing span's `traceparent`, unless it names one already.
+    private static func traced(_ event: CloudEvent, _ traceparent: String?) -> CloudEvent {
+        guard event.traceparent == nil, let traceparent else { return event }
+        var traced = event
+        traced.traceparent = traceparent
+        return traced
     }
 
     /// Wakes the relay once the transaction commits.
@@ -36,7 +45,7 @@ public enum OutboxQueries {
     public static func append(_ event: OutboxEvent, to writeSet: inout WriteSet) {
         writeSet.append(
             [.uuid(event.event.id), .text(event.aggregateType), .text(event.aggregateID), .text(event.event.type),
-             .text(event.event.structuredJSON())], to: insertBatched)
+             .text(traced(event.event, TraceContext.currentTraceparent()).structuredJSON())], to: insertBatched)
         writeSet.append([.int32(1)], to: notifyBatched)
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import Tracing
 import Metrics
 import ServiceLifecycle
 import Synchronization
@@ -116,8 +117,17 @@ public final class OutboxRelay: Service, Sendable {
                 id: try row.decode("id"), eventID: try row.decode("event_id"), aggregateType: try row.decode("aggregate_type"),
                 aggregateID: try row.decode("aggregate_id"), eventType: try row.decode("event_type"), event: try row.decode("event"))
         }
-        for sink in sinks {
-            try await sink.publish(records)
+        // One span per published batch, linked to the span that produced each event.
+        try await withSpan("outbox.publish", context: .topLevel, ofKind: .producer) { span in
+            span.attributes["intake.events"] = records.count
+            if TraceContext.isRecording {
+                for traceparent in records.compactMap(\.traceparent) {
+                    span.addLink(SpanLink(context: TraceContext.context(traceparent: traceparent), attributes: [:]))
+                }
+            }
+            for sink in sinks {
+                try await sink.publish(records)
+            }
         }
         try await session.query(OutboxQueries.markPublished, [.int64Array(records.map(\.id))])
         published.increment(by: records.count)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Tracing
 import Metrics
 import Synchronization
 
@@ -131,13 +132,20 @@ final class JobProducer: Sendable {
     private func execute(_ job: Job) async {
         let start = ContinuousClock.now
         let result: Result<JobOutcome, any Error>
-        do {
-            result = .success(try await handler(job))
-            outcomes.increment()
-        } catch {
-            result = .failure(error)
-            failures.increment()
-            logger.info("job failed", metadata: ["kind": "\(job.kind)", "job_id": "\(job.id)", "attempt": "\(job.attempt)", "error": "\(error)"])
+        // A span per attempt, a root of its own (the job outlives whoever queued it).
+        result = await withSpan("job \(job.kind)", context: .topLevel, ofKind: .consumer) { span in
+            span.attributes["intake.job.id"] = job.id
+            span.attributes["intake.job.attempt"] = job.attempt
+            do {
+                let outcome = try await handler(job)
+                outcomes.increment()
+                return .success(outcome)
+            } catch {
+                span.recordError(error)
+                failures.increment()
+                logger.info("job failed", metadata: ["kind": "\(job.kind)", "job_id": "\(job.id)", "attempt": "\(job.attempt)", "error": "\(error)"])
+                return .failure(error)
+            }
         }
         duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
         let finalization = JobFinalization.decide(

@@ -41,6 +41,9 @@ public struct IntakeConfiguration: Sendable {
     public var eventTypePrefix = "com.example"
     /// Webhook subscribers that receive every event (CloudEvents structured mode).
     public var eventWebhooks: [String] = []
+    /// OpenTelemetry collector (OTLP/HTTP base URL, e.g. `http://127.0.0.1:4318`) that
+    /// receives traces; nil: no tracing (`INTAKE_OTLP_ENDPOINT`).
+    public var otlpEndpoint: String?
 
     /// Access token and session lifetime.
     public var tokenTTL: Duration = .seconds(3600)
@@ -110,6 +113,12 @@ public struct IntakeConfiguration: Sendable {
             if let value = reader.string(name) { configuration.dataVariables[name] = value }
         }
         _ = try configuration.dataSettings()
+        if let endpoint = reader.string("INTAKE_OTLP_ENDPOINT") {
+            guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://"), URL(string: endpoint)?.host != nil else {
+                throw ConfigurationError("INTAKE_OTLP_ENDPOINT: \(endpoint) is not an http:// or https:// URL (an OTLP/HTTP collector, e.g. http://127.0.0.1:4318)")
+            }
+            configuration.otlpEndpoint = endpoint
+        }
         if let hooks = reader.string("INTAKE_EVENT_WEBHOOKS") {
             configuration.eventWebhooks = hooks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             for url in configuration.eventWebhooks where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {

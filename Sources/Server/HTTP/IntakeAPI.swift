@@ -67,6 +67,9 @@ public final class IntakeAPI: Sendable {
 
     /// Adds every route of the contract, and the middleware they rely on, to `router`.
     public func addRoutes<Context: IntakeContext>(to router: Router<Context>) {
+        // A server span per request (W3C `traceparent` from the client honoured), when spans
+        // are recorded: the order actor, the shard holds and the commit wait are its children.
+        if TraceContext.isRecording { router.add(middleware: TracingMiddleware()) }
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: AccessLogMiddleware())

@@ -1,0 +1,82 @@
+import AsyncHTTPClient
+import Foundation
+import IntakeRuntime
+import IntakeTestSupport
+import Testing
+
+/// OpenTelemetry traces of `intake serve` (issue 15): one order placed with a client's W3C
+/// `traceparent` arrives at a collector (a tiny OTLP/HTTP receiver) as one trace: the HTTP
+/// server span under the client's span, `order.create` under it, `stock.hold` and
+/// `group_commit.wait` under that, the batch span linked to the wait; the order's CloudEvent
+/// in the stream carries the same trace and the order span as its `traceparent`; the
+/// request's log line carries the trace id; `outbox.publish` links to the order span.
+@Suite("Tracing over OTLP", .serialized)
+struct TracingTests {
+    static func post(_ url: String, _ body: String, headers: [(String, String)] = []) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(Array(body.utf8))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+        return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
+    }
+
+    @Test func oneOrderIsOneTraceFromTheClientsSpanToTheEvent() async throws {
+        let collector = try await OTLPReceiver.start()
+        try await TestServices.withDatabase { url in
+            let harness = try FaultHarness(databaseURL: url, redisURL: try TestServices.redisURL(), extra: [
+                "INTAKE_OTLP_ENDPOINT": collector.endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_BSP_SCHEDULE_DELAY": "100",
+                "INTAKE_LOG_LEVEL": "info",
+            ])
+            defer { harness.shutdownClients() }
+            try await harness.server.start()
+            let base = await harness.server.url
+            let token = try #require(try await Self.post(
+                base + "/v1/sessions", #"{"email":"\#(FaultHarness.adminEmail)","password":"\#(FaultHarness.adminPassword)"}"#)["access_token"] as? String)
+            let auth = [("Authorization", "Bearer \(token)")]
+            let product = try #require(try await Self.post(
+                base + "/v1/products", #"{"sku":"TRACE","name":"t","price":"1.00","initial_stock":10}"#, headers: auth)["id"] as? String)
+
+            let traceID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            let clientSpan = "00f067aa0ba902b7"
+            let order = try #require(try await Self.post(
+                base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#,
+                headers: auth + [("traceparent", "00-\(traceID)-\(clientSpan)-01")])["id"] as? String)
+
+            // The whole trace reaches the collector (batches every 100 ms).
+            var spans: [OTLPReceiver.Span] = []
+            try await waitUntil("the order's spans reach the collector") {
+                spans = collector.spans
+                let names = Set(spans.filter { $0.traceID == traceID }.map(\.name))
+                return ["order.create", "stock.hold", "group_commit.wait"].allSatisfy(names.contains)
+                    && spans.contains { $0.traceID == traceID && $0.parentSpanID == clientSpan }
+                    && spans.contains { $0.name == "outbox.publish" && $0.links.contains { $0.traceID == traceID } }
+            }
+            let trace = spans.filter { $0.traceID == traceID }
+            let server = try #require(trace.first { $0.parentSpanID == clientSpan }, "a span whose parent is the client's: \(trace.map(\.name))")
+            #expect(server.kind == 2, "the request's span is a server span")
+            let create = try #require(trace.first { $0.name == "order.create" })
+            #expect(create.parentSpanID == server.spanID, "order.create is a child of the request's span")
+            let hold = try #require(trace.first { $0.name == "stock.hold" })
+            #expect(hold.parentSpanID == create.spanID, "the shard hold is a child of order.create")
+            let wait = try #require(trace.first { $0.name == "group_commit.wait" })
+            #expect(wait.parentSpanID == create.spanID, "the commit wait is a child of order.create")
+            let batch = try #require(spans.first { $0.name == "group_commit.batch" && $0.links.contains { $0.spanID == wait.spanID } })
+            #expect(wait.links.contains { $0.spanID == batch.spanID && $0.traceID == batch.traceID }, "the wait links to its batch")
+            #expect(spans.contains { $0.name == "outbox.publish" && $0.links.contains { $0.spanID == create.spanID && $0.traceID == traceID } },
+                    "the relay's publish links to the span that produced the event")
+
+            // The event in the stream carries the trace: the order span is its producer.
+            let entries = try await harness.redis.command("XRANGE", RedisArgument(harness.stream), "-", "+").array ?? []
+            let events = entries.compactMap { $0.array?.last?.array?.compactMap(\.string).joined(separator: " ") }
+            let created = try #require(events.first { $0.contains("order.created") && $0.contains(order) }, "\(events)")
+            #expect(created.contains(#""traceparent":"00-\#(traceID)-\#(create.spanID)-01""#), "\(created)")
+
+            // The request's log line names the trace.
+            try await waitUntil("the access log line is written") { await harness.server.log.contains(traceID) }
+            try await harness.server.stop()
+        }
+        await collector.stop()
+    }
+}
