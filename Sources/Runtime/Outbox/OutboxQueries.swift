@@ -51,22 +51,31 @@ public enum OutboxQueries {
 
     static let lockKey = "hashtext('intake.outbox.relay:' || current_schema())"
 
+    /// The next events to publish: after the relay's position, in (txid, id) order, and only
+    /// of transactions older than every running one (migration 0003 says why). The position
+    /// is a row subquery, so the range is an index condition (a join would scan the index).
     static let unpublished = """
-        SELECT id, event_id::text AS event_id, aggregate_type, aggregate_id, event_type, event
-        FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
+        SELECT o.id, o.txid::text AS txid, o.event_id::text AS event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.event
+        FROM outbox o
+        WHERE (o.txid, o.id) > (SELECT txid, event_id FROM outbox_position) AND o.txid < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY o.txid, o.id LIMIT $1
         """
 
-    static let markPublished = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::int8[])"
+    /// Moves the position past the last event published: one row written per batch.
+    static let advance = "UPDATE outbox_position SET txid = $1::xid8, event_id = $2"
 
+    /// Age of the oldest event not published yet.
     static let lag = """
-        SELECT COALESCE(extract(epoch FROM now() - min(created_at)) * 1000, 0)::int8 AS lag_ms
-        FROM outbox WHERE published_at IS NULL
+        SELECT COALESCE(extract(epoch FROM now() - min(o.created_at)) * 1000, 0)::int8 AS lag_ms
+        FROM outbox o WHERE (o.txid, o.id) > (SELECT txid, event_id FROM outbox_position)
         """
 
-    /// Deletes rows published more than `$1` ms ago, oldest first, at most `$2`.
+    /// Deletes published rows older than `$1` ms, oldest first, at most `$2`.
     static let prune = """
         DELETE FROM outbox WHERE id IN (
-            SELECT id FROM outbox WHERE published_at < now() - $1 * interval '1 millisecond' ORDER BY id LIMIT $2
+            SELECT o.id FROM outbox o
+            WHERE (o.txid, o.id) <= (SELECT txid, event_id FROM outbox_position) AND o.created_at < now() - $1 * interval '1 millisecond'
+            ORDER BY o.txid, o.id LIMIT $2
         )
         """
 }

@@ -117,6 +117,7 @@ public final class OutboxRelay: Service, Sendable {
                 id: try row.decode("id"), eventID: try row.decode("event_id"), aggregateType: try row.decode("aggregate_type"),
                 aggregateID: try row.decode("aggregate_id"), eventType: try row.decode("event_type"), event: try row.decode("event"))
         }
+        let lastTxid: String = try rows[rows.count - 1].decode("txid")
         // One span per published batch, linked to the span that produced each event.
         try await withSpan("outbox.publish", context: .topLevel, ofKind: .producer) { span in
             span.attributes["intake.events"] = records.count
@@ -129,7 +130,7 @@ public final class OutboxRelay: Service, Sendable {
                 try await sink.publish(records)
             }
         }
-        try await session.query(OutboxQueries.markPublished, [.int64Array(records.map(\.id))])
+        try await session.query(OutboxQueries.advance, [.text(lastTxid), .int64(records[records.count - 1].id)])
         published.increment(by: records.count)
         batchSizes.record(records.count)
         publishedCount.withLock { $0 += records.count }
