@@ -50,8 +50,8 @@ public final class HTTPLoadTarget: LoadTarget {
         var products: [LoadProduct] = []
         for n in 0..<count {
             let price = String(format: "%d.%02d", 1 + n % 50, (n * 7) % 100)
-            let (status, body, _) = try await Self.send(
-                client, base, .POST, "/v1/products",
+            let (status, body) = try await Self.setUp(
+                client, base, "/v1/products", key: "load-\(runID)-product-\(n)",
                 json: ["sku": "load-\(runID)-\(n)", "name": "Load product \(n)", "price": price, "initial_stock": stock, "stock_shards": shards],
                 token: adminToken)
             guard status == 201, let id = (Self.object(body)["id"] as? String).flatMap(UUID.init(uuidString:)) else {
@@ -68,12 +68,13 @@ public final class HTTPLoadTarget: LoadTarget {
                 group.addTask { [client, base] in
                     let email = "load-\(runID)-\(n)@example.com"
                     let password = "load-password-\(runID)"
-                    let (created, createdBody, _) = try await Self.send(
-                        client, base, .POST, "/v1/users", json: ["email": email, "password": password, "name": "Load user \(n)"])
+                    let (created, createdBody) = try await Self.setUp(
+                        client, base, "/v1/users", key: "load-\(runID)-user-\(n)", json: ["email": email, "password": password, "name": "Load user \(n)"])
                     guard created == 201, let id = (Self.object(createdBody)["id"] as? String).flatMap(UUID.init(uuidString:)) else {
                         throw LoadError("signing up a load user failed with \(created)")
                     }
-                    let (status, body, _) = try await Self.send(client, base, .POST, "/v1/sessions", json: ["email": email, "password": password])
+                    let (status, body) = try await Self.setUp(
+                        client, base, "/v1/sessions", key: "load-\(runID)-session-\(n)", json: ["email": email, "password": password])
                     guard status == 201, let token = Self.object(body)["access_token"] as? String else {
                         throw LoadError("signing in a load user failed with \(status)")
                     }
@@ -124,6 +125,25 @@ public final class HTTPLoadTarget: LoadTarget {
             return LoadAnswer(status: status, retryAfter: status == 503 ? (retryAfter ?? .seconds(1)) : nil, order: status == 201 ? created(body) : nil)
         } catch {
             return .noAnswer
+        }
+    }
+
+    /// A set-up POST that rides out a server briefly unable to answer (a database failover,
+    /// a restart): `503` is retried after its `Retry-After`, and no answer after a second, for
+    /// up to a minute. Its Idempotency-Key makes a retry of a request that did land a replay.
+    private static func setUp(
+        _ client: HTTPClient, _ base: String, _ path: String, key: String, json: [String: Any], token: String? = nil
+    ) async throws -> (Int, [UInt8]) {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            do {
+                let (status, body, headers) = try await send(client, base, .POST, path, json: json, token: token, headers: ["Idempotency-Key": key])
+                guard status == 503, ContinuousClock.now < deadline else { return (status, body) }
+                let wait = headers.first(name: "Retry-After").flatMap(Int.init) ?? 1
+                try await Task.sleep(for: .seconds(min(max(wait, 1), 5)))
+            } catch where ContinuousClock.now < deadline && !(error is CancellationError) {
+                try await Task.sleep(for: .seconds(1))
+            }
         }
     }
 

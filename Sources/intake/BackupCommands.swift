@@ -86,6 +86,9 @@ struct BackupVerify: AsyncParsableCommand {
             let (output, count) = try await withBackups(connection, command: "backup") { backRest, _, _ in
                 (try await backRest.verify(), try await backRest.list().count)
             }
+            guard count > 0 else {
+                throw ValidationError("there is no backup to verify (intake backup list; INTAKE_BACKUP_DIR names the repository)")
+            }
             let details = output.split(separator: "\n").filter { $0.contains("INFO") && !$0.contains("begin") && !$0.contains("end") }
             details.forEach { print($0) }
             print("ok: \(count) backups and their WAL verified")

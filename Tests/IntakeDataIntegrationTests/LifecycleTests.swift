@@ -170,6 +170,9 @@ struct LifecycleTests {
         #expect(RetentionPeriod("3y") == RetentionPeriod(count: 3, unit: .years))
         #expect(RetentionPeriod("90d")?.unit == .days)
         #expect(RetentionPeriod("soon") == nil && RetentionPeriod("-1y") == nil && RetentionPeriod("12") == nil)
+        // Bounded: a period reaching before year 1 crashed date arithmetic.
+        #expect(RetentionPeriod("100y") != nil && RetentionPeriod("101y") == nil && RetentionPeriod("2027y") == nil)
+        #expect(RetentionPeriod("99999999y") == nil && RetentionPeriod("9223372036854775807d") == nil && RetentionPeriod("1201mo") == nil)
         let march = try #require(ISO8601DateFormatter().date(from: "2026-03-31T12:00:00Z"))
         #expect(ISO8601DateFormatter().string(from: RetentionPeriod(count: 1, unit: .months).before(march)) == "2026-02-28T12:00:00Z")
     }

@@ -33,20 +33,25 @@ struct BackupRestoreTests {
         return (response.status.code, ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:])
     }
 
-    @Test func aRestoreToTHoldsEveryOrderAcknowledgedBeforeTAndNoneAfter() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/pgbackrest") else {
-            Issue.record("pgbackrest is not installed (scripts/test installs it)")
-            return
-        }
-        let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-pitr-\(UUID().uuidString)")
+    /// A fresh data directory under a new root, `intake serve` on it, its first full backup
+    /// listed, an admin token and a product with `stock` units.
+    struct Served {
+        var root: URL
+        var dataDirectory: URL
+        var server: ServerProcess
+        var base: String
+        var token: String
+        var product: String
+    }
+
+    func serveWithFirstBackup(_ name: String, stock: Int) async throws -> Served {
+        let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-\(name)-\(UUID().uuidString)")
         let dataDirectory = root.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root.path)
-        defer { try? FileManager.default.removeItem(at: root) }
         let server = try ServerProcess(environment: Self.environment.merging(["INTAKE_DATA_DIR": dataDirectory.path]) { $1 })
         try await server.start(timeout: .seconds(120))
         let base = await server.url
-
         // The first start takes a full backup by itself.
         try await waitUntil("the first full backup is listed", timeout: .seconds(120)) {
             let list = try await intake(["backup", "list"], dataDirectory: dataDirectory)
@@ -54,7 +59,55 @@ struct BackupRestoreTests {
         }
         let token = try #require(try await post(base + "/v1/sessions", #"{"email":"backup-admin@example.com","password":"backup-admin-password"}"#).json["access_token"] as? String)
         let product = try #require(try await post(
-            base + "/v1/products", #"{"sku":"PITR","name":"p","price":"1.00","initial_stock":1000}"#, token: token).json["id"] as? String)
+            base + "/v1/products", #"{"sku":"\#(name)","name":"p","price":"1.00","initial_stock":\#(stock)}"#, token: token).json["id"] as? String)
+        return Served(root: root, dataDirectory: dataDirectory, server: server, base: base, token: token, product: product)
+    }
+
+    /// Starts the restored cluster in `restored` on a port of its own (archiving off), reads
+    /// the ids of its orders, and stops it.
+    func orderIDs(inRestored restored: URL, dataDirectory: URL) async throws -> Set<String> {
+        let port = try LocalPorts.free()
+        let bin = try #require(ProcessInfo.processInfo.environment["INTAKE_TEST_PG_BINDIR"] ?? "/usr/lib/postgresql/15/bin")
+        let runAs = geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
+        func pgCtl(_ arguments: [String]) async throws -> Int32 {
+            try await ChildProcess.run(
+                runAs.first ?? "\(bin)/pg_ctl", Array(runAs.dropFirst()) + (runAs.isEmpty ? [] : ["\(bin)/pg_ctl"]) + arguments)
+        }
+        #expect(try await pgCtl([
+            "-D", restored.path, "-l", restored.appendingPathComponent("check.log").path, "-w", "-t", "120", "-o",
+            "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c archive_mode=off", "start",
+        ]) == 0)
+        let password = try String(contentsOf: dataDirectory.appendingPathComponent("postgres.password"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let copy = PostgresClient(configuration: try PostgresConfiguration(url: "postgres://intake:\(password)@127.0.0.1:\(port)/intake", poolSize: 1))
+        defer { copy.shutdown() }
+        do {
+            let ids = try await copy.query("SELECT id::text AS id FROM orders").map { try $0.decode("id", as: String.self) }
+            _ = try await pgCtl(["-D", restored.path, "-m", "fast", "-w", "stop"])
+            return Set(ids)
+        } catch {
+            _ = try? await pgCtl(["-D", restored.path, "-m", "fast", "-w", "stop"])
+            throw error
+        }
+    }
+
+    /// Verifying a repository with no backup is a failure, not "ok: 0 backups".
+    @Test func verifyingNoBackupFails() async throws {
+        let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-verify-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root.path)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let verify = try await intake(["backup", "verify"], dataDirectory: root.appendingPathComponent("data"))
+        #expect(verify.status != 0 && verify.output.contains("no backup"), "\(verify.output)")
+    }
+
+    @Test func aRestoreToTHoldsEveryOrderAcknowledgedBeforeTAndNoneAfter() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/pgbackrest") else {
+            Issue.record("pgbackrest is not installed (scripts/test installs it)")
+            return
+        }
+        let served = try await serveWithFirstBackup("pitr", stock: 1000)
+        let (root, dataDirectory, server, base, token, product) = (served.root, served.dataDirectory, served.server, served.base, served.token, served.product)
+        defer { try? FileManager.default.removeItem(at: root) }
         func order() async throws -> String {
             let created = try await post(base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#, token: token)
             #expect(created.status == 201)
@@ -85,22 +138,7 @@ struct BackupRestoreTests {
         #expect(autoConf.contains("archive_mode = 'off'"), "\(autoConf)")
 
         // The copy, started on its own: the orders of before T, none of after.
-        let port = try LocalPorts.free()
-        let bin = try #require(ProcessInfo.processInfo.environment["INTAKE_TEST_PG_BINDIR"] ?? "/usr/lib/postgresql/15/bin")
-        let runAs = geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
-        func pgCtl(_ arguments: [String]) async throws -> Int32 {
-            try await ChildProcess.run(
-                runAs.first ?? "\(bin)/pg_ctl", Array(runAs.dropFirst()) + (runAs.isEmpty ? [] : ["\(bin)/pg_ctl"]) + arguments)
-        }
-        #expect(try await pgCtl([
-            "-D", restored.path, "-l", restored.appendingPathComponent("check.log").path, "-w", "-t", "120", "-o",
-            "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c archive_mode=off", "start",
-        ]) == 0)
-        let password = try String(contentsOf: dataDirectory.appendingPathComponent("postgres.password"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let copy = PostgresClient(configuration: try PostgresConfiguration(url: "postgres://intake:\(password)@127.0.0.1:\(port)/intake", poolSize: 1))
-        let ids = Set(try await copy.query("SELECT id::text AS id FROM orders").map { try $0.decode("id", as: String.self) })
-        copy.shutdown()
-        _ = try await pgCtl(["-D", restored.path, "-m", "fast", "-w", "stop"])
+        let ids = try await orderIDs(inRestored: restored, dataDirectory: dataDirectory)
         #expect(Set(before).isSubset(of: ids), "every order acknowledged before T is restored")
         #expect(ids.isDisjoint(with: Set(after)), "no order acknowledged after T is restored")
         #expect(ids.count == before.count)
@@ -110,6 +148,17 @@ struct BackupRestoreTests {
         #expect(try await intake(["restore", "--target-time", "2099-01-01T00:00:00Z", "--to", root.appendingPathComponent("r3").path], dataDirectory: dataDirectory).status != 0)
         let occupied = try await intake(["restore", "--target-time", formatter.string(from: target), "--to", restored.path], dataDirectory: dataDirectory)
         #expect(occupied.status != 0 && occupied.output.contains("not empty"), "\(occupied.output)")
+        // Never into (or around) the running cluster or the repository: an empty directory
+        // inside the cluster's data directory broke every later backup.
+        let lock = try Data(contentsOf: dataDirectory.appendingPathComponent("intake.lock"))
+        let postgresData = try #require((try JSONSerialization.jsonObject(with: lock) as? [String: Any])?["postgres_data"] as? String)
+        for inside in [postgresData + "/pg_snapshots", postgresData + "/pg_tblspc", dataDirectory.appendingPathComponent("backups/inside").path] {
+            let refused = try await intake(["restore", "--target-time", formatter.string(from: target), "--to", inside], dataDirectory: dataDirectory)
+            #expect(refused.status != 0 && refused.output.contains("inside or around"), "\(inside): \(refused.output)")
+        }
+        // RFC 3339 needs an offset: a local time without one is refused, not read as UTC.
+        let local = try await intake(["restore", "--target-time", "2026-11-29T10:40:00", "--to", root.appendingPathComponent("r4").path], dataDirectory: dataDirectory)
+        #expect(local.status != 0 && local.output.contains("--target-time"), "\(local.output)")
         let verify = try await intake(["backup", "verify"], dataDirectory: dataDirectory)
         #expect(verify.status == 0, "\(verify.output)")
         #expect(try await server.stop() == 0)
@@ -125,21 +174,9 @@ struct BackupRestoreTests {
             Issue.record("pgbackrest is not installed (scripts/test installs it)")
             return
         }
-        let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-lost-disk-\(UUID().uuidString)")
-        let dataDirectory = root.appendingPathComponent("data")
-        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root.path)
+        let served = try await serveWithFirstBackup("lost-disk", stock: 1_000_000)
+        let (root, dataDirectory, server, base, token, product) = (served.root, served.dataDirectory, served.server, served.base, served.token, served.product)
         defer { try? FileManager.default.removeItem(at: root) }
-        let server = try ServerProcess(environment: Self.environment.merging(["INTAKE_DATA_DIR": dataDirectory.path]) { $1 })
-        try await server.start(timeout: .seconds(120))
-        let base = await server.url
-        try await waitUntil("the first full backup is listed", timeout: .seconds(120)) {
-            let list = try await intake(["backup", "list"], dataDirectory: dataDirectory)
-            return list.status == 0 && list.output.contains(" full ")
-        }
-        let token = try #require(try await post(base + "/v1/sessions", #"{"email":"backup-admin@example.com","password":"backup-admin-password"}"#).json["access_token"] as? String)
-        let product = try #require(try await post(
-            base + "/v1/products", #"{"sku":"DISK","name":"p","price":"1.00","initial_stock":1000000}"#, token: token).json["id"] as? String)
 
         // Two clients ordering for 65 s: longer than archive_timeout, so the archive's end is
         // set by it and not by the run's start.
@@ -175,22 +212,7 @@ struct BackupRestoreTests {
         let restored = root.appendingPathComponent("restored")
         let restore = try await intake(["restore", "--latest", "--to", restored.path], dataDirectory: dataDirectory)
         #expect(restore.status == 0, "\(restore.output)")
-        let port = try LocalPorts.free()
-        let bin = try #require(ProcessInfo.processInfo.environment["INTAKE_TEST_PG_BINDIR"] ?? "/usr/lib/postgresql/15/bin")
-        let runAs = geteuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
-        func pgCtl(_ arguments: [String]) async throws -> Int32 {
-            try await ChildProcess.run(
-                runAs.first ?? "\(bin)/pg_ctl", Array(runAs.dropFirst()) + (runAs.isEmpty ? [] : ["\(bin)/pg_ctl"]) + arguments)
-        }
-        #expect(try await pgCtl([
-            "-D", restored.path, "-l", restored.appendingPathComponent("check.log").path, "-w", "-t", "120", "-o",
-            "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c archive_mode=off", "start",
-        ]) == 0)
-        let password = try String(contentsOf: dataDirectory.appendingPathComponent("postgres.password"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let copy = PostgresClient(configuration: try PostgresConfiguration(url: "postgres://intake:\(password)@127.0.0.1:\(port)/intake", poolSize: 1))
-        let ids = Set(try await copy.query("SELECT id::text AS id FROM orders").map { try $0.decode("id", as: String.self) })
-        copy.shutdown()
-        _ = try await pgCtl(["-D", restored.path, "-m", "fast", "-w", "stop"])
+        let ids = try await orderIDs(inRestored: restored, dataDirectory: dataDirectory)
 
         let orders = acknowledged.withLock { $0 }
         let lost = orders.filter { !ids.contains($0.id) }

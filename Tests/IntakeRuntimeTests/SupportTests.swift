@@ -57,4 +57,15 @@ import Testing
         #expect(early.uuidString < late.uuidString)
         #expect(Set((0..<1000).map { _ in UUIDv7.make() }).count == 1000)
     }
+
+    /// RFC 3339 needs the offset: a bare local time would silently be read as UTC.
+    @Test func timestampsNeedTheirOffset() throws {
+        #expect(JSONText.parseTimestamp("2026-11-29T10:40:00Z") != nil)
+        #expect(JSONText.parseTimestamp("2026-11-29T10:40:00.25+02:00") == JSONText.parseTimestamp("2026-11-29T08:40:00.25Z"))
+        #expect(JSONText.parseTimestamp("2026-11-29T10:40:00-03:00") != nil)
+        #expect(JSONText.parseTimestamp("2026-11-29T10:40:00") == nil)
+        #expect(JSONText.parseTimestamp("2026-11-29 10:40:00") == nil)
+        #expect(JSONText.parseTimestamp("2026-11-29") == nil)
+        #expect(JSONText.parseTimestamp("garbage") == nil)
+    }
 }

@@ -4,6 +4,17 @@ import Foundation
 public struct RetentionPeriod: Sendable, Hashable, CustomStringConvertible {
     public enum Unit: String, Sendable {
         case days = "d", weeks = "w", months = "mo", years = "y"
+
+        /// A century at most: older orders than that predate the system, and dates before
+        /// year 1 are not representable.
+        public var maximum: Int {
+            switch self {
+            case .days: 36_525
+            case .weeks: 5_218
+            case .months: 1_200
+            case .years: 100
+            }
+        }
     }
 
     public var count: Int
@@ -17,7 +28,7 @@ public struct RetentionPeriod: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         for unit in [Unit.months, .years, .weeks, .days] where trimmed.hasSuffix(unit.rawValue) {
-            guard let count = Int(trimmed.dropLast(unit.rawValue.count)), count >= 0 else { return nil }
+            guard let count = Int(trimmed.dropLast(unit.rawValue.count)), count >= 0, count <= unit.maximum else { return nil }
             self.count = count
             self.unit = unit
             return

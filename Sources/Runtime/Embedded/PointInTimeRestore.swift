@@ -41,7 +41,7 @@ public struct PointInTimeRestore: Sendable {
         try requireEmpty(directory)
         let backups = try await backRest.list()
         guard let first = backups.first else { throw failure("there is no backup yet (intake backup takes one)") }
-        guard target >= first.stop else {
+        guard target > first.stop else {
             throw failure("the target time \(PgBackRest.recoveryTime(target)) is before the first backup, which ended at \(PgBackRest.recoveryTime(first.stop))")
         }
         let backup = backups.last { $0.stop <= target } ?? first
@@ -65,6 +65,15 @@ public struct PointInTimeRestore: Sendable {
     }
 
     private func requireEmpty(_ directory: URL) throws {
+        // Never into the cluster (a restore inside its data directory breaks its next backup)
+        // or the repository, nor around either.
+        let target = directory.resolvingSymlinksInPath().standardizedFileURL.path
+        for (name, protected) in [("the cluster's data directory", backRest.dataPath), ("the backup repository", backRest.repository)] {
+            let path = protected.resolvingSymlinksInPath().standardizedFileURL.path
+            if target == path || target.hasPrefix(path + "/") || path.hasPrefix(target + "/") {
+                throw failure("\(directory.path) is inside or around \(name) (\(path)): restore into a new directory elsewhere")
+            }
+        }
         if let contents = try? FileManager.default.contentsOfDirectory(atPath: directory.path), !contents.isEmpty {
             throw failure("\(directory.path) is not empty: a restore goes into a new, empty directory")
         }

@@ -27,9 +27,17 @@ public enum JSONText {
         return out
     }
 
-    /// An RFC 3339 time (`2026-11-27T17:40:00Z`, fractions and offsets allowed); nil if malformed.
+    /// An RFC 3339 time (`2026-11-27T17:40:00Z`, fractions and offsets allowed); nil if
+    /// malformed — and without its offset (`Z` or `±HH:MM`), which RFC 3339 requires: a bare
+    /// local time would be read as UTC, hours away from what was meant.
     public static func parseTimestamp(_ text: String) -> Date? {
-        PostgresTimestamp.parse(text)
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") else { return nil }
+        let zulu = bytes.last == UInt8(ascii: "Z") || bytes.last == UInt8(ascii: "z")
+        let tail = bytes.suffix(6)
+        let offset = (tail.first == UInt8(ascii: "+") || tail.first == UInt8(ascii: "-")) && tail.dropFirst(3).first == UInt8(ascii: ":")
+        guard zulu || offset else { return nil }
+        return PostgresTimestamp.parse(text)
     }
 
     /// RFC 3339 UTC with milliseconds: `2026-11-27T17:40:00.123Z`.
