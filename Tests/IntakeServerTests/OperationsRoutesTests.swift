@@ -20,6 +20,15 @@ struct OperationsRoutesTests {
         }
     }
 
+    /// `/readyz` answers anyone: a failed check says `down`, not the driver's error with the
+    /// database's host, port and user (the dashboard, for admins, keeps it).
+    @Test func readinessShownToAnyoneHidesTheDriversErrors() {
+        let report = Readiness.Report(
+            ready: false, checks: ["postgres": "down: cannot connect to postgres://intake:***@10.0.0.5:5432/intake: refused", "redis": "ok"])
+        #expect(report.withoutErrorDetails.checks == ["postgres": "down", "redis": "ok"])
+        #expect(report.withoutErrorDetails.ready == false)
+    }
+
     @Test func requestIDsAreEchoedOrMadeUpAndBodiesAreLimited() async throws {
         try await withAPI { h in
             let echoed = try await h.call(.get, "/healthz", headers: [HTTPField.Name("X-Request-Id")!: "abc-123"])

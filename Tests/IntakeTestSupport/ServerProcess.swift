@@ -25,6 +25,12 @@ public actor ServerProcess {
         logFile = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-serve-\(UUID().uuidString).log")
     }
 
+    /// A test that fails before it stops its server (a `#require`, a thrown error) does not
+    /// leave it running for the rest of the run: the last reference going kills it.
+    deinit {
+        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// Starts the server and waits until `/healthz` answers.
     public func start(timeout: Duration = .seconds(60)) async throws {
         let process = Process()

@@ -6,6 +6,18 @@ public struct Readiness: Sendable {
     public struct Report: Sendable, Encodable {
         public var ready: Bool
         public var checks: [String: String]
+
+        public init(ready: Bool, checks: [String: String]) {
+            self.ready = ready
+            self.checks = checks
+        }
+
+        /// For `/readyz`, which anyone may read: each failed check says `down`, without the
+        /// driver's error (hosts, ports, user names, server messages). The admin dashboard and
+        /// the logs keep the whole text.
+        public var withoutErrorDetails: Report {
+            Report(ready: ready, checks: checks.mapValues { $0.hasPrefix("down") ? "down" : $0 })
+        }
     }
 
     let db: PostgresClient

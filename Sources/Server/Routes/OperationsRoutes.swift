@@ -9,7 +9,7 @@ struct OperationsRoutes<Context: IntakeContext> {
         router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
         router.get("readyz") { _, _ in
             let report = await readiness.check()
-            return try JSONBody.response(report, status: report.ready ? .ok : .serviceUnavailable)
+            return try JSONBody.response(report.withoutErrorDetails, status: report.ready ? .ok : .serviceUnavailable)
         }
         router.get("metrics") { _, _ in
             Response(
