@@ -45,6 +45,7 @@ struct BackupRestoreTests {
     }
 
     func serveWithFirstBackup(_ name: String, stock: Int) async throws -> Served {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/pgbackrest"), "pgbackrest is not installed (scripts/test installs it)")
         let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-\(name)-\(UUID().uuidString)")
         let dataDirectory = root.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
@@ -101,10 +102,6 @@ struct BackupRestoreTests {
     }
 
     @Test func aRestoreToTHoldsEveryOrderAcknowledgedBeforeTAndNoneAfter() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/pgbackrest") else {
-            Issue.record("pgbackrest is not installed (scripts/test installs it)")
-            return
-        }
         let served = try await serveWithFirstBackup("pitr", stock: 1000)
         let (root, dataDirectory, server, base, token, product) = (served.root, served.dataDirectory, served.server, served.base, served.token, served.product)
         defer { try? FileManager.default.removeItem(at: root) }
@@ -170,10 +167,6 @@ struct BackupRestoreTests {
     /// Every order acknowledged more than a minute (and the archiver's push) before the loss
     /// is there; the loss window is printed.
     @Test func aLostDiskLosesAtMostTheLastMinuteOfOrders() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/pgbackrest") else {
-            Issue.record("pgbackrest is not installed (scripts/test installs it)")
-            return
-        }
         let served = try await serveWithFirstBackup("lost-disk", stock: 1_000_000)
         let (root, dataDirectory, server, base, token, product) = (served.root, served.dataDirectory, served.server, served.base, served.token, served.product)
         defer { try? FileManager.default.removeItem(at: root) }
