@@ -72,6 +72,9 @@ struct TracingTests {
             let events = entries.compactMap { $0.array?.last?.array?.compactMap(\.string).joined(separator: " ") }
             let created = try #require(events.first { $0.contains("order.created") && $0.contains(order) }, "\(events)")
             #expect(created.contains(#""traceparent":"00-\#(traceID)-\#(create.spanID)-01""#), "\(created)")
+            // The stock level event, coalesced per batch in SQL, names the order's span too.
+            let inventory = events.filter { $0.contains("inventory.updated") && $0.contains(product) }
+            #expect(inventory.contains { $0.contains(#""traceparent":"00-\#(traceID)-"#) }, "\(inventory)")
 
             // The request's log line names the trace.
             try await waitUntil("the access log line is written") { await harness.server.log.contains(traceID) }

@@ -102,27 +102,31 @@ public enum OrderQueries {
     /// write set of the batch; the CloudEvent is written here, in SQL, once per product (the
     /// same structured-mode JSON as `CloudEvent.structuredJSON`), with the level read after
     /// the batch's stock moves, which run first (their template appears first in every write
-    /// set that adds these rows).
+    /// set that adds these rows). Each row carries its write set's `traceparent` (empty when
+    /// not tracing): the coalesced event names one of the spans that changed the level.
     static let insertInventoryEvents = BatchedStatement(
         """
         INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)
         SELECT e.id, 'product', e.product_id::text, e.event_type,
             '{"specversion":"1.0","id":"' || e.id || '","source":"\(DomainEvents.inventorySource)","type":' || to_json(e.event_type)::text
-            || ',"subject":"' || e.product_id || '","time":"' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+            || ',"subject":"' || e.product_id || '"'
+            || CASE WHEN e.traceparent <> '' THEN ',"traceparent":' || to_json(e.traceparent)::text ELSE '' END
+            || ',"time":"' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
             || '","datacontenttype":"application/json","data":{"productId":"' || e.product_id || '","newStockLevel":'
             || (SELECT COALESCE(sum(available), 0) FROM stock_shards WHERE product_id = e.product_id) || '}}'
         FROM (
-            SELECT DISTINCT ON (u.product_id) gen_random_uuid() AS id, u.product_id, u.event_type
-            FROM unnest($1::uuid[], $2::text[]) AS u(product_id, event_type)
+            SELECT DISTINCT ON (u.product_id) gen_random_uuid() AS id, u.product_id, u.event_type, u.traceparent
+            FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(product_id, event_type, traceparent)
             ORDER BY u.product_id
         ) e
-        """, columns: 2)
+        """, columns: 3)
 
     /// Adds an `inventory.updated` row for each of `products` (after the write set's stock
     /// moves).
     static func appendInventoryUpdates(_ products: some Sequence<UUID>, events: DomainEvents, to writeSet: inout WriteSet) {
+        let traceparent = TraceContext.currentTraceparent() ?? ""
         for product in Set(products) {
-            writeSet.append([.uuid(product), .text(events.inventoryUpdatedType)], to: insertInventoryEvents)
+            writeSet.append([.uuid(product), .text(events.inventoryUpdatedType), .text(traceparent)], to: insertInventoryEvents)
         }
     }
 

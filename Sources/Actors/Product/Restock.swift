@@ -75,7 +75,7 @@ extension OrderService {
             PostgresStatement(OrderQueries.recordStockMovement, [.uuid(productID), .int64(Int64(perShard.reduce(0, +)))]),
             PostgresStatement(
                 OrderQueries.insertInventoryEvent,
-                [.uuid(event.event.id), .text(event.aggregateID), .text(event.event.type), .text(event.event.structuredJSON())]),
+                [.uuid(event.event.id), .text(event.aggregateID), .text(event.event.type), .text(OutboxQueries.traced(event.event).structuredJSON())]),
             OutboxQueries.notify,
         ])
     }

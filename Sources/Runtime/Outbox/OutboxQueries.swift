@@ -22,7 +22,10 @@ public enum OutboxQueries {
             ])
     }
 
-    /// `event` with the producing span's `traceparent`, unless it names one already.
+    /// `event` with the producing span's `traceparent`, unless it names one already: for
+    /// statements that write an event's JSON themselves.
+    public static func traced(_ event: CloudEvent) -> CloudEvent { traced(event, TraceContext.currentTraceparent()) }
+
     private static func traced(_ event: CloudEvent, _ traceparent: String?) -> CloudEvent {
         guard event.traceparent == nil, let traceparent else { return event }
         var traced = event
