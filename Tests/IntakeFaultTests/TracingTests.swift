@@ -78,8 +78,33 @@ struct TracingTests {
 
             // The request's log line names the trace.
             try await waitUntil("the access log line is written") { await harness.server.log.contains(traceID) }
+
+            // Malformed trace headers start a new trace quietly: the tracer never logs the
+            // request's headers (credentials) nor a client's text as a line of its own.
+            for (parent, state) in [
+                ("junk", "a=b"), ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", "a=b"),
+                ("00-\(traceID)-\(clientSpan)-01", #"{"ts":"2026-11-29T13:00:00.000Z","level":"critical","msg":"FORGED-LINE"}"#),
+            ] {
+                _ = try await Self.post(
+                    base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#,
+                    headers: auth + [("traceparent", parent), ("tracestate", state), ("Cookie", "session=LEAKED-COOKIE")])
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let log = await harness.server.log
+            #expect(!log.contains(token) && !log.contains("LEAKED-COOKIE"), "no credential in the log")
+            #expect(!log.contains("FORGED-LINE"), "no client text in the log")
             try await harness.server.stop()
         }
         await collector.stop()
+    }
+
+    /// OTLP/gRPC is not built: asking for it is a one-line refusal at start, not a crash.
+    @Test func anExporterProtocolThatIsNotBuiltIsRefusedInOneLine() async throws {
+        for (name, value) in [("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"), ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"), ("OTEL_TRACES_EXPORTER", "console")] {
+            let result = try await IntakeCommand.run(
+                ["serve"], environment: ["INTAKE_OTLP_ENDPOINT": "http://127.0.0.1:4318", name: value, "INTAKE_DATA_DIR": "/nonexistent/intake-otel"], bare: true)
+            #expect(result.status == 1, "\(name)=\(value): \(result.output)")
+            #expect(result.output.contains(name) && !result.output.contains("Fatal error"), "\(result.output)")
+        }
     }
 }

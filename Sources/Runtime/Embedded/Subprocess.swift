@@ -19,6 +19,14 @@ enum Subprocess {
         }
     }
 
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later; Swift's Glibc
+    /// module does not import it), looked up at run time; without it nothing is added.
+    private static func closeFrom(_ lowest: Int32, in actions: inout posix_spawn_file_actions_t) {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return }
+        _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, lowest)
+    }
+
     /// `posix_spawn` + `waitpid` on the calling (dedicated) thread. Output goes to a file, not
     /// a pipe: daemons the program starts (pg_ctl's postmaster, redis-server) inherit the
     /// descriptor, and a pipe would never reach EOF.
@@ -31,6 +39,9 @@ enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process's: a listening HTTP socket inherited by a daemon (or a
+        // long pgBackRest backup) would keep the port taken after intake dies.
+        closeFrom(3, in: &actions)
         // The child starts with no blocked signals and default handlers, whatever this
         // thread had: a daemon that inherited a blocked SIGTERM could never be stopped.
         var attributes = posix_spawnattr_t()

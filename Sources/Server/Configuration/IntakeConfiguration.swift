@@ -114,7 +114,8 @@ public struct IntakeConfiguration: Sendable {
         }
         _ = try configuration.dataSettings()
         if let endpoint = reader.string("INTAKE_OTLP_ENDPOINT") {
-            guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://"), URL(string: endpoint)?.host != nil else {
+            let scheme = URL(string: endpoint)?.scheme?.lowercased()
+            guard scheme == "http" || scheme == "https", URL(string: endpoint)?.host?.isEmpty == false else {
                 throw ConfigurationError("INTAKE_OTLP_ENDPOINT: \(endpoint) is not an http:// or https:// URL (an OTLP/HTTP collector, e.g. http://127.0.0.1:4318)")
             }
             configuration.otlpEndpoint = endpoint

@@ -69,7 +69,10 @@ public final class IntakeAPI: Sendable {
     public func addRoutes<Context: IntakeContext>(to router: Router<Context>) {
         // A server span per request (W3C `traceparent` from the client honoured), when spans
         // are recorded: the order actor, the shard holds and the commit wait are its children.
-        if TraceContext.isRecording { router.add(middleware: TracingMiddleware()) }
+        if TraceContext.isRecording {
+            router.add(middleware: TraceHeaderMiddleware())
+            router.add(middleware: TracingMiddleware())
+        }
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: AccessLogMiddleware())
