@@ -34,6 +34,10 @@ public enum TracingExport {
         configuration.metrics.enabled = false
         configuration.traces.exporter = .otlp
         configuration.traces.otlpExporter.endpoint = tracesURL(endpoint)
+        // A collector that is down or slow costs a stop at most a few seconds (the defaults,
+        // 10 s per export and 30 s per batch, held `intake serve`'s exit for 15-20 s).
+        configuration.traces.otlpExporter.timeout = .seconds(3)
+        configuration.traces.batchSpanProcessor.exportTimeout = .seconds(3)
         // swift-otel's own messages go through Intake's logging (JSON, its level), errors only:
         // at info it prints OTEL_* values (collector API keys in OTEL_EXPORTER_OTLP_HEADERS).
         configuration.diagnosticLogger = .custom(Logger(label: "intake.otel"))
