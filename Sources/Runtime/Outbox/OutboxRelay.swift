@@ -122,7 +122,8 @@ public final class OutboxRelay: Service, Sendable {
         try await withSpan("outbox.publish", context: .topLevel, ofKind: .producer) { span in
             span.attributes["intake.events"] = records.count
             if TraceContext.isRecording {
-                for traceparent in records.compactMap(\.traceparent) {
+                var linked = Set<String>()
+                for traceparent in records.compactMap(\.traceparent) where linked.insert(traceparent).inserted {
                     span.addLink(SpanLink(context: TraceContext.context(traceparent: traceparent), attributes: [:]))
                 }
             }
