@@ -101,6 +101,8 @@ shared_buffers = 512MB
 max_wal_size = 8GB
 wal_buffers = 64MB
 CONF
+  # Benchmarks profile Postgres too: total time per statement (pg_stat_statements).
+  [ "$mode" = durable ] && printf "shared_preload_libraries = 'pg_stat_statements'\n" >>"$dir/pg/postgresql.conf"
   if [ "$mode" != durable ]; then
     printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >>"$dir/pg/postgresql.conf"
   fi
