@@ -62,6 +62,12 @@ struct LifecycleTests {
             #expect(archived + report.coldOrders == report.archivedOrders)
             #expect(try await h.db.query("SELECT count(*)::int8 AS n FROM order_items_archive")[0].decode("n", as: Int.self) == archived)
 
+            // Listings still show archived orders, newest first across both tables.
+            let listed = try await OrderHistory(db: h.db).page(userID: nil, status: nil, limit: 100, after: nil).orders
+            #expect(listed.count == hot + archived, "hot \(hot) + archived \(archived), listed \(listed.count)")
+            #expect(listed.map(\.id) == listed.map(\.id).sorted(by: >))
+            #expect(listed.contains { $0.id == old })
+
             // The archived order answers as before (a fresh activation reads the archive).
             let fresh = OrderService(db: h.db, groupCommit: GroupCommit(client: h.db))
             #expect(try await fresh.order(old) == before)

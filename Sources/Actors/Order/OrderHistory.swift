@@ -17,13 +17,16 @@ public final class OrderHistory: Sendable {
     }
 
     /// Orders newest first (ids are time-ordered), optionally one user's and of one status,
-    /// strictly older than `cursor`.
+    /// strictly older than `cursor`; archived orders included (the lifecycle moved them, they
+    /// are still the user's), each table read newest first up to the page.
     public func page(userID: UUID?, status: OrderStatus?, limit: Int, after cursor: UUID?) async throws -> Page {
+        let filter = "($1::uuid IS NULL OR user_id = $1) AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id < $3)"
         let rows = try await db.query(
             """
-            SELECT \(OrderQueries.orderColumns) FROM orders
-            WHERE ($1::uuid IS NULL OR user_id = $1) AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id < $3)
-            ORDER BY id DESC LIMIT $4
+            SELECT \(OrderQueries.orderColumns) FROM (
+                (SELECT * FROM orders WHERE \(filter) ORDER BY id DESC LIMIT $4)
+                UNION ALL (SELECT * FROM orders_archive WHERE \(filter) ORDER BY id DESC LIMIT $4)
+            ) AS o ORDER BY id DESC LIMIT $4
             """,
             [userID.map { .uuid($0) } ?? .null, .optionalText(status?.rawValue), cursor.map { .uuid($0) } ?? .null, .int32(Int32(limit + 1))])
         let orders = try await withItems(Array(rows.prefix(limit)))
