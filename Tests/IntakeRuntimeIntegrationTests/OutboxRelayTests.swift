@@ -112,6 +112,51 @@ struct OutboxRelayTests {
 
     struct SinkCrashed: Error {}
 
+    /// Moves the relay's position to the newest event while publishing its first batch, as a
+    /// second relay that published everything meanwhile would.
+    final class OvertakenSink: OutboxSink {
+        let inner: RedisStreamSink
+        let db: PostgresClient
+        let overtaken = Mutex(false)
+
+        init(inner: RedisStreamSink, db: PostgresClient) {
+            self.inner = inner
+            self.db = db
+        }
+
+        func publish(_ records: [OutboxRecord]) async throws {
+            let first = overtaken.withLock { done in
+                defer { done = true }
+                return !done
+            }
+            if first {
+                try await db.query("UPDATE outbox_position SET (txid, event_id) = (SELECT txid, id FROM outbox ORDER BY txid DESC, id DESC LIMIT 1)")
+            }
+            try await inner.publish(records)
+        }
+    }
+
+    /// The position write states the position the batch was read after: a relay overtaken
+    /// meanwhile does not move it back (which would publish the overtaking relay's events a
+    /// second time) but starts over from where it now is.
+    @Test func anOvertakenRelayDoesNotMoveThePositionBack() async throws {
+        try await TestServices.withRuntimeSchema { db, _ in
+            try await TestServices.withRedis { redis, prefix in
+                let stream = prefix + "events"
+                let ids = try await commitEvents(db, count: 10)
+                let settings = OutboxRelay.Settings(batchSize: 5, pollInterval: .milliseconds(100), standbyRetry: .milliseconds(100))
+                let relay = OutboxRelay(client: db, sinks: [OvertakenSink(inner: RedisStreamSink(redis: redis, stream: stream), db: db)], settings: settings)
+                let last = try await withRunningServices([relay]) {
+                    try await waitUntil("the relay led again after being overtaken") { relay.leadershipAttempts >= 2 }
+                    let last = try await commitEvents(db, count: 1)
+                    try await waitUntil("the next event is published") { try await streamEventIDs(redis, stream).contains(last[0]) }
+                    return last
+                }
+                #expect(try await streamEventIDs(redis, stream) == Array(ids.prefix(5)) + last, "the overtaken batch's successors are not sent again")
+            }
+        }
+    }
+
     @Test func relayDyingMidBatchLosesNothing() async throws {
         try await TestServices.withRuntimeSchema { db, _ in
             try await TestServices.withRedis { redis, prefix in

@@ -58,14 +58,17 @@ public enum OutboxQueries {
     /// of transactions older than every running one (migration 0003 says why). The position
     /// is a row subquery, so the range is an index condition (a join would scan the index).
     static let unpublished = """
-        SELECT o.id, o.txid::text AS txid, o.event_id::text AS event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.event
+        SELECT o.id, o.txid::text AS txid, o.event_id::text AS event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.event,
+            (SELECT txid::text FROM outbox_position) AS from_txid, (SELECT event_id FROM outbox_position) AS from_event_id
         FROM outbox o
         WHERE (o.txid, o.id) > (SELECT txid, event_id FROM outbox_position) AND o.txid < pg_snapshot_xmin(pg_current_snapshot())
         ORDER BY o.txid, o.id LIMIT $1
         """
 
-    /// Moves the position past the last event published: one row written per batch.
-    static let advance = "UPDATE outbox_position SET txid = $1::xid8, event_id = $2"
+    /// Moves the position past the last event published (`$1`, `$2`), from the position the
+    /// batch was read after (`$3`, `$4`): one row written per batch, and none if another
+    /// relay moved it meanwhile.
+    static let advance = "UPDATE outbox_position SET txid = $1::xid8, event_id = $2 WHERE txid = $3::xid8 AND event_id = $4"
 
     /// Age of the oldest event not published yet.
     static let lag = """

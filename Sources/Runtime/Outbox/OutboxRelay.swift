@@ -75,6 +75,8 @@ public final class OutboxRelay: Service, Sendable {
                     try await self.leadWhilePossible(&wakeIterator)
                 } catch where Task.isCancelled {
                     return
+                } catch let error as RuntimeError where error.code == .conflict {
+                    self.logger.warning("outbox relay stops leading; starting over", metadata: ["error": "\(error)"])
                 } catch {
                     self.logger.warning("outbox relay lost its connection; retrying", metadata: ["error": "\(error)"])
                 }
@@ -118,6 +120,8 @@ public final class OutboxRelay: Service, Sendable {
                 aggregateID: try row.decode("aggregate_id"), eventType: try row.decode("event_type"), event: try row.decode("event"))
         }
         let lastTxid: String = try rows[rows.count - 1].decode("txid")
+        let fromTxid: String = try rows[0].decode("from_txid")
+        let fromEventID: Int64 = try rows[0].decode("from_event_id")
         // One span per published batch, linked to the span that produced each event.
         try await withSpan("outbox.publish", context: .topLevel, ofKind: .producer) { span in
             span.attributes["intake.events"] = records.count
@@ -131,7 +135,12 @@ public final class OutboxRelay: Service, Sendable {
                 try await sink.publish(records)
             }
         }
-        try await session.query(OutboxQueries.advance, [.text(lastTxid), .int64(records[records.count - 1].id)])
+        let advanced = try await session.query(
+            OutboxQueries.advance, [.text(lastTxid), .int64(records[records.count - 1].id), .text(fromTxid), .int64(fromEventID)])
+        guard advanced.affectedRows == 1 else {
+            // Another relay published past it meanwhile: this one stops leading and starts over.
+            throw RuntimeError(code: .conflict, message: "the outbox position moved while this relay published a batch")
+        }
         published.increment(by: records.count)
         batchSizes.record(records.count)
         publishedCount.withLock { $0 += records.count }

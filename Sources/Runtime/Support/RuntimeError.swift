@@ -9,6 +9,9 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
         public static let overloaded = Code("overloaded")
         /// The component has been shut down; nothing more is accepted.
         public static let shutDown = Code("shutDown")
+        /// A write found the state it was decided on changed underneath it (another process
+        /// wrote first): nothing was changed; decide again from what is there now.
+        public static let conflict = Code("conflict")
         public var description: String { name }
     }
 
