@@ -22,16 +22,6 @@ struct BackupRestoreTests {
             bare: true)
     }
 
-    func post(_ url: String, _ body: String, token: String? = nil) async throws -> (status: UInt, json: [String: Any]) {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        request.body = .bytes(Array(body.utf8))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
-        return (response.status.code, ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:])
-    }
 
     /// A fresh data directory under a new root, `intake serve` on it, its first full backup
     /// listed, an admin token and a product with `stock` units.
@@ -58,8 +48,8 @@ struct BackupRestoreTests {
             let list = try await intake(["backup", "list"], dataDirectory: dataDirectory)
             return list.status == 0 && list.output.contains(" full ")
         }
-        let token = try #require(try await post(base + "/v1/sessions", #"{"email":"backup-admin@example.com","password":"backup-admin-password"}"#).json["access_token"] as? String)
-        let product = try #require(try await post(
+        let token = try #require(try await TestHTTP.post(base + "/v1/sessions", #"{"email":"backup-admin@example.com","password":"backup-admin-password"}"#).json["access_token"] as? String)
+        let product = try #require(try await TestHTTP.post(
             base + "/v1/products", #"{"sku":"\#(name)","name":"p","price":"1.00","initial_stock":\#(stock)}"#, token: token).json["id"] as? String)
         return Served(root: root, dataDirectory: dataDirectory, server: server, base: base, token: token, product: product)
     }
@@ -106,7 +96,7 @@ struct BackupRestoreTests {
         let (root, dataDirectory, server, base, token, product) = (served.root, served.dataDirectory, served.server, served.base, served.token, served.product)
         defer { try? FileManager.default.removeItem(at: root) }
         func order() async throws -> String {
-            let created = try await post(base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#, token: token)
+            let created = try await TestHTTP.post(base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#, token: token)
             #expect(created.status == 201)
             return try #require(created.json["id"] as? String)
         }
@@ -179,7 +169,7 @@ struct BackupRestoreTests {
             for _ in 0..<2 {
                 group.addTask {
                     while ContinuousClock.now < until {
-                        let created = try await post(base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#, token: token)
+                        let created = try await TestHTTP.post(base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#, token: token)
                         if created.status == 201, let id = created.json["id"] as? String {
                             acknowledged.withLock { $0.append((id, Date())) }
                         }

@@ -24,12 +24,6 @@ struct DataDirectoryOwnershipTests {
         return try await IntakeCommand.run(arguments, environment: environment.merging(["INTAKE_DATABASE_URL": "", "INTAKE_REDIS_URL": ""]) { $1 }, bare: true)
     }
 
-    func get(_ url: String) async throws -> (status: UInt, body: String) {
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        return (response.status.code, String(buffer: try await response.body.collect(upTo: 1 << 20)))
-    }
 
     @Test func aSecondServeRefusesOtherCommandsAttachAndAKilledOwnersServersAreRecovered() async throws {
         let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-owner-\(UUID().uuidString)")
@@ -37,7 +31,7 @@ struct DataDirectoryOwnershipTests {
         let owner = try ServerProcess(environment: Self.environment.merging(["INTAKE_DATA_DIR": dataDirectory.path]) { $1 })
         try await owner.start(timeout: .seconds(120))
         let ownerURL = await owner.url
-        #expect(try await get(ownerURL + "/readyz").status == 200)
+        #expect(try await TestHTTP.get(ownerURL + "/readyz").status == 200)
 
         // A second serve on the same directory: one line naming the owner, non-zero exit.
         let second = try await intake(["serve", "--port", "\(try LocalPorts.free())"], dataDirectory: dataDirectory.path)
@@ -45,7 +39,7 @@ struct DataDirectoryOwnershipTests {
         let line = second.output.split(separator: "\n").last.map(String.init) ?? ""
         #expect(line.hasPrefix("intake: \(dataDirectory.path) is in use by intake serve (pid "), "\(second.output)")
         #expect(line.hasSuffix("on \(ownerURL)"), "\(second.output)")
-        #expect(try await get(ownerURL + "/readyz").status == 200, "the owner's servers are untouched")
+        #expect(try await TestHTTP.get(ownerURL + "/readyz").status == 200, "the owner's servers are untouched")
 
         // Other commands use the owner's servers.
         let migrate = try await intake(["migrate"], dataDirectory: dataDirectory.path)
@@ -55,7 +49,7 @@ struct DataDirectoryOwnershipTests {
             ["load", "--in-process", "--duration", "2s", "--concurrency", "8", "--products", "4", "--quiet", "--event-wait", "30s"],
             dataDirectory: dataDirectory.path)
         #expect(load.status == 0, "\(load.output.suffix(3000))")
-        let ready = try await get(ownerURL + "/readyz")
+        let ready = try await TestHTTP.get(ownerURL + "/readyz")
         #expect(ready.status == 200, "\(ready.body)")
         let ordersBefore = try await orderCount(dataDirectory)
         #expect(ordersBefore > 0, "the in-process load wrote through the owner's Postgres")
@@ -64,7 +58,7 @@ struct DataDirectoryOwnershipTests {
         try await owner.stop(signal: SIGKILL)
         let successor = try ServerProcess(environment: Self.environment.merging(["INTAKE_DATA_DIR": dataDirectory.path]) { $1 })
         try await successor.start(timeout: .seconds(120))
-        #expect(try await get(await successor.url + "/readyz").status == 200)
+        #expect(try await TestHTTP.get(await successor.url + "/readyz").status == 200)
         let successorLog = await successor.log
         #expect(successorLog.contains("recovering an embedded Postgres whose owner died"), "\(successorLog)")
         #expect(try await orderCount(dataDirectory) == ordersBefore, "nothing acknowledged was lost with the owner")

@@ -17,23 +17,7 @@ struct DeployFilesTests {
         return Set(pattern.matches(in: text, range: range).compactMap { Range($0.range, in: text).map { String(text[$0]) } })
     }
 
-    func get(_ url: String) async throws -> String {
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        return String(buffer: try await response.body.collect(upTo: 8 << 20))
-    }
 
-    func post(_ url: String, _ body: String, token: String? = nil) async throws -> [String: Any] {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        request.body = .bytes(Array(body.utf8))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
-        return (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-    }
 
     @Test func everyMetricTheDashboardAndTheAlertsNameIsExported() async throws {
         let dashboard = try String(contentsOf: Self.root.appendingPathComponent("deploy/grafana/intake.json"), encoding: .utf8)
@@ -54,13 +38,13 @@ struct DeployFilesTests {
             ])
             try await server.start()
             let base = await server.url
-            let token = try #require(try await post(base + "/v1/sessions", #"{"email":"deploy@example.com","password":"deploy-password"}"#)["access_token"] as? String)
-            let product = try #require(try await post(
-                base + "/v1/products", #"{"sku":"DEPLOY","name":"d","price":"1.00","initial_stock":5}"#, token: token)["id"] as? String)
-            _ = try await post(base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#, token: token)
+            let token = try #require(try await TestHTTP.post(base + "/v1/sessions", #"{"email":"deploy@example.com","password":"deploy-password"}"#).json["access_token"] as? String)
+            let product = try #require(try await TestHTTP.post(
+                base + "/v1/products", #"{"sku":"DEPLOY","name":"d","price":"1.00","initial_stock":5}"#, token: token).json["id"] as? String)
+            _ = try await TestHTTP.post(base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#, token: token)
             var missing = named
             try await waitUntil("every named metric is exported") {
-                let exported = Set(try await get(base + "/metrics").split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap {
+                let exported = Set(try await TestHTTP.get(base + "/metrics").body.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap {
                     $0.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map(String.init)
                 })
                 missing = named.subtracting(exported)

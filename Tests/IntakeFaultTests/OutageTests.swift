@@ -10,13 +10,9 @@ import Testing
 /// servers stay up for everyone else).
 @Suite("Faults: Postgres restart and Redis outage under load", .serialized)
 struct OutageTests {
+    /// Status and body, or `(0, "")` when nothing answered (a server going down).
     static func get(_ url: String) async -> (Int, String) {
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)),
-            let body = try? await response.body.collect(upTo: 1 << 20)
-        else { return (0, "") }
-        return (Int(response.status.code), String(buffer: body))
+        (try? await TestHTTP.get(url)).map { (Int($0.status), $0.body) } ?? (0, "")
     }
 
     @Test func postgresRestartGives503ThenRecoversWithinFiveSecondsAndLosesNothing() async throws {

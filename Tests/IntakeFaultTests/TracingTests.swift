@@ -12,15 +12,6 @@ import Testing
 /// request's log line carries the trace id; `outbox.publish` links to the order span.
 @Suite("Tracing over OTLP", .serialized)
 struct TracingTests {
-    static func post(_ url: String, _ body: String, headers: [(String, String)] = []) async throws -> [String: Any] {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(Array(body.utf8))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
-        return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
-    }
 
     @Test func oneOrderIsOneTraceFromTheClientsSpanToTheEvent() async throws {
         let collector = try await OTLPReceiver.start()
@@ -32,17 +23,17 @@ struct TracingTests {
             defer { harness.shutdownClients() }
             try await harness.server.start()
             let base = await harness.server.url
-            let token = try #require(try await Self.post(
-                base + "/v1/sessions", #"{"email":"\#(FaultHarness.adminEmail)","password":"\#(FaultHarness.adminPassword)"}"#)["access_token"] as? String)
+            let token = try #require(try await TestHTTP.post(
+                base + "/v1/sessions", #"{"email":"\#(FaultHarness.adminEmail)","password":"\#(FaultHarness.adminPassword)"}"#).json["access_token"] as? String)
             let auth = [("Authorization", "Bearer \(token)")]
-            let product = try #require(try await Self.post(
-                base + "/v1/products", #"{"sku":"TRACE","name":"t","price":"1.00","initial_stock":10}"#, headers: auth)["id"] as? String)
+            let product = try #require(try await TestHTTP.post(
+                base + "/v1/products", #"{"sku":"TRACE","name":"t","price":"1.00","initial_stock":10}"#, headers: auth).json["id"] as? String)
 
             let traceID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
             let clientSpan = "00f067aa0ba902b7"
-            let order = try #require(try await Self.post(
+            let order = try #require(try await TestHTTP.post(
                 base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#,
-                headers: auth + [("traceparent", "00-\(traceID)-\(clientSpan)-01")])["id"] as? String)
+                headers: auth + [("traceparent", "00-\(traceID)-\(clientSpan)-01")]).json["id"] as? String)
 
             // The whole trace reaches the collector (batches every 100 ms).
             var spans: [OTLPReceiver.Span] = []
@@ -85,7 +76,7 @@ struct TracingTests {
                 ("junk", "a=b"), ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", "a=b"),
                 ("00-\(traceID)-\(clientSpan)-01", #"{"ts":"2026-11-29T13:00:00.000Z","level":"critical","msg":"FORGED-LINE"}"#),
             ] {
-                _ = try await Self.post(
+                _ = try await TestHTTP.post(
                     base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#,
                     headers: auth + [("traceparent", parent), ("tracestate", state), ("Cookie", "session=LEAKED-COOKIE")])
             }
