@@ -242,7 +242,14 @@ public struct EmbeddedPostgres: Sendable {
     /// never archive again. Intake owns those settings: their lines are removed (logged). The
     /// file is rewritten in place, keeping its owner.
     static func removeOverrides(of names: Set<String>, in file: URL, logger: Logger) throws {
-        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return }
+        guard FileManager.default.fileExists(atPath: file.path) else { return }
+        // Unreadable is an error: starting anyway could leave a restored copy never archiving.
+        let text: String
+        do {
+            text = try String(contentsOf: file, encoding: .utf8)
+        } catch {
+            throw EmbeddedError(code: .dataDirectory, message: "cannot read \(file.path): \(error)")
+        }
         var removed: [String] = []
         let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
             let name = line.split(separator: "=", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""

@@ -38,7 +38,7 @@ public struct PointInTimeRestore: Sendable {
     public func restore(to directory: URL, target: Date) async throws -> Report {
         let started = ContinuousClock.now
         guard target <= Date() else { throw failure("the target time \(PgBackRest.recoveryTime(target)) is in the future") }
-        try requireEmpty(directory)
+        try requireNewDirectory(directory)
         let backups = try await backRest.list()
         guard let first = backups.first else { throw failure("there is no backup yet (intake backup takes one)") }
         guard target > first.stop else {
@@ -57,14 +57,14 @@ public struct PointInTimeRestore: Sendable {
     /// of commits, DATA.md — is lost; the report's last transaction says where it ends.
     public func restoreLatest(to directory: URL) async throws -> Report {
         let started = ContinuousClock.now
-        try requireEmpty(directory)
+        try requireNewDirectory(directory)
         guard let backup = try await backRest.list().last else { throw failure("there is no backup in \(backRest.repository.path)") }
         try await backRest.restore(to: directory, target: nil)
         let lastTransaction = try await replay(directory)
         return Report(directory: directory, target: nil, backup: backup, lastTransaction: lastTransaction, duration: ContinuousClock.now - started)
     }
 
-    private func requireEmpty(_ directory: URL) throws {
+    private func requireNewDirectory(_ directory: URL) throws {
         // Never into the cluster (a restore inside its data directory breaks its next backup)
         // or the repository, nor around either.
         let target = directory.resolvingSymlinksInPath().standardizedFileURL.path
