@@ -88,7 +88,15 @@ public final class IntakeInfrastructure: Sendable {
                         $0.backupRepository = embeddedPostgres?.backRest?.repository.path
                     }
                 } catch {
-                    try? await embeddedPostgres?.stop()
+                    do {
+                        try await embeddedPostgres?.stop()
+                    } catch let stopError {
+                        // The start's own error is the one thrown; a cluster left running is
+                        // recovered by the next start (its owner is gone), and said here.
+                        logger.error(
+                            "the embedded Postgres could not be stopped after a failed start",
+                            metadata: ["error": "\(stopError)", "data_dir": "\(configuration.dataDirectory.path)"])
+                    }
                     await embeddedRedis?.stop()
                     owned.release()
                     throw error
