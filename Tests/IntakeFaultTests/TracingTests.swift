@@ -80,7 +80,11 @@ struct TracingTests {
                     base + "/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}]}"#,
                     headers: auth + [("traceparent", parent), ("tracestate", state), ("Cookie", "session=LEAKED-COOKIE")])
             }
-            try await Task.sleep(for: .milliseconds(500))
+            // Their access log lines are written (inside their spans): whatever the tracer had
+            // to say about their headers came before.
+            try await waitUntil("the four order requests are logged") {
+                await harness.server.log.components(separatedBy: "path=/v1/orders").count - 1 >= 4
+            }
             let log = await harness.server.log
             #expect(!log.contains(token) && !log.contains("LEAKED-COOKIE"), "no credential in the log")
             #expect(!log.contains("FORGED-LINE"), "no client text in the log")
