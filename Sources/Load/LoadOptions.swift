@@ -38,6 +38,9 @@ public struct LoadOptions: Sendable {
     public var eventWait: Duration = .seconds(60)
     /// Progress lines on standard error (rewritten in place on a terminal).
     public var progress = true
+    /// Processes whose CPU time over the measured phase the report divides by the orders
+    /// created (`--cpu LABEL=PID`).
+    public var cpu: [ProcessCPU] = []
 
     public init() {}
 
@@ -63,5 +66,7 @@ public struct LoadOptions: Sendable {
         guard users >= 1, users <= 10_000 else { throw LoadError("--users: expected 1...10000") }
         if let requests, requests < 1 { throw LoadError("--requests: expected at least 1") }
         if duration == nil && requests == nil { throw LoadError("give --duration or --requests") }
+        if Set(cpu.map(\.label)).count != cpu.count { throw LoadError("--cpu: each label once") }
+        for process in cpu { _ = try process.microseconds() }
     }
 }

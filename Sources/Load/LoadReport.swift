@@ -55,9 +55,26 @@ public struct LoadReport: Sendable, Codable {
     public var verification: Verification
     /// Second by second, for `--report`.
     public var timeline: [Sample] = []
+    /// CPU of the `--cpu` processes over the measured phase (set-up and verification left out).
+    public var cpu: [CPUUse] = []
+
+    /// One `--cpu` process's CPU over the measured phase.
+    public struct CPUUse: Sendable, Codable, Hashable {
+        public var label: String
+        public var pid: Int32
+        /// Seconds of CPU (user + system, the process and its children).
+        public var seconds: Double
+        /// Microseconds of CPU per order created (0 when none was).
+        public var usPerOrder: Double
+
+        enum CodingKeys: String, CodingKey {
+            case label, pid, seconds
+            case usPerOrder = "us_per_order"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case mode, target, concurrency, mix, products, verification, timeline
+        case mode, target, concurrency, mix, products, verification, timeline, cpu
         case durationS = "duration_s"
         case hotProducts = "hot_products"
         case hotShare = "hot_share"
@@ -85,6 +102,10 @@ public struct LoadReport: Sendable, Codable {
             lines.append(
                 operation.padding(toLength: 10, withPad: " ", startingAt: 0)
                     + [p.p50, p.p90, p.p99, p.p999, p.max].map { String(format: "%9.2f", $0) }.joined() + String(format: "%9d", p.count))
+        }
+        if !cpu.isEmpty {
+            lines.append("cpu per order: " + cpu.map { "\($0.label) \(Int($0.usPerOrder.rounded())) us" }.joined(separator: ", ")
+                + " (measured phase, \(ordersCreated) orders)")
         }
         lines.append("status " + statusCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         lines.append("verification: \(verification.passed ? "PASSED" : "FAILED")")

@@ -34,6 +34,8 @@ public struct LoadRunner: Sendable {
         let users = try await target.makeUsers(count: options.users, runID: runID)
         let ledger = Ledger()
         let issued = Issued()
+        progress("measuring")
+        let cpuAtStart = try options.cpu.map { try $0.microseconds() }
         let start = ContinuousClock.now
         let deadline = options.duration.map { start + $0 }
         let reporter = Task { await sampleEverySecond(start: start) }
@@ -45,9 +47,15 @@ public struct LoadRunner: Sendable {
             }
         }
         let elapsed = ContinuousClock.now - start
+        let cpuAtEnd = try options.cpu.map { try $0.microseconds() }
         reporter.cancel()
         let timeline = await reporter.value
         let created = ledger.all
+        let cpu = zip(options.cpu, zip(cpuAtStart, cpuAtEnd)).map { process, span in
+            let used = Double(span.1 - span.0)
+            return LoadReport.CPUUse(
+                label: process.label, pid: process.pid, seconds: used / 1e6, usPerOrder: created.isEmpty ? 0 : (used / Double(created.count)).rounded())
+        }
         progress("verifying \(created.count) orders")
         let verification = await verifier.verify(created: created, products: products, stockPerProduct: options.stockPerProduct)
         let summary = recorder.summary()
@@ -59,7 +67,7 @@ public struct LoadRunner: Sendable {
             retried503: summary.retries,
             latencyMs: Dictionary(uniqueKeysWithValues: summary.latencies.map { ($0.key.rawValue, $0.value) }),
             statusCounts: Dictionary(uniqueKeysWithValues: summary.statuses.map { (String($0.key), $0.value) }), verification: verification,
-            timeline: timeline)
+            timeline: timeline, cpu: cpu)
     }
 
     private func drive(

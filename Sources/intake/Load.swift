@@ -78,6 +78,13 @@ struct Load: AsyncParsableCommand {
     @Flag(help: "No progress lines.")
     var quiet = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Report this process's CPU per order over the measured phase, from /proc (repeatable; LABEL=self for this one).",
+            discussion: "A process's CPU includes its children's, live and exited: give a Postgres postmaster's pid for the whole cluster's.",
+            valueName: "label=pid"))
+    var cpu: [String] = []
+
     func run() async throws {
         try await reportingErrors {
             let configuration = try connection.configuration()
@@ -105,6 +112,7 @@ struct Load: AsyncParsableCommand {
             options.jsonPath = json
             options.eventWait = try parse(eventWait, "--event-wait")
             options.progress = !quiet
+            options.cpu = try cpu.map { try ProcessCPU(parsing: $0) }
             // The checks that need no server first; the admin is settled below.
             let madeAdmin = options.mode == .http && (options.adminEmail == nil || options.adminPassword == nil)
             if madeAdmin {
