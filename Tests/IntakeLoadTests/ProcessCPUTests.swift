@@ -32,19 +32,32 @@ struct ProcessCPUTests {
     @Test func childrenCountLiveAndReaped() throws {
         let parent = Process()
         parent.executableURL = URL(fileURLWithPath: "/bin/sh")
-        // The child burns CPU (~1.5 s here) while the parent waits for it (the parent's own
+        // The child burns CPU (~3 s here) while the parent waits for it (the parent's own
         // time stays ~0); then the parent, having reaped it, becomes a sleep.
-        parent.arguments = ["-c", "sh -c 'i=0; while [ $i -lt 1500000 ]; do i=$((i+1)); done'; exec sleep 30"]
+        parent.arguments = ["-c", "sh -c 'i=0; while [ $i -lt 3000000 ]; do i=$((i+1)); done'; exec sleep 30"]
         try parent.run()
         defer { parent.terminate(); parent.waitUntilExit() }
         let process = ProcessCPU(label: "parent", pid: parent.processIdentifier)
         let path = "/proc/\(parent.processIdentifier)"
-        Thread.sleep(forTimeInterval: 0.4)
-        let live = try process.microseconds()
-        #expect(!ProcessCPU.children(path).isEmpty, "the child still runs")
+        // Read while the child runs (it is listed before and after the read) until it has
+        // burnt 100 ms: the parent's own time is ~0, so only the live child can account for it.
+        var live: Int64 = 0
+        let start = ContinuousClock.now
+        while ProcessCPU.children(path).isEmpty, ContinuousClock.now - start < .seconds(10) {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        while ContinuousClock.now - start < .seconds(20) {
+            let before = ProcessCPU.children(path)
+            live = try process.microseconds()
+            guard !before.isEmpty, !ProcessCPU.children(path).isEmpty else {
+                Issue.record("the child ended before 100 ms of its CPU were seen: \(live) µs")
+                return
+            }
+            if live > 100_000 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
         #expect(live > 100_000, "the running child's CPU counts: \(live) µs")
         // Once the child has exited and been reaped, its time moves to the parent's cutime.
-        let start = ContinuousClock.now
         while !ProcessCPU.children(path).isEmpty, ContinuousClock.now - start < .seconds(30) {
             Thread.sleep(forTimeInterval: 0.05)
         }

@@ -8,8 +8,19 @@ extension PostgresConnection {
     ///
     /// The socket is non-blocking while sending and results are read as they arrive: a large
     /// batch in blocking mode deadlocks once both sides' socket buffers are full.
+    ///
+    /// Statements run prepared where `PreparedStatementCache` says so (prepared before the
+    /// pipeline starts: `PQprepare` waits for its answer).
     func pipeline(_ statements: [PostgresStatement]) throws -> [PostgresRows] {
         let handle = try requireHandle()
+        let idle = PQtransactionStatus(handle) == PQTRANS_IDLE
+        let names = statements.map { preparedName(handle, $0.sql, $0.parameters) }
+        return try retryingUnprepared(idle: idle, wasPrepared: { index in index.map { names.indices.contains($0) && names[$0] != nil } ?? false }) {
+            try pipeline(statements, names: $0 ? names : statements.map { _ in nil }, handle: handle)
+        }
+    }
+
+    private func pipeline(_ statements: [PostgresStatement], names: [String?], handle: OpaquePointer) throws -> [PostgresRows] {
         guard PQenterPipelineMode(handle) == 1 else {
             throw PostgresError(code: .protocolViolation, message: "cannot enter pipeline mode: connection is busy")
         }
@@ -21,8 +32,12 @@ extension PostgresConnection {
         do {
             for (index, statement) in statements.enumerated() {
                 let sent = try Self.withParameters(statement.parameters) { types, values, lengths, formats in
-                    PQsendQueryParams(
-                        handle, statement.sql, Int32(statement.parameters.count), types, values, lengths, formats, 0)
+                    if let name = names[index] {
+                        PQsendQueryPrepared(handle, name, Int32(statement.parameters.count), values, lengths, formats, 0)
+                    } else {
+                        PQsendQueryParams(
+                            handle, statement.sql, Int32(statement.parameters.count), types, values, lengths, formats, 0)
+                    }
                 }
                 guard sent == 1 else { throw lostConnectionError(statementIndex: index) }
                 reader.sent += 1

@@ -25,6 +25,9 @@ final class PostgresConnection: PoolableConnection {
     /// connection), so that a commit lost with it can be settled (`PostgresClient.settle`).
     private(set) var backend: PostgresBackend?
 
+    /// This connection's server-side prepared statements.
+    private var prepared = PreparedStatementCache()
+
     func connect() throws {
         close()
         let parameters = configuration.connectionParameters
@@ -78,6 +81,7 @@ final class PostgresConnection: PoolableConnection {
         if let handle { PQfinish(handle) }
         handle = nil
         backend = nil
+        prepared.reset()
     }
 
     func requireHandle() throws -> OpaquePointer {
@@ -92,11 +96,58 @@ final class PostgresConnection: PoolableConnection {
     /// Runs one statement with parameters (extended protocol) and returns its rows.
     func query(_ sql: String, _ parameters: [PostgresValue]) throws -> PostgresRows {
         let handle = try requireHandle()
-        let result = try Self.withParameters(parameters) { types, values, lengths, formats in
-            PQexecParams(handle, sql, Int32(parameters.count), types, values, lengths, formats, 0)
+        let idle = PQtransactionStatus(handle) == PQTRANS_IDLE
+        let name = preparedName(handle, sql, parameters)
+        return try retryingUnprepared(idle: idle, wasPrepared: { _ in name != nil }) { usePrepared in
+            let result = try Self.withParameters(parameters) { types, values, lengths, formats in
+                if usePrepared, let name {
+                    PQexecPrepared(handle, name, Int32(parameters.count), values, lengths, formats, 0)
+                } else {
+                    PQexecParams(handle, sql, Int32(parameters.count), types, values, lengths, formats, 0)
+                }
+            }
+            defer { PQclear(result) }
+            return try rows(from: result, statementIndex: nil)
         }
-        defer { PQclear(result) }
-        return try rows(from: result, statementIndex: nil)
+    }
+
+    /// The name `sql` runs under as a prepared statement of this connection, preparing it now
+    /// when `PreparedStatementCache` says so (one round trip, once); nil: send its text.
+    func preparedName(_ handle: OpaquePointer, _ sql: String, _ parameters: [PostgresValue]) -> String? {
+        let key = PreparedStatementCache.Key(sql: sql, types: parameters.map(\.typeOID))
+        switch prepared.decide(key, idle: PQtransactionStatus(handle) == PQTRANS_IDLE) {
+        case .execute(let name):
+            return name
+        case .unnamed:
+            return nil
+        case .prepare(let name):
+            let result = key.types.withUnsafeBufferPointer { types in
+                PQprepare(handle, name, sql, Int32(types.count), types.baseAddress)
+            }
+            defer { PQclear(result) }
+            guard PQresultStatus(result) == PGRES_COMMAND_OK else {
+                // Its error (or a lost connection) is reported when it runs unprepared.
+                prepared.failed(key)
+                return nil
+            }
+            prepared.prepared(key, as: name)
+            return name
+        }
+    }
+
+    /// Runs `body(true)` (with its prepared statements). When the server says they no longer
+    /// match this connection's cache (`PreparedStatementCache.invalidates`), the cache is
+    /// emptied; if the failing statement was prepared (`wasPrepared(statementIndex)`) and no
+    /// caller's transaction is open (`idle` before it ran: what failed was rolled back with its
+    /// own implicit transaction), it runs once more, unprepared: `body(false)`.
+    func retryingUnprepared<T>(idle: Bool, wasPrepared: (Int?) -> Bool, _ body: (Bool) throws -> T) throws -> T {
+        do {
+            return try body(true)
+        } catch let error as PostgresError where PreparedStatementCache.invalidates(sqlState: error.sqlState) {
+            prepared.reset()
+            guard idle, wasPrepared(error.statementIndex) else { throw error }
+            return try body(false)
+        }
     }
 
     /// Runs a script of one or more statements without parameters (simple protocol), as
@@ -106,6 +157,7 @@ final class PostgresConnection: PoolableConnection {
         let handle = try requireHandle()
         let result = PQexec(handle, sql)
         defer { PQclear(result) }
+        if PreparedStatementCache.mayDeallocate(sql) { prepared.reset() }
         return try rows(from: result, statementIndex: nil)
     }
 
