@@ -20,6 +20,22 @@ public struct LoadReport: Sendable, Codable {
     public struct Verification: Sendable, Codable {
         public var passed: Bool
         public var checks: [Check]
+        /// Milliseconds from each order's 201 to the XADD of its `order.created` (the stream
+        /// entry id's time, Redis's clock: same machine here). The commit precedes the 201 by
+        /// the response's trip, so this is the relay's commit → XADD lag less that trip;
+        /// entries XADDed before the 201 arrived count as 0.
+        public var relayLagMs: Percentiles?
+
+        public init(passed: Bool, checks: [Check], relayLagMs: Percentiles? = nil) {
+            self.passed = passed
+            self.checks = checks
+            self.relayLagMs = relayLagMs
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case passed, checks
+            case relayLagMs = "relay_lag_ms"
+        }
     }
 
     /// One second of the run: requests answered in it, errors so far, and its latency
@@ -108,6 +124,9 @@ public struct LoadReport: Sendable, Codable {
                 + " (measured phase, \(ordersCreated) orders)")
         }
         lines.append("status " + statusCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        if let lag = verification.relayLagMs {
+            lines.append(String(format: "relay lag ms (201 -> XADD): p50 %.1f, p99 %.1f, max %.1f (%d events)", lag.p50, lag.p99, lag.max, lag.count))
+        }
         lines.append("verification: \(verification.passed ? "PASSED" : "FAILED")")
         for check in verification.checks {
             lines.append("  [\(check.passed ? "ok" : "FAIL")] \(check.name): \(check.detail)")

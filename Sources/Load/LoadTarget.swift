@@ -28,12 +28,15 @@ public struct CreatedOrder: Sendable, Hashable {
     public var amount: String
     public var lines: [UUID: Int]
     public var user: LoadUser
+    /// When its 201 arrived (wall clock, for the relay lag: 201 → XADD).
+    public var acknowledgedAt: Date
 
-    public init(id: UUID, amount: String, lines: [UUID: Int], user: LoadUser) {
+    public init(id: UUID, amount: String, lines: [UUID: Int], user: LoadUser, acknowledgedAt: Date = Date()) {
         self.id = id
         self.amount = amount
         self.lines = lines
         self.user = user
+        self.acknowledgedAt = acknowledgedAt
     }
 }
 

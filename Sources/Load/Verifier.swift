@@ -25,8 +25,9 @@ public struct Verifier: Sendable {
             try await stockConserved(products, stockPerProduct: stockPerProduct)
         })
         checks.append(await check("reserved and shipped units match the orders' items") { try await reservationsMatch(products) })
-        checks.append(await check("every created order's \(eventType) event is in \(stream)") { try await eventsPublished(created) })
-        return LoadReport.Verification(passed: checks.allSatisfy(\.passed), checks: checks)
+        var lags: [Double] = []
+        checks.append(await check("every created order's \(eventType) event is in \(stream)") { try await eventsPublished(created, lags: &lags) })
+        return LoadReport.Verification(passed: checks.allSatisfy(\.passed), checks: checks, relayLagMs: Self.percentiles(lags))
     }
 
     private func check(_ name: String, _ body: () async throws -> (Bool, String)) async -> LoadReport.Check {
@@ -106,8 +107,12 @@ public struct Verifier: Sendable {
 
     /// Reads the stream forward until every created order's event was seen, or `eventWait`
     /// passed (the relay catching up).
-    func eventsPublished(_ created: [CreatedOrder]) async throws -> (Bool, String) {
-        var waiting = Set(created.map { $0.id.uuidString.lowercased() })
+    /// `lags`: for each created order's event, milliseconds from its 201 to its XADD.
+    func eventsPublished(_ created: [CreatedOrder], lags: inout [Double]) async throws -> (Bool, String) {
+        var acknowledged: [String: Date] = [:]
+        for order in created { acknowledged[order.id.uuidString.lowercased()] = order.acknowledgedAt }
+        var waiting = Set(acknowledged.keys)
+        lags.reserveCapacity(created.count)
         var cursor = "-"
         var entries = 0
         let deadline = ContinuousClock.now + eventWait
@@ -123,7 +128,9 @@ public struct Verifier: Sendable {
                     let event = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
                     event["type"] as? String == eventType, let subject = event["subject"] as? String
                 else { continue }
-                waiting.remove(subject)
+                if waiting.remove(subject) != nil, let ack = acknowledged[subject], let added = Self.streamEntryMilliseconds(id) {
+                    lags.append(max(0, added - ack.timeIntervalSince1970 * 1000))
+                }
             }
             if batch.isEmpty {
                 if ContinuousClock.now >= deadline { break }
@@ -136,5 +143,17 @@ public struct Verifier: Sendable {
                 ? "\(created.count) of \(created.count) seen among \(entries) stream entries"
                 : "\(waiting.count) of \(created.count) missing after \(eventWait): \(waiting.prefix(5).sorted())"
         )
+    }
+
+    /// The time part of a stream entry id (`<ms>-<seq>`), in milliseconds since the epoch.
+    static func streamEntryMilliseconds(_ id: String) -> Double? {
+        id.split(separator: "-").first.flatMap { Double($0) }
+    }
+
+    static func percentiles(_ values: [Double]) -> LoadReport.Percentiles? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        func at(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)] }
+        return LoadReport.Percentiles(p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: sorted[sorted.count - 1], count: sorted.count)
     }
 }

@@ -26,6 +26,15 @@ struct LoadRunTests {
         #expect(page.contains("2 s"), "the time axis ends at the run's last second")
     }
 
+    @Test func relayLagPercentilesAndStreamEntryTimes() {
+        #expect(Verifier.streamEntryMilliseconds("1764400000123-7") == 1_764_400_000_123)
+        #expect(Verifier.streamEntryMilliseconds("garbage") == nil)
+        #expect(Verifier.percentiles([]) == nil)
+        let lag = Verifier.percentiles((1...100).map(Double.init).shuffled())
+        #expect(lag?.p50 == 50 && lag?.p99 == 99 && lag?.max == 100 && lag?.count == 100)
+        #expect(Verifier.percentiles([7])?.p99 == 7)
+    }
+
     @Test func inProcessRunVerifiesAndTheChecksCanFail() async throws {
         try await TestServices.withDatabase { url in
             var configuration = IntakeConfiguration()
@@ -59,6 +68,11 @@ struct LoadRunTests {
             #expect(report.ordersCreated > 100)
             #expect(report.statusCounts["201"] == report.ordersCreated)
             #expect(report.latencyMs["create"]?.count == report.ordersCreated)
+            // Every created order's event, its 201 → XADD lag measured (the relay publishes
+            // within its poll interval even without a notification; the verifier waits 20 s).
+            let lag = try #require(report.verification.relayLagMs)
+            #expect(lag.count == report.ordersCreated)
+            #expect(lag.p50 <= lag.p99 && lag.p99 <= lag.max && lag.max < 20_000)
             let json = try JSONSerialization.jsonObject(with: try report.json()) as? [String: Any] ?? [:]
             for field in ["mode", "duration_s", "concurrency", "orders_created", "orders_per_s", "requests_per_s", "latency_ms", "status_counts", "verification"] {
                 #expect(json[field] != nil, "report field \(field)")
