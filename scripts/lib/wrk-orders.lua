@@ -1,0 +1,20 @@
+-- wrk script of load-bench's wrk run (issue 12's benchmark): single-item orders, each
+-- request with the next of the users' tokens and the next of the products, in turn.
+-- Reads WRK_TOKENS and WRK_PRODUCTS (space-separated) from the environment.
+local tokens, products = {}, {}
+for t in string.gmatch(os.getenv("WRK_TOKENS") or "", "%S+") do tokens[#tokens + 1] = t end
+for p in string.gmatch(os.getenv("WRK_PRODUCTS") or "", "%S+") do products[#products + 1] = p end
+local n = 0
+request = function()
+  n = n + 1
+  local body = '{"items":[{"product_id":"' .. products[(n % #products) + 1] .. '","quantity":1}]}'
+  return wrk.format("POST", "/v1/orders", {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1],
+  }, body)
+end
+done = function(summary, latency)
+  io.write(string.format("wrk: %d requests, %d errors (non-2xx %d), p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
