@@ -27,6 +27,40 @@ import Testing
         #expect(decoded == ["quote\" back\\ new\nline \u{1}ctl é"])
     }
 
+    @Test func jsonStringsNeedingNoEscapeAreAppendedWhole() {
+        for text in ["", "plain ascii", "é 東京 🚀", "\u{7F}", "order-0191", "tab\there", "q\"", "b\\", "\u{1F}"] {
+            let literal = JSONText.string(text)
+            let decoded = try? JSONSerialization.jsonObject(with: Data("[\(literal)]".utf8)) as? [String]
+            #expect(decoded == [text], "\(literal)")
+        }
+        #expect(JSONText.string("a/b é") == #""a/b é""#)
+    }
+
+    /// Unique, version-4 UUIDs from the fast generator (request and event ids), distinct
+    /// across threads.
+    @Test func uniqueIDsAreDistinctVersion4UUIDs() async {
+        let ids = await withTaskGroup(of: [UUID].self) { group in
+            for _ in 0..<4 { group.addTask { (0..<25_000).map { _ in UniqueID.uuid() } } }
+            return await group.reduce(into: [UUID]()) { $0 += $1 }
+        }
+        #expect(Set(ids).count == 100_000)
+        for id in ids.prefix(1000) {
+            #expect(id.uuid.6 >> 4 == 4, "version 4")
+            #expect(id.uuid.8 >> 6 == 0b10, "RFC 9562 variant")
+        }
+        // Bits look random: each of the 122 random bits is set in about half of the ids.
+        var ones = [Int](repeating: 0, count: 128)
+        for id in ids.prefix(10_000) {
+            withUnsafeBytes(of: id.uuid) { raw in
+                for bit in 0..<128 where raw[bit / 8] & (0x80 >> (bit % 8)) != 0 { ones[bit] += 1 }
+            }
+        }
+        let fixed: Set<Int> = [48, 49, 50, 51, 64, 65]
+        for bit in 0..<128 where !fixed.contains(bit) { #expect((4_500...5_500).contains(ones[bit]), "bit \(bit): \(ones[bit])") }
+        let v7 = UUIDv7.make()
+        #expect(v7.uuid.6 >> 4 == 7)
+    }
+
     @Test func hexAndChecksums() {
         #expect(Hex.encode([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
         #expect(Hex.sha256("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")

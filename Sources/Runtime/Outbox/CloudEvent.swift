@@ -23,7 +23,7 @@ public struct CloudEvent: Sendable, Hashable {
     public var traceparent: String?
 
     public init(
-        id: UUID = UUID(), source: String, type: String, subject: String? = nil, time: Date = Date(),
+        id: UUID = UniqueID.uuid(), source: String, type: String, subject: String? = nil, time: Date = Date(),
         dataContentType: String = "application/json", data: String, traceparent: String? = nil
     ) {
         self.id = id

@@ -4,6 +4,12 @@ public enum JSONText {
     /// Appends `text` as a JSON string literal, with the escapes RFC 8259 requires.
     public static func appendString(_ text: String, to out: inout String) {
         out += "\""
+        // Most text (ids, times, amounts, types) needs no escape: appended whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

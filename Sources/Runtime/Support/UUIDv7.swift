@@ -4,7 +4,7 @@ import Foundation
 /// New rows keyed by them land at the right edge of their B-tree instead of all over it.
 public enum UUIDv7 {
     public static func make(at date: Date = Date()) -> UUID {
-        var generator = SystemRandomNumberGenerator()
+        var generator = UniqueID.Generator()
         return make(milliseconds: UInt64(max(0, date.timeIntervalSince1970 * 1000)), using: &generator)
     }
 

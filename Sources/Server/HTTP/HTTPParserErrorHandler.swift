@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import IntakeRuntime
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
@@ -39,7 +40,7 @@ final class HTTPParserErrorHandler: ChannelDuplexHandler, RemovableChannelHandle
         head.headerFields[.contentType] = "application/problem+json"
         head.headerFields[.contentLength] = String(body.count)
         head.headerFields[.connection] = "close"
-        head.headerFields[.requestID] = UUID().uuidString.lowercased()
+        head.headerFields[.requestID] = UniqueID.uuid().uuidString.lowercased()
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
