@@ -140,7 +140,7 @@ public actor OrderActor: VirtualActor {
                     productID: product.id, quantity: line.quantity,
                     shardOrder: ReservationPlan.shardOrder(orderID: id, shardCount: product.stockShards)))
         }
-        let now = Date()
+        let now = PostgresTimestamp.stored(Date())
         let order = Order(
             id: id, userID: request.userID, status: .pending, amount: try Order.amount(of: items), items: items, region: request.region,
             createdAt: now, updatedAt: now, expiresAt: now.addingTimeInterval(Double(context.paymentTTL.components.seconds)))
@@ -220,7 +220,7 @@ public actor OrderActor: VirtualActor {
         let (status, effect) = try order.status.applying(transition)
         var next = order
         next.status = status
-        next.updatedAt = Date()
+        next.updatedAt = PostgresTimestamp.stored(Date())
         writeSet.append(OrderQueries.statusRow(next, decidedOn: order.status), to: OrderQueries.updateStatus)
         for allocation in allocations {
             switch effect {

@@ -5,7 +5,14 @@ import Foundation
 ///
 /// Connections set `TimeZone=UTC` and `DateStyle=ISO`, so the server always answers in the
 /// form `2026-11-27 17:40:00.123456+00`; the parser also accepts other offsets.
-enum PostgresTimestamp {
+public enum PostgresTimestamp {
+    /// `date` as a `timestamptz` holds it: whole microseconds. A value kept in memory as well
+    /// as stored (an order's times) is taken through this first, so that the copy in memory
+    /// and the one read back format alike.
+    public static func stored(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1_000_000).rounded() / 1_000_000)
+    }
+
     static func format(_ date: Date) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         var seconds = micros / 1_000_000

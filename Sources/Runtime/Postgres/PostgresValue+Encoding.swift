@@ -121,7 +121,7 @@ extension UUID {
 
     /// The canonical lowercase 36-character form, built without Foundation's formatter (which
     /// showed up as half the cost of encoding bulk `uuid[]` parameters).
-    var lowercasedString: String {
+    public var lowercasedString: String {
         let bytes = uuid
         return String(unsafeUninitializedCapacity: 36) { buffer in
             var position = 0

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import IntakeRuntime
 import IntakeActors
 
 /// `POST /v1/orders`.
@@ -76,18 +77,50 @@ struct OrderResponse: Encodable, Sendable {
     }
 
     init(_ order: Order) {
-        id = order.id.lowercased
-        userID = order.userID.lowercased
+        id = order.id.lowercasedString
+        userID = order.userID.lowercasedString
         status = order.status.rawValue
         amount = order.amount.description
         // In product-id order everywhere: the order as created (request order) and as read
         // back from the database must give the same bytes (idempotent replays compare them).
-        items = order.items.map { Item(productID: $0.productID.lowercased, quantity: $0.quantity, unitPrice: $0.unitPrice.description) }
+        items = order.items.map { Item(productID: $0.productID.lowercasedString, quantity: $0.quantity, unitPrice: $0.unitPrice.description) }
             .sorted { $0.productID < $1.productID }
         region = order.region
         createdAt = Timestamp.string(order.createdAt)
         updatedAt = Timestamp.string(order.updatedAt)
         expiresAt = Timestamp.string(order.expiresAt)
+    }
+
+    /// The same bytes as `JSONBody.encoder` (sorted keys, slashes unescaped) writes, by hand:
+    /// every create answers with it, and JSONEncoder was ~4% of the server's CPU per order.
+    var json: [UInt8] {
+        var out = "{\"amount\":"
+        out.reserveCapacity(360 + 130 * items.count)
+        JSONText.appendString(amount, to: &out)
+        out += ",\"created_at\":"
+        JSONText.appendString(createdAt, to: &out)
+        out += ",\"expires_at\":"
+        JSONText.appendString(expiresAt, to: &out)
+        out += ",\"id\":"
+        JSONText.appendString(id, to: &out)
+        out += ",\"items\":["
+        for (index, item) in items.enumerated() {
+            out += index == 0 ? "{\"product_id\":" : ",{\"product_id\":"
+            JSONText.appendString(item.productID, to: &out)
+            out += ",\"quantity\":\(item.quantity),\"unit_price\":"
+            JSONText.appendString(item.unitPrice, to: &out)
+            out += "}"
+        }
+        out += "],\"region\":"
+        if let region { JSONText.appendString(region, to: &out) } else { out += "null" }
+        out += ",\"status\":"
+        JSONText.appendString(status, to: &out)
+        out += ",\"updated_at\":"
+        JSONText.appendString(updatedAt, to: &out)
+        out += ",\"user_id\":"
+        JSONText.appendString(userID, to: &out)
+        out += "}"
+        return Array(out.utf8)
     }
 
     func encode(to encoder: any Encoder) throws {

@@ -74,5 +74,5 @@ struct SessionResponse: Encodable, Sendable {
 
 extension UUID {
     /// Ids in responses are lowercase, as RFC 9562 prints them.
-    var lowercased: String { uuidString.lowercased() }
+    var lowercased: String { lowercasedString }
 }

@@ -6,7 +6,7 @@ import IntakeActors
 public enum WireFormat {
     /// An order as every route returns it.
     public static func orderJSON(_ order: Order) throws -> [UInt8] {
-        try [UInt8](JSONBody.encoder.encode(OrderResponse(order)))
+        OrderResponse(order).json
     }
 
     /// A `POST /v1/orders` body for `userID`; a `Problem` (400 or 422) when it is not one.

@@ -32,11 +32,11 @@ struct OrderRoutes<Context: IntakeContext> {
         let newOrder = NewOrder(
             userID: body.userID?.uuid ?? principal.userID, lines: body.lines, region: body.region, idempotencyKey: key?.value,
             requestHash: hash, caller: NewOrder.Caller(id: principal.userID, role: principal.role))
-        guard let key else { return try JSONBody.response(OrderResponse(try await orders.createOrder(newOrder)), status: .created) }
+        guard let key else { return JSONBody.response(data: OrderResponse(try await orders.createOrder(newOrder)).json, status: .created) }
         return try await idempotency.inFlight.holding(principal.userID, key) {
             let placed = try await orders.placeOrder(newOrder)
-            return try JSONBody.response(
-                OrderResponse(placed.order), status: .created, headers: placed.replayed ? [IdempotencyKey.replayedHeader: "true"] : [:])
+            return JSONBody.response(
+                data: OrderResponse(placed.order).json, status: .created, headers: placed.replayed ? [IdempotencyKey.replayedHeader: "true"] : [:])
         }
     }
 
@@ -48,7 +48,7 @@ struct OrderRoutes<Context: IntakeContext> {
         let entry = try await reads.read(CacheKey.order(id)) {
             do {
                 let order = try await orders.order(id)
-                return Array(order.userID.lowercased.utf8) + [0x0A] + (try JSONBody.encoder.encode(OrderResponse(order)))
+                return Array(order.userID.lowercased.utf8) + [0x0A] + OrderResponse(order).json
             } catch let error as DomainError where error.code == .notFound {
                 return nil
             }
@@ -96,7 +96,7 @@ struct OrderRoutes<Context: IntakeContext> {
     private func transition(_ request: Request, _ principal: Principal, _ change: () async throws -> Order) async throws -> Response {
         let body = Array(buffer: try await JSONBody.bytes(of: request))
         return try await idempotency.run(request, principal: principal, body: body) {
-            (.ok, try [UInt8](JSONBody.encoder.encode(OrderResponse(try await change()))))
+            (.ok, OrderResponse(try await change()).json)
         }
     }
 

@@ -19,7 +19,7 @@ struct PaymentRoutes<Context: IntakeContext> {
         let body = try JSONBody.decode(PaymentWebhookRequest.self, from: ByteBuffer(bytes: bytes))
         let order = try await orders.pay(
             orderID: body.orderID.uuid, paymentID: body.paymentID, amount: body.amount.money, succeeded: body.status == .succeeded)
-        return try JSONBody.response(OrderResponse(order))
+        return JSONBody.response(data: OrderResponse(order).json, status: .ok)
     }
 }
 
