@@ -51,7 +51,13 @@ struct OrderServiceTests {
             #expect(try await count(db, "SELECT sum(quantity)::int8 FROM order_items WHERE order_id = $1", [.uuid(order.id)]) == 3)
             #expect(try await count(db, "SELECT count(*) FROM orders WHERE id = $1 AND idempotency_key = 'k1'", [.uuid(order.id)]) == 1)
             #expect(try await count(db, "SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND event_type = 'com.example.order.created'", [.text(order.id.uuidString.lowercased())]) == 1)
-            // Read back through a fresh activation.
+            // The creating actor joined the registry: read back from its memory...
+            #expect(service.orders.isActive(order.id))
+            #expect(try await service.order(order.id) == order)
+            // ...and, passivated, through a fresh activation from the row: the same order,
+            // times included (kept at whole microseconds, as stored).
+            await service.orders.collect(now: .now + .seconds(3600))
+            #expect(!service.orders.isActive(order.id))
             #expect(try await service.order(order.id) == order)
         }
     }
