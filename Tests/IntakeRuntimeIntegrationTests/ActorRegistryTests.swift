@@ -106,44 +106,6 @@ struct ActorRegistryTests {
         }
     }
 
-    /// An instance made and used for a new key joins the registry: its next messages find it
-    /// (its memory, not a load), it is passivated like any other, and it never replaces an
-    /// activation that exists.
-    @Test func anAdoptedInstanceServesLaterMessagesAndNeverReplacesAnActivation() async throws {
-        try await withCounters(.init(idleTimeout: .milliseconds(1))) { registry, context in
-            let fresh = PersistedCounter(key: "new", context: context, value: 0)
-            let created = try await fresh.handle(.increment(slowBy: .zero))
-            #expect(created == 1)
-            #expect(registry.adopt(fresh, for: "new"))
-            #expect(registry.isActive("new"))
-            let next = try await registry.send(.increment(slowBy: .zero), to: "new")
-            #expect(next == 2)
-            #expect(context.activations.count == 0, "no load: the adopted instance answered")
-
-            // A key with an activation keeps it: the other instance is dropped.
-            let before = try await registry.send(.read, to: "taken")
-            let stranger = PersistedCounter(key: "taken", context: context, value: 41)
-            #expect(!registry.adopt(stranger, for: "taken"))
-            let after = try await registry.send(.read, to: "taken")
-            #expect(before == 0 && after == 0)
-
-            // Passivated like the rest (deactivated once), then loaded from the store.
-            await registry.collect(now: .now + .seconds(1))
-            #expect(!registry.isActive("new"))
-            #expect(context.deactivations.count == 2)
-            let reloaded = try await registry.send(.read, to: "new")
-            #expect(reloaded == 2)
-        }
-    }
-
-    @Test func nothingIsAdoptedAfterShutdown() async throws {
-        try await withCounters { registry, context in
-            await registry.shutdown()
-            #expect(!registry.adopt(PersistedCounter(key: "late", context: context, value: 0), for: "late"))
-            #expect(!registry.isActive("late"))
-        }
-    }
-
     @Test func racingFirstMessagesActivateOnce() async throws {
         try await withCounters { registry, context in
             try await withThrowingTaskGroup(of: Int.self) { group in

@@ -105,13 +105,10 @@ public final class OrderService: Sendable {
             let live = try await db.query("SELECT 1 FROM users WHERE id = $1 AND erased_at IS NULL", [.uuid(request.userID)])
             guard !live.isEmpty else { throw DomainError(.validation, "no user \(request.userID.uuidString.lowercased())", subject: "user_id") }
         }
-        // No one else can address a freshly generated id before this call returns it: the new
-        // order's actor handles its creation directly (its isolation alone makes that serial),
-        // then joins the registry, where its next messages find it in memory.
         let id = UUIDv7.make()
-        let instance = OrderActor(id: id, context: orders.context, order: nil, allocations: [])
-        let order = try await instance.handle(.create(request))
-        orders.adopt(instance, for: id)
+        let context = orders.context
+        // A fresh time-ordered id has nothing to load: skip the activation's read.
+        let order = try await orders.send(.create(request), to: id) { OrderActor(id: id, context: context, order: nil, allocations: []) }
         return await changed(order, stockMoved: true)
     }
 

@@ -90,32 +90,6 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
         }
     }
 
-    /// Registers `instance` as `key`'s activation, for an instance its caller made and used
-    /// before anyone else could address `key` (a freshly generated id: the order it just
-    /// created), so that later messages find it in memory without a load. Creating through
-    /// the mailbox instead costs a queue, a task and a continuation per new key.
-    ///
-    /// Returns false, and drops `instance`, when `key` has an activation already (or one still
-    /// deactivating, or the registry is shut down): then the instance must hold nothing that
-    /// is not stored, since the other activation loads its state from the store.
-    @discardableResult
-    public func adopt(_ instance: A, for key: A.Key) -> Bool {
-        let count = state.withLock { state -> Int? in
-            guard !state.shutDown, state.activations[key] == nil, state.deactivations[key] == nil else { return nil }
-            let activation = Activation<A>(key: key, capacity: settings.mailboxCapacity)
-            activation.state.withLock { activationState in
-                activationState.instance = instance
-                activationState.lifecycle = .valid
-            }
-            state.activations[key] = activation
-            return state.activations.count
-        }
-        guard let count else { return false }
-        activationsCounter.increment()
-        activeGauge.record(count)
-        return true
-    }
-
     /// Queues `message` for `key`'s activation without waiting for it to be handled; its
     /// reply, or error, is dropped. Throws at once when the mailbox is full.
     public func tell(_ message: A.Message, to key: A.Key) throws {
