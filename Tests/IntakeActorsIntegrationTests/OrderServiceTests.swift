@@ -230,6 +230,10 @@ struct InventoryEventTests {
                     [.text(product.id.uuidString.lowercased())])
                 #expect(!events.isEmpty)
                 #expect(events.count < 300, "coalesced per batch: \(events.count) events")
+                for row in events {
+                    let text: String = try row.decode("event")
+                    #expect(!text.contains("\"newStockLevel\":-1"), "every event got its level: \(text)")
+                }
                 let last: String = try events[events.count - 1].decode("event")
                 let available = try #require(try await service.product(product.id)).available
                 #expect(last.contains("\"newStockLevel\":\(available)"), "\(last) vs \(available)")

@@ -97,36 +97,27 @@ public enum OrderQueries {
             replace($4, '"newStockLevel":-1', '"newStockLevel":' || (SELECT sum(available) FROM stock_shards WHERE product_id = $2::uuid)::text)
         """
 
-    /// `inventory.updated` events of the products whose `available` a batch changed,
-    /// coalesced to one per product per batch. Rows (product id, event type) come from every
-    /// write set of the batch; the CloudEvent is written here, in SQL, once per product (the
-    /// same structured-mode JSON as `CloudEvent.structuredJSON`), with the level read after
-    /// the batch's stock moves, which run first (their template appears first in every write
-    /// set that adds these rows). Each row carries its write set's `traceparent` (empty when
-    /// not tracing): the coalesced event names one of the spans that changed the level.
+    /// `inventory.updated` events of the products whose `available` a batch changed, one per
+    /// product per batch (the template coalesces on the product). Each row is the event's id,
+    /// product, type and CloudEvent JSON, written in Swift with `"newStockLevel":-1`; the level
+    /// is put in here, read after the batch's stock moves, which run first (their template
+    /// appears first in every write set that adds these rows). The event kept for a product
+    /// is the first write set's, with its `traceparent` when tracing.
     static let insertInventoryEvents = BatchedStatement(
         """
         INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)
-        SELECT e.id, 'product', e.product_id::text, e.event_type,
-            '{"specversion":"1.0","id":"' || e.id || '","source":"\(DomainEvents.inventorySource)","type":' || to_json(e.event_type)::text
-            || ',"subject":"' || e.product_id || '"'
-            || CASE WHEN e.traceparent <> '' THEN ',"traceparent":' || to_json(e.traceparent)::text ELSE '' END
-            || ',"time":"' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-            || '","datacontenttype":"application/json","data":{"productId":"' || e.product_id || '","newStockLevel":'
-            || (SELECT COALESCE(sum(available), 0) FROM stock_shards WHERE product_id = e.product_id) || '}}'
-        FROM (
-            SELECT DISTINCT ON (u.product_id) gen_random_uuid() AS id, u.product_id, u.event_type, u.traceparent
-            FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(product_id, event_type, traceparent)
-            ORDER BY u.product_id
-        ) e
-        """, columns: 3)
+        SELECT u.id, 'product', u.product_id::text, u.event_type,
+            replace(u.event, '"newStockLevel":-1', '"newStockLevel":'
+                || (SELECT COALESCE(sum(available), 0) FROM stock_shards WHERE product_id = u.product_id))
+        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS u(id, product_id, event_type, event)
+        """, columns: 4, coalescingOn: 1)
 
     /// Adds an `inventory.updated` row for each of `products` (after the write set's stock
     /// moves).
     static func appendInventoryUpdates(_ products: some Sequence<UUID>, events: DomainEvents, to writeSet: inout WriteSet) {
-        let traceparent = TraceContext.currentTraceparent() ?? ""
         for product in Set(products) {
-            writeSet.append([.uuid(product), .text(events.inventoryUpdatedType), .text(traceparent)], to: insertInventoryEvents)
+            let event = OutboxQueries.traced(events.inventoryUpdated(productID: product, newStockLevel: -1).event)
+            writeSet.append([.uuid(event.id), .uuid(product), .text(event.type), .text(event.structuredJSON())], to: insertInventoryEvents)
         }
     }
 

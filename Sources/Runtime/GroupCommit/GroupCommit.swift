@@ -150,7 +150,7 @@ public final class GroupCommit: Service, Sendable {
         var remaining = batch
         var conflicts = 0
         while !remaining.isEmpty {
-            let merged = Self.mergedStatements(remaining)
+            let merged = Self.mergedStatements(remaining.map(\.writeSet))
             let statements = merged + remaining.flatMap(\.writeSet.statements)
             let start = ContinuousClock.now
             transactionCount.withLock { $0 += 1 }
@@ -195,14 +195,19 @@ public final class GroupCommit: Service, Sendable {
         }
     }
 
-    /// One statement per batched template, rows of every write set merged, templates in the
-    /// order they first appear.
-    static func mergedStatements(_ batch: [Waiter]) -> [PostgresStatement] {
+    /// One statement per batched template, rows of every write set merged (of a coalescing
+    /// template, the first row per value of its column), templates in the order they first
+    /// appear.
+    static func mergedStatements(_ batch: [WriteSet]) -> [PostgresStatement] {
         var order: [BatchedStatement] = []
         var rows: [BatchedStatement: [[PostgresValue]]] = [:]
-        for waiter in batch {
-            for row in waiter.writeSet.rows {
+        var coalesced: [BatchedStatement: Set<PostgresValue>] = [:]
+        for writeSet in batch {
+            for row in writeSet.rows {
                 if rows[row.template] == nil { order.append(row.template) }
+                if let column = row.template.coalescingColumn, !coalesced[row.template, default: []].insert(row.values[column]).inserted {
+                    continue
+                }
                 rows[row.template, default: []].append(row.values)
             }
         }

@@ -43,13 +43,19 @@ public struct WriteSet: Sendable, Hashable {
 public struct BatchedStatement: Sendable, Hashable {
     public let sql: String
     public let columns: Int
+    /// When set, a batch keeps only the first row of each value of this column (0-based):
+    /// rows that say the same thing of one subject, once per commit (an event that carries
+    /// state read at commit time, such as a product's stock level).
+    public let coalescingColumn: Int?
     /// The SQL's hash, computed once: merging looks a template up once per row, and hashing
     /// a few hundred characters each time showed up in the order path.
     private let sqlHash: Int
 
-    public init(_ sql: String, columns: Int) {
+    public init(_ sql: String, columns: Int, coalescingOn coalescingColumn: Int? = nil) {
+        precondition(coalescingColumn.map { (0..<columns).contains($0) } ?? true, "coalescing column out of range")
         self.sql = sql
         self.columns = columns
+        self.coalescingColumn = coalescingColumn
         self.sqlHash = sql.hashValue
     }
 
@@ -58,7 +64,7 @@ public struct BatchedStatement: Sendable, Hashable {
     }
 
     public static func == (lhs: BatchedStatement, rhs: BatchedStatement) -> Bool {
-        lhs.sqlHash == rhs.sqlHash && lhs.columns == rhs.columns && lhs.sql == rhs.sql
+        lhs.sqlHash == rhs.sqlHash && lhs.columns == rhs.columns && lhs.coalescingColumn == rhs.coalescingColumn && lhs.sql == rhs.sql
     }
 
     /// The statement for `rows` (all of this template), one array parameter per column.
