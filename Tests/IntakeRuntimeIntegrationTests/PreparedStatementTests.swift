@@ -40,6 +40,11 @@ struct PreparedStatementTests {
             try await db.execute(script: "ALTER TABLE t ADD COLUMN c int DEFAULT 7")
             let piped = try await db.pipeline([PostgresStatement("SELECT * FROM t WHERE a = $1", [.int32(1)])])
             #expect(try piped[0][0].decode("c", as: Int32.self) == 7)
+            // The statements the server still held under their old names went: a schema change
+            // must not grow the server's statements past the cache's bound.
+            for _ in 0..<3 { _ = try await db.query("SELECT * FROM t WHERE a = $1", [.int32(1)]) }
+            let copies = try await Self.preparedTexts(db).filter { $0 == "SELECT * FROM t WHERE a = $1" }.count
+            #expect(copies == 1)
         }
     }
 

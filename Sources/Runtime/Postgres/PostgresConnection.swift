@@ -27,6 +27,10 @@ final class PostgresConnection: PoolableConnection {
 
     /// This connection's server-side prepared statements.
     private var prepared = PreparedStatementCache()
+    /// The server may still hold statements the cache forgot (after an invalidation): they
+    /// are dropped (`DEALLOCATE ALL`) as soon as no transaction is open, so that a schema
+    /// change cannot grow the server's statements past the cache's bound.
+    private var forgottenOnServer = false
 
     func connect() throws {
         close()
@@ -82,6 +86,7 @@ final class PostgresConnection: PoolableConnection {
         handle = nil
         backend = nil
         prepared.reset()
+        forgottenOnServer = false
     }
 
     func requireHandle() throws -> OpaquePointer {
@@ -114,8 +119,10 @@ final class PostgresConnection: PoolableConnection {
     /// The name `sql` runs under as a prepared statement of this connection, preparing it now
     /// when `PreparedStatementCache` says so (one round trip, once); nil: send its text.
     func preparedName(_ handle: OpaquePointer, _ sql: String, _ parameters: [PostgresValue]) -> String? {
+        let idle = PQtransactionStatus(handle) == PQTRANS_IDLE
+        if forgottenOnServer, idle { deallocateForgotten(handle) }
         let key = PreparedStatementCache.Key(sql: sql, types: parameters.map(\.typeOID))
-        switch prepared.decide(key, idle: PQtransactionStatus(handle) == PQTRANS_IDLE) {
+        switch prepared.decide(key, idle: idle && !forgottenOnServer) {
         case .execute(let name):
             return name
         case .unnamed:
@@ -135,6 +142,14 @@ final class PostgresConnection: PoolableConnection {
         }
     }
 
+    private func deallocateForgotten(_ handle: OpaquePointer) {
+        let result = PQexec(handle, "DEALLOCATE ALL")
+        defer { PQclear(result) }
+        // Otherwise (a lost connection) it is tried again at the next statement; nothing is
+        // prepared meanwhile, and a new connection starts without statements anyway.
+        if PQresultStatus(result) == PGRES_COMMAND_OK { forgottenOnServer = false }
+    }
+
     /// Runs `body(true)` (with its prepared statements). When the server says they no longer
     /// match this connection's cache (`PreparedStatementCache.invalidates`), the cache is
     /// emptied; if the failing statement was prepared (`wasPrepared(statementIndex)`) and no
@@ -145,6 +160,8 @@ final class PostgresConnection: PoolableConnection {
             return try body(true)
         } catch let error as PostgresError where PreparedStatementCache.invalidates(sqlState: error.sqlState) {
             prepared.reset()
+            forgottenOnServer = true
+            if let handle, PQtransactionStatus(handle) == PQTRANS_IDLE { deallocateForgotten(handle) }
             guard idle, wasPrepared(error.statementIndex) else { throw error }
             return try body(false)
         }
@@ -157,7 +174,11 @@ final class PostgresConnection: PoolableConnection {
         let handle = try requireHandle()
         let result = PQexec(handle, sql)
         defer { PQclear(result) }
-        if PreparedStatementCache.mayDeallocate(sql) { prepared.reset() }
+        if PreparedStatementCache.mayDeallocate(sql) {
+            // It may have dropped some of them only: the rest go at the next idle statement.
+            prepared.reset()
+            forgottenOnServer = true
+        }
         return try rows(from: result, statementIndex: nil)
     }
 

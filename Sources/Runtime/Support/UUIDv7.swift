@@ -4,7 +4,9 @@ import Foundation
 /// New rows keyed by them land at the right edge of their B-tree instead of all over it.
 public enum UUIDv7 {
     public static func make(at date: Date = Date()) -> UUID {
-        var generator = UniqueID.Generator()
+        // The system generator, not `UniqueID`: ids of orders, users and products are shown
+        // to their owners, and from one of those SplitMix64's next outputs could be computed.
+        var generator = SystemRandomNumberGenerator()
         return make(milliseconds: UInt64(max(0, date.timeIntervalSince1970 * 1000)), using: &generator)
     }
 

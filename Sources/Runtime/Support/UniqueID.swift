@@ -1,16 +1,16 @@
 import Foundation
 import Synchronization
 
-/// Random identifiers that must be unique, not secret: request ids, event ids, the random
-/// bits of order ids (`UUIDv7`). Foundation's `UUID()` opens, reads and closes
+/// Random identifiers that must be unique, not secret: request ids and event ids. Foundation's `UUID()` opens, reads and closes
 /// `/dev/urandom` for each one (three system calls; 3% of the server's CPU per order in
 /// `perf`), and `SystemRandomNumberGenerator` makes a `getrandom` call per 64 bits.
 ///
 /// This is SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number
 /// generators", OOPSLA 2014) over one atomic counter seeded from the system generator at
 /// first use: lock-free, distinct outputs for 2⁶⁴ calls in a process, different streams
-/// per process. Its output is predictable from earlier outputs, so it must never make a
-/// secret (session ids and tokens use the system generator).
+/// per process. Its output is predictable from earlier outputs (one request id gives the
+/// next ones), so it must never make a secret, nor an id anyone should not be able to guess:
+/// sessions, tokens and the random bits of entity ids (`UUIDv7`) use the system generator.
 public enum UniqueID {
     private static let counter = Atomic<UInt64>(SystemRandomNumberGenerator().nextSeed())
     private static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -41,12 +41,6 @@ public enum UniqueID {
             raw[8] = 0x80 | (raw[8] & 0x3F)
         }
         return UUID(uuid: bytes)
-    }
-
-    /// `next()` as a `RandomNumberGenerator`.
-    public struct Generator: RandomNumberGenerator {
-        public init() {}
-        public mutating func next() -> UInt64 { UniqueID.next() }
     }
 }
 
