@@ -35,7 +35,7 @@ public struct LoadRunner: Sendable {
         let ledger = Ledger()
         let issued = Issued()
         progress("measuring")
-        let cpuAtStart = try options.cpu.map { try $0.microseconds() }
+        let cpuAtStart = try options.cpu.map { try $0.sample() }
         let start = ContinuousClock.now
         let deadline = options.duration.map { start + $0 }
         let reporter = Task { await sampleEverySecond(start: start) }
@@ -47,14 +47,18 @@ public struct LoadRunner: Sendable {
             }
         }
         let elapsed = ContinuousClock.now - start
-        let cpuAtEnd = try options.cpu.map { try $0.microseconds() }
+        let cpuUsed = zip(options.cpu, cpuAtStart).map { $0.used(since: $1) }
         reporter.cancel()
         let timeline = await reporter.value
         let created = ledger.all
-        let cpu = zip(options.cpu, zip(cpuAtStart, cpuAtEnd)).map { process, span in
-            let used = Double(span.1 - span.0)
+        let cpu = zip(options.cpu, cpuUsed).map { process, used in
+            guard let used else {
+                progress("--cpu \(process.label): process \(process.pid) exited during the run; its CPU is not reported")
+                return LoadReport.CPUUse(label: process.label, pid: process.pid, seconds: nil, usPerOrder: nil)
+            }
             return LoadReport.CPUUse(
-                label: process.label, pid: process.pid, seconds: used / 1e6, usPerOrder: created.isEmpty ? 0 : (used / Double(created.count)).rounded())
+                label: process.label, pid: process.pid, seconds: Double(used) / 1e6,
+                usPerOrder: created.isEmpty ? 0 : (Double(used) / Double(created.count)).rounded())
         }
         progress("verifying \(created.count) orders")
         let verification = await verifier.verify(created: created, products: products, stockPerProduct: options.stockPerProduct)

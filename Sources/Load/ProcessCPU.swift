@@ -36,9 +36,15 @@ public struct ProcessCPU: Sendable, Hashable {
 
     private var path: String { pid == Self.ownProcess ? "/proc/self" : "/proc/\(pid)" }
 
-    /// Microseconds of CPU used so far. Throws when the process does not exist (or this is not
-    /// Linux).
-    public func microseconds() throws(LoadError) -> Int64 {
+    /// A reading: CPU used so far, and which process it was (its start time: a pid that is
+    /// reused belongs to another process).
+    public struct Sample: Sendable, Hashable {
+        public var microseconds: Int64
+        public var startTime: Int64
+    }
+
+    /// CPU used so far. Throws when the process does not exist (or this is not Linux).
+    public func sample() throws(LoadError) -> Sample {
         guard let stat = Self.stat(path) else {
             throw LoadError("--cpu \(label): no process \(pid) (its /proc/\(pid)/stat cannot be read)")
         }
@@ -46,7 +52,17 @@ public struct ProcessCPU: Sendable, Hashable {
         for child in Self.children(path) {
             ticks += Self.stat("/proc/\(child)")?.own ?? 0  // a child that exited meanwhile is in reapedChildren once waited for
         }
-        return ticks * 1_000_000 / Self.ticksPerSecond
+        return Sample(microseconds: ticks * 1_000_000 / Self.ticksPerSecond, startTime: stat.startTime)
+    }
+
+    /// Microseconds of CPU used so far.
+    public func microseconds() throws(LoadError) -> Int64 { try sample().microseconds }
+
+    /// The CPU used between `start` and now; nil when the process exited meanwhile (or its pid
+    /// now names another process).
+    public func used(since start: Sample) -> Int64? {
+        guard let end = try? sample(), end.startTime == start.startTime, end.microseconds >= start.microseconds else { return nil }
+        return end.microseconds - start.microseconds
     }
 
     static let ticksPerSecond: Int64 = max(Int64(sysconf(Int32(_SC_CLK_TCK))), 1)
@@ -54,6 +70,8 @@ public struct ProcessCPU: Sendable, Hashable {
     struct Stat {
         var own: Int64
         var reapedChildren: Int64
+        /// Field 22: when the process started, in clock ticks after boot.
+        var startTime: Int64
     }
 
     /// Fields 14–17 of `/proc/PID/stat`; the command name (field 2) may hold spaces and
@@ -67,10 +85,10 @@ public struct ProcessCPU: Sendable, Hashable {
         guard let close = text.lastIndex(of: ")") else { return nil }
         // After ")": field 3 (state) is the first; utime is field 14.
         let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count >= 15, let utime = Int64(fields[11]), let stime = Int64(fields[12]),
-            let cutime = Int64(fields[13]), let cstime = Int64(fields[14])
+        guard fields.count >= 20, let utime = Int64(fields[11]), let stime = Int64(fields[12]),
+            let cutime = Int64(fields[13]), let cstime = Int64(fields[14]), let startTime = Int64(fields[19])
         else { return nil }
-        return Stat(own: utime + stime, reapedChildren: cutime + cstime)
+        return Stat(own: utime + stime, reapedChildren: cutime + cstime, startTime: startTime)
     }
 
     /// Live children of every thread of the process.

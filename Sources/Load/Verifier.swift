@@ -25,9 +25,11 @@ public struct Verifier: Sendable {
             try await stockConserved(products, stockPerProduct: stockPerProduct)
         })
         checks.append(await check("reserved and shipped units match the orders' items") { try await reservationsMatch(products) })
-        var lags: [Double] = []
+        var lags = RelayLags()
         checks.append(await check("every created order's \(eventType) event is in \(stream)") { try await eventsPublished(created, lags: &lags) })
-        return LoadReport.Verification(passed: checks.allSatisfy(\.passed), checks: checks, relayLagMs: Self.percentiles(lags))
+        return LoadReport.Verification(
+            passed: checks.allSatisfy(\.passed), checks: checks, relayLagMs: Self.percentiles(lags.fromAcknowledgement),
+            relayLagFromCreationMs: Self.percentiles(lags.fromCreation))
     }
 
     private func check(_ name: String, _ body: () async throws -> (Bool, String)) async -> LoadReport.Check {
@@ -107,12 +109,16 @@ public struct Verifier: Sendable {
 
     /// Reads the stream forward until every created order's event was seen, or `eventWait`
     /// passed (the relay catching up).
-    /// `lags`: for each created order's event, milliseconds from its 201 to its XADD.
-    func eventsPublished(_ created: [CreatedOrder], lags: inout [Double]) async throws -> (Bool, String) {
+    /// Milliseconds to each created order's XADD, from its 201 and from its event's `time`.
+    struct RelayLags {
+        var fromAcknowledgement: [Double] = []
+        var fromCreation: [Double] = []
+    }
+
+    func eventsPublished(_ created: [CreatedOrder], lags: inout RelayLags) async throws -> (Bool, String) {
         var acknowledged: [String: Date] = [:]
         for order in created { acknowledged[order.id.uuidString.lowercased()] = order.acknowledgedAt }
         var waiting = Set(acknowledged.keys)
-        lags.reserveCapacity(created.count)
         var cursor = "-"
         var entries = 0
         let deadline = ContinuousClock.now + eventWait
@@ -128,8 +134,11 @@ public struct Verifier: Sendable {
                     let event = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
                     event["type"] as? String == eventType, let subject = event["subject"] as? String
                 else { continue }
-                if waiting.remove(subject) != nil, let ack = acknowledged[subject], let added = Self.streamEntryMilliseconds(id) {
-                    lags.append(max(0, added - ack.timeIntervalSince1970 * 1000))
+                if waiting.remove(subject) != nil, let ack = acknowledged[subject], let added = Self.streamEntryMilliseconds(id),
+                    let time = (event["time"] as? String).flatMap(JSONText.parseTimestamp)
+                {
+                    lags.fromAcknowledgement.append(max(0, added - ack.timeIntervalSince1970 * 1000))
+                    lags.fromCreation.append(max(0, added - time.timeIntervalSince1970 * 1000))
                 }
             }
             if batch.isEmpty {

@@ -71,8 +71,10 @@ struct LoadRunTests {
             // Every created order's event, its 201 → XADD lag measured (the relay publishes
             // within its poll interval even without a notification; the verifier waits 20 s).
             let lag = try #require(report.verification.relayLagMs)
-            #expect(lag.count == report.ordersCreated)
+            let upper = try #require(report.verification.relayLagFromCreationMs)
+            #expect(lag.count == report.ordersCreated && upper.count == report.ordersCreated)
             #expect(lag.p50 <= lag.p99 && lag.p99 <= lag.max && lag.max < 20_000)
+            #expect(upper.p99 >= lag.p99, "from creation (before the commit) is never shorter than from the 201")
             let json = try JSONSerialization.jsonObject(with: try report.json()) as? [String: Any] ?? [:]
             for field in ["mode", "duration_s", "concurrency", "orders_created", "orders_per_s", "requests_per_s", "latency_ms", "status_counts", "verification"] {
                 #expect(json[field] != nil, "report field \(field)")

@@ -6,10 +6,11 @@ import Testing
 struct ProcessCPUTests {
     @Test func statFieldsAreCountedAfterTheCommandName() throws {
         // A command name with spaces and parentheses must not shift the fields.
-        let line = "4242 (post (gres) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 567 89 10 20 0 1 0 100 0 0"
+        let line = "4242 (post (gres) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 567 89 10 20 0 1 0 777 0 0"
         let stat = try #require(ProcessCPU.parse(stat: line))
         #expect(stat.own == 1234 + 567)
         #expect(stat.reapedChildren == 89 + 10)
+        #expect(stat.startTime == 777)
         #expect(ProcessCPU.parse(stat: "4242 (truncated) S 1 2") == nil)
     }
 
@@ -25,6 +26,23 @@ struct ProcessCPUTests {
         #expect(throws: LoadError.self) { try options.validate() }
         options.cpu = [ProcessCPU(label: "a", pid: ProcessCPU.ownProcess), ProcessCPU(label: "a", pid: ProcessCPU.ownProcess)]
         #expect(throws: LoadError.self) { try options.validate() }
+    }
+
+    /// A process that exits during the run, or whose pid then names another process, has no
+    /// figure (not a failed run, not a negative one).
+    @Test func aProcessThatExitedOrWhosePidWasReusedReportsNothing() throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        child.arguments = ["0.2"]
+        try child.run()
+        let short = ProcessCPU(label: "short", pid: child.processIdentifier)
+        let start = try short.sample()
+        child.waitUntilExit()
+        #expect(short.used(since: start) == nil)
+        let own = ProcessCPU(label: "own", pid: ProcessCPU.ownProcess)
+        let mine = try own.sample()
+        #expect(own.used(since: mine) != nil)
+        #expect(own.used(since: .init(microseconds: mine.microseconds, startTime: mine.startTime + 1)) == nil, "another process under the pid")
     }
 
     /// A parent's figure takes in what its children burn, running and once reaped: the

@@ -168,6 +168,7 @@ public struct IntakeConfiguration: Sendable {
 
     /// Reads variables, treating empty ones as unset.
     struct Reader {
+        static let longestDuration = Duration.seconds(3650 * 86_400)
         var variables: [String: String]
 
         func string(_ name: String) -> String? {
@@ -187,6 +188,11 @@ public struct IntakeConfiguration: Sendable {
             guard let text = string(name) else { return nil }
             guard let value = DurationText.parse(text), value > .zero else {
                 throw ConfigurationError("\(name)=\(text): expected seconds (900) or a number with a unit (90s, 15m, 1h)")
+            }
+            // Times computed from it (an order's expiry, a token's) must stay within what RFC
+            // 3339 and Postgres write: ten years is past any sane setting.
+            guard value <= Self.longestDuration else {
+                throw ConfigurationError("\(name)=\(text): at most 3650d (ten years)")
             }
             return value
         }
