@@ -39,6 +39,7 @@ extension LoadReport {
                     + "<td>\(p.count)</td></tr>"
             }.joined(separator: "\n"))
             </table>
+            \(costAndLag())
             <h2>Status codes</h2>
             <table><tr><th>status</th><th>responses</th></tr>
             \(statusCounts.sorted { $0.key < $1.key }.map { "<tr><td>\(Self.escape($0.key))</td><td>\($0.value)</td></tr>" }.joined(separator: "\n"))
@@ -53,6 +54,29 @@ extension LoadReport {
             </body></html>
 
             """
+    }
+
+    /// The `--cpu` figures and the relay's lag, when the run has them.
+    func costAndLag() -> String {
+        var html = ""
+        if !cpu.isEmpty {
+            html += "<h2>CPU per order (measured phase)</h2>\n<table><tr><th>process</th><th>pid</th><th>CPU s</th><th>µs per order</th></tr>\n"
+            html += cpu.map {
+                "<tr><td>\(Self.escape($0.label))</td><td>\($0.pid)</td><td>\($0.seconds.map { String(format: "%.2f", $0) } ?? "—")</td>"
+                    + "<td>\($0.usPerOrder.map { Self.number($0) } ?? "exited during the run")</td></tr>"
+            }.joined(separator: "\n")
+            html += "\n</table>\n"
+        }
+        let lags = [("from the 201", verification.relayLagMs), ("from the event's creation", verification.relayLagFromCreationMs)]
+            .compactMap { name, lag in lag.map { (name, $0) } }
+        if !lags.isEmpty {
+            html += "<h2>Relay lag to the stream (order.created)</h2>\n<table><tr><th>measured</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th><th>events</th></tr>\n"
+            html += lags.map { name, p in
+                "<tr><td>\(name)</td>" + [p.p50, p.p99, p.max].map { "<td>\(String(format: "%.1f", $0))</td>" }.joined() + "<td>\(p.count)</td></tr>"
+            }.joined(separator: "\n")
+            html += "\n</table>\n"
+        }
+        return html
     }
 
     /// A line chart of per-second series, with its axis labelled in `unit`.

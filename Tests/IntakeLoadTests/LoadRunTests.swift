@@ -24,6 +24,13 @@ struct LoadRunTests {
         #expect(page.contains("orders &amp; items"))
         #expect(page.components(separatedBy: "<polyline").count - 1 == 3, "throughput, p50 and p99")
         #expect(page.contains("2 s"), "the time axis ends at the run's last second")
+        #expect(!page.contains("CPU per order") && !page.contains("Relay lag"), "only what the run measured")
+
+        report.cpu = [.init(label: "serve<1>", pid: 42, seconds: 1.5, usPerOrder: 50_000), .init(label: "gone", pid: 43, seconds: nil, usPerOrder: nil)]
+        report.verification.relayLagMs = .init(p50: 0, p90: 1, p99: 4.25, p999: 5, max: 6, count: 30)
+        let measured = report.html()
+        #expect(measured.contains("CPU per order") && measured.contains("serve&lt;1&gt;") && measured.contains("exited during the run"))
+        #expect(measured.contains("Relay lag") && (measured.contains("<td>4.2</td>") || measured.contains("<td>4.3</td>")))
     }
 
     @Test func relayLagPercentilesAndStreamEntryTimes() {
