@@ -106,25 +106,6 @@ struct ActorRegistryTests {
         }
     }
 
-    /// The instance is given out for direct calls only when every message sent before has
-    /// been handled: a direct call never overtakes one (a hold never runs before a restock
-    /// that was delivered first).
-    @Test func anIdleInstanceIsGivenOutOnlyWhenNothingSentBeforeIsLeft() async throws {
-        try await withCounters { registry, context in
-            #expect(registry.idleInstance(of: "c") == nil, "not active yet")
-            _ = try await registry.send(.read, to: "c")
-            let idle = try #require(registry.idleInstance(of: "c"))
-            let slow = Task { try await registry.send(.increment(slowBy: .milliseconds(300)), to: "c") }
-            try await waitUntil("the increment is running") { try await Self.persisted(context, "c") }
-            #expect(registry.idleInstance(of: "c") == nil, "a message is running")
-            try registry.tell(.increment(slowBy: .zero), to: "c")
-            _ = try await slow.value
-            try await waitUntil("the mailbox drained") { registry.idleInstance(of: "c") != nil }
-            let direct = try await idle.handle(.read)
-            #expect(direct == 2, "the direct call sees every message sent before it")
-        }
-    }
-
     @Test func racingFirstMessagesActivateOnce() async throws {
         try await withCounters { registry, context in
             try await withThrowingTaskGroup(of: Int.self) { group in

@@ -34,14 +34,7 @@ struct ShardReserver {
                     continue
                 }
                 do {
-                    // A hold does not suspend: with the shard pinned and its mailbox idle, it
-                    // is called directly (see `ActorRegistry.idleInstance`).
-                    let reply =
-                        if let shard = shards.idleInstance(of: key) {
-                            try await shard.handle(.hold(upTo: quantity))
-                        } else {
-                            try await shards.send(.hold(upTo: quantity), to: key)
-                        }
+                    let reply = try await shards.send(.hold(upTo: quantity), to: key)
                     if reply.taken == 0 { shards.unpin(key) }
                     action = machine.held(taken: reply.taken, othersHolding: reply.state.held > reply.taken)
                 } catch {

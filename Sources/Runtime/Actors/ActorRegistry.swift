@@ -155,20 +155,6 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
         }
     }
 
-    /// The instance of `key`'s activation when every message sent to it so far has been
-    /// handled and none is queued or running; nil otherwise (or when it is not active). A
-    /// caller holding a `pin` may then call the instance directly, skipping the mailbox's
-    /// queue, task and continuation: nothing sent before it is left to overtake, and the
-    /// actor's own isolation orders it with anything sent after. Only for messages whose
-    /// handling does not suspend (a suspension would let later calls interleave, which the
-    /// mailbox exists to prevent).
-    public func idleInstance(of key: A.Key) -> A? {
-        guard let activation = state.withLock({ $0.activations[key] }) else { return nil }
-        return activation.state.withLock { state in
-            state.lifecycle == .valid && !state.draining && state.mailbox.isEmpty ? state.instance : nil
-        }
-    }
-
     /// Releases one `pin` of `key`.
     public func unpin(_ key: A.Key) {
         guard let activation = state.withLock({ $0.activations[key] }) else { return }
