@@ -70,14 +70,28 @@ public final class LatencyRecorder: Sendable {
     func summary() -> Summary {
         state.withLock { state in
             Summary(
-                latencies: state.histograms.mapValues { histogram in
-                    func millis(_ value: UInt64) -> Double { (Double(value) / 1000 * 1000).rounded() / 1000 }
-                    return LoadReport.Percentiles(
-                        p50: millis(histogram.valueAtPercentile(50)), p90: millis(histogram.valueAtPercentile(90)),
-                        p99: millis(histogram.valueAtPercentile(99)), p999: millis(histogram.valueAtPercentile(99.9)), max: millis(histogram.max),
-                        count: Int(histogram.totalCount))
-                },
+                latencies: state.histograms.mapValues(LoadReport.Percentiles.init(microseconds:)),
                 statuses: state.statuses, requests: state.requests, retries: state.retries)
         }
+    }
+}
+
+extension LoadReport.Percentiles {
+    /// Milliseconds at the report's percentiles of a histogram of microseconds.
+    init(microseconds histogram: Histogram<UInt64>) {
+        func millis(_ value: UInt64) -> Double { (Double(value) / 1000 * 1000).rounded() / 1000 }
+        self.init(
+            p50: millis(histogram.valueAtPercentile(50)), p90: millis(histogram.valueAtPercentile(90)),
+            p99: millis(histogram.valueAtPercentile(99)), p999: millis(histogram.valueAtPercentile(99.9)), max: millis(histogram.max),
+            count: Int(histogram.totalCount))
+    }
+
+    /// The percentiles of `milliseconds`, through the same HDR histogram as request latencies;
+    /// nil when there are none.
+    init?(milliseconds values: [Double]) {
+        guard !values.isEmpty else { return nil }
+        var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        for value in values { _ = histogram.record(UInt64(Swift.min(Swift.max(0, value * 1000), 600_000_000))) }
+        self.init(microseconds: histogram)
     }
 }

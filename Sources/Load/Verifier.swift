@@ -28,8 +28,8 @@ public struct Verifier: Sendable {
         var lags = RelayLags()
         checks.append(await check("every created order's \(eventType) event is in \(stream)") { try await eventsPublished(created, lags: &lags) })
         return LoadReport.Verification(
-            passed: checks.allSatisfy(\.passed), checks: checks, relayLagMs: Self.percentiles(lags.fromAcknowledgement),
-            relayLagFromCreationMs: Self.percentiles(lags.fromCreation))
+            passed: checks.allSatisfy(\.passed), checks: checks, relayLagMs: LoadReport.Percentiles(milliseconds: lags.fromAcknowledgement),
+            relayLagFromCreationMs: LoadReport.Percentiles(milliseconds: lags.fromCreation))
     }
 
     private func check(_ name: String, _ body: () async throws -> (Bool, String)) async -> LoadReport.Check {
@@ -157,12 +157,5 @@ public struct Verifier: Sendable {
     /// The time part of a stream entry id (`<ms>-<seq>`), in milliseconds since the epoch.
     static func streamEntryMilliseconds(_ id: String) -> Double? {
         id.split(separator: "-").first.flatMap { Double($0) }
-    }
-
-    static func percentiles(_ values: [Double]) -> LoadReport.Percentiles? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        func at(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)] }
-        return LoadReport.Percentiles(p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: sorted[sorted.count - 1], count: sorted.count)
     }
 }
