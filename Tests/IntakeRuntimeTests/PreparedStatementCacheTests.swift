@@ -83,6 +83,8 @@ struct PreparedStatementCacheTests {
         #expect(PreparedStatementCache.mayDeallocate("discard all"))
         #expect(PreparedStatementCache.mayDeallocate("SELECT 1; DEALLOCATE intake_1"))
         #expect(!PreparedStatementCache.mayDeallocate("SELECT 1"))
+        #expect(PreparedStatementCache.mayDeallocate("  \n deallocate all"))
+        #expect(!PreparedStatementCache.mayDeallocate("UPDATE jobs SET state = 'discarded', discarded_at = now()"))
         #expect(PreparedStatementCache.invalidates(sqlState: "26000"))
         #expect(PreparedStatementCache.invalidates(sqlState: "0A000"))
         #expect(!PreparedStatementCache.invalidates(sqlState: "23505"))

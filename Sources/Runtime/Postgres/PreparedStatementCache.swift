@@ -81,9 +81,12 @@ struct PreparedStatementCache {
         sqlState == "26000" || sqlState == "0A000"
     }
 
-    /// A script that may drop prepared statements server-side.
+    /// A script with a statement that drops prepared statements server-side (`DISCARD ...`,
+    /// `DEALLOCATE ...`), not merely one that names a `discarded_at` column.
     static func mayDeallocate(_ sql: String) -> Bool {
-        let upper = sql.uppercased()
-        return upper.contains("DISCARD") || upper.contains("DEALLOCATE")
+        sql.split(separator: ";").contains { statement in
+            let word = statement.drop { $0.isWhitespace }.prefix { $0.isLetter }.uppercased()
+            return word == "DISCARD" || word == "DEALLOCATE"
+        }
     }
 }
