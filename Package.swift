@@ -38,6 +38,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // Compiles each module's SQL migrations and served files into its code (see the plugin).
+        .executableTarget(name: "intake-embed", path: "Sources/intake-embed", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedResources", capability: .buildTool(), dependencies: ["intake-embed"]),
         .target(
             name: "IntakeRuntime",
             dependencies: [
@@ -51,8 +54,8 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             path: "Sources/Runtime",
-            resources: [.copy("Migrations/SQL")],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedResources"]
         ),
         .target(
             name: "IntakeActors",
@@ -62,8 +65,8 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             path: "Sources/Actors",
-            resources: [.copy("Migrations/SQL")],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedResources"]
         ),
         .target(
             name: "IntakeData",
@@ -74,8 +77,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Data",
-            resources: [.copy("Migrations/SQL")],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedResources"]
         ),
         .target(
             name: "IntakeServer",
@@ -95,8 +98,8 @@ let package = Package(
                 .product(name: "OTel", package: "swift-otel"),
             ],
             path: "Sources/Server",
-            resources: [.copy("openapi.yaml"), .copy("Dashboard/dashboard.js"), .copy("Migrations/SQL")],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedResources"]
         ),
         .target(
             name: "IntakeLoad",

@@ -23,6 +23,7 @@ func count(_ db: PostgresClient, _ sql: String, _ parameters: [PostgresValue] = 
     try await db.query(sql, parameters)[0].decode(0, as: Int.self)
 }
 
+@discardableResult
 func expectDomainError(_ code: DomainError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async -> DomainError? {
     do {
         try await body()

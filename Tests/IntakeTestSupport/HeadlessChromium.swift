@@ -46,7 +46,7 @@ public final class HeadlessChromium: Sendable {
         if getuid() == 0 { arguments.insert("--no-sandbox", at: 0) }
         process.arguments = arguments
         let log = profile.appendingPathComponent("chromium.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

@@ -6,6 +6,6 @@ public enum DomainMigrations {
     public static let module = "orders"
 
     public static func set() throws -> MigrationSet {
-        try MigrationSet.load(module: module, bundle: .module)
+        try MigrationSet.embedded(module: module, files: EmbeddedResources.files)
     }
 }

@@ -6,6 +6,6 @@ public enum DataMigrations {
     public static let module = "data"
 
     public static func set() throws -> MigrationSet {
-        try MigrationSet.load(module: module, bundle: .module)
+        try MigrationSet.embedded(module: module, files: EmbeddedResources.files)
     }
 }

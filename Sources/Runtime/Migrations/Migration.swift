@@ -37,15 +37,20 @@ public struct MigrationSet: Sendable, Hashable {
         self.migrations = migrations.sorted { $0.version < $1.version }
     }
 
-    /// Loads `NNNN_name.sql` files from `directory` (other files are ignored).
-    /// The set in the `SQL` folder of a module's resource bundle (pass `Bundle.module`).
-    public static func load(module: String, bundle: Bundle) throws -> MigrationSet {
-        guard let directory = bundle.url(forResource: "SQL", withExtension: nil) else {
-            throw MigrationError(code: .invalidMigration, message: "the migration files of \(module) are missing from its resource bundle")
+    /// The set a module compiled in: the `NNNN_name.sql` entries under `folder` of its
+    /// `EmbeddedResources.files` (path relative to the module's directory → text).
+    public static func embedded(module: String, files: [String: String], folder: String = "Migrations/SQL") throws -> MigrationSet {
+        let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+        let scripts = files.compactMap { path, sql in
+            path.hasPrefix(prefix) ? (file: String(path.dropFirst(prefix.count)), sql: sql) : nil
         }
-        return try load(module: module, directory: directory)
+        guard !scripts.isEmpty else {
+            throw MigrationError(code: .invalidMigration, message: "\(module) has no migration files under \(folder)")
+        }
+        return try parse(module: module, scripts: scripts)
     }
 
+    /// Loads `NNNN_name.sql` files from `directory` (other files are ignored).
     public static func load(module: String, directory: URL) throws -> MigrationSet {
         let files: [String]
         do {
@@ -53,13 +58,20 @@ public struct MigrationSet: Sendable, Hashable {
         } catch {
             throw MigrationError(code: .invalidMigration, message: "cannot read migrations of \(module) in \(directory.path): \(error.localizedDescription)")
         }
+        let scripts = try files.map { file in
+            (file: file, sql: try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8))
+        }
+        return try parse(module: module, scripts: scripts)
+    }
+
+    /// `NNNN_name.sql` scripts (file name without folder, text) as a set; other names ignored.
+    static func parse(module: String, scripts: [(file: String, sql: String)]) throws -> MigrationSet {
         var migrations: [Migration] = []
-        for file in files where file.hasSuffix(".sql") {
+        for (file, sql) in scripts where file.hasSuffix(".sql") {
             let stem = file.dropLast(4)
-            guard let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]) else {
+            guard !stem.contains("/"), let underscore = stem.firstIndex(of: "_"), let version = Int(stem[..<underscore]) else {
                 throw MigrationError(code: .invalidMigration, message: "migration file \(file) of \(module) is not named NNNN_name.sql")
             }
-            let sql = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
             migrations.append(Migration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql))
         }
         return try MigrationSet(module: module, migrations: migrations)

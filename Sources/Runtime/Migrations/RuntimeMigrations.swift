@@ -5,6 +5,6 @@ public enum RuntimeMigrations {
     public static let module = "runtime"
 
     public static func set() throws -> MigrationSet {
-        try MigrationSet.load(module: module, bundle: .module)
+        try MigrationSet.embedded(module: module, files: EmbeddedResources.files)
     }
 }

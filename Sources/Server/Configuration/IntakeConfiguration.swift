@@ -82,7 +82,7 @@ public struct IntakeConfiguration: Sendable {
     /// name.
     public static func load(from variables: [String: String]) throws -> IntakeConfiguration {
         var configuration = IntakeConfiguration()
-        var reader = Reader(variables: variables)
+        let reader = Reader(variables: variables)
         if let host = reader.string("INTAKE_HOST") { configuration.host = host }
         if let port = try reader.integer("INTAKE_PORT", in: 0...65_535) { configuration.port = port }
         if let directory = reader.string("INTAKE_DATA_DIR") { configuration.dataDirectory = URL(fileURLWithPath: directory) }

@@ -1,11 +1,11 @@
-import Foundation
-
-/// Files shipped in the server's resource bundle (`openapi.yaml`, `dashboard.js`).
+/// Files the server serves as they are (`openapi.yaml`, `Dashboard/dashboard.js`), compiled
+/// into the module by the EmbedResources build plugin.
 enum ServerResource {
-    static func bytes(_ name: String, _ fileExtension: String) throws -> [UInt8] {
-        guard let url = Bundle.module.url(forResource: name, withExtension: fileExtension) else {
-            throw Problem.notFound("\(name).\(fileExtension) is missing from the server's resources")
+    /// `path` relative to `Sources/Server`.
+    static func bytes(_ path: String) throws -> [UInt8] {
+        guard let text = EmbeddedResources.files[path] else {
+            throw Problem.notFound("\(path) is missing from the server's resources")
         }
-        return [UInt8](try Data(contentsOf: url))
+        return Array(text.utf8)
     }
 }

@@ -6,6 +6,6 @@ public enum ServerMigrations {
     public static let module = "server"
 
     public static func set() throws -> MigrationSet {
-        try MigrationSet.load(module: module, bundle: .module)
+        try MigrationSet.embedded(module: module, files: EmbeddedResources.files)
     }
 }

@@ -19,8 +19,8 @@ struct DashboardRoutes<Context: IntakeContext> {
         group.get("login", use: loginForm)
         group.post("login", use: login)
         group.post("logout", use: logout)
-        // Read from the bundle once, here at start-up.
-        let script = Result { try ServerResource.bytes("dashboard", "js") }
+        // Copied out of the embedded text once, here at start-up.
+        let script = Result { try ServerResource.bytes("Dashboard/dashboard.js") }
         group.get("dashboard.js") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],

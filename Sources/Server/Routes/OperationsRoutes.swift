@@ -17,7 +17,7 @@ struct OperationsRoutes<Context: IntakeContext> {
                 body: .init(byteBuffer: ByteBuffer(bytes: PrometheusExport.render())))
         }
         // Read from the bundle once, here at start-up, not on the cooperative pool per request.
-        let document = Result { try ServerResource.bytes("openapi", "yaml") }
+        let document = Result { try ServerResource.bytes("openapi.yaml") }
         router.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: try document.get())))
         }
