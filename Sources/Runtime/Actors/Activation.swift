@@ -4,32 +4,53 @@ import Synchronization
 
 /// One activation: its mailbox, lifecycle and instance. The mailbox is drained by at most one
 /// task at a time (`draining`), which is what makes message handling serial.
+///
+/// `@usableFromInline`/`@inlinable` throughout: the registry's hot path is generic over the
+/// actor type, and only code the client module can see is specialized for it (unspecialized,
+/// every message paid for runtime metadata lookups and value-witness copies of `Envelope`).
+@usableFromInline
 final class Activation<A: VirtualActor>: Sendable {
+    @usableFromInline
     typealias Delivery = CheckedContinuation<Result<A.Reply, any Error>?, Never>
 
+    @usableFromInline
     struct Envelope: Sendable {
-        var message: A.Message
+        @usableFromInline var message: A.Message
         /// Where the reply goes; nil for `tell`, whose reply (or error) is dropped.
-        var delivery: Delivery?
+        @usableFromInline var delivery: Delivery?
         /// Builds the instance if this message finds the activation empty, instead of
         /// `A.activate` (a key known to be new needs no load).
-        var activator: (@Sendable () async throws -> A)?
-        var enqueuedAt: ContinuousClock.Instant
+        @usableFromInline var activator: (@Sendable () async throws -> A)?
+        @usableFromInline var enqueuedAt: ContinuousClock.Instant
         /// The sender's trace context, restored while the message is handled: a mailbox is
         /// a queue, which task-locals do not cross by themselves.
-        var context: ServiceContext? = ServiceContext.current
+        @usableFromInline var context: ServiceContext?
+
+        @inlinable
+        init(message: A.Message, delivery: Delivery?, activator: (@Sendable () async throws -> A)? = nil, enqueuedAt: ContinuousClock.Instant) {
+            self.message = message
+            self.delivery = delivery
+            self.activator = activator
+            self.enqueuedAt = enqueuedAt
+            context = ServiceContext.current
+        }
     }
 
+    @usableFromInline
     struct State: ~Copyable {
-        var lifecycle = ActivationLifecycle.creating
-        var mailbox = Deque<Envelope>()
-        var draining = false
-        var instance: A?
-        var lastUsed: ContinuousClock.Instant
+        @usableFromInline var lifecycle = ActivationLifecycle.creating
+        @usableFromInline var mailbox = Deque<Envelope>()
+        @usableFromInline var draining = false
+        @usableFromInline var instance: A?
+        @usableFromInline var lastUsed: ContinuousClock.Instant
         /// While positive, the activation is never passivated (see `ActorRegistry.pin`).
-        var pins = 0
+        @usableFromInline var pins = 0
+
+        @inlinable
+        init(lastUsed: ContinuousClock.Instant) { self.lastUsed = lastUsed }
     }
 
+    @usableFromInline
     enum EnqueueOutcome: Equatable {
         /// Queued; the caller must start a drain task when `startDrain`.
         case accepted(startDrain: Bool, depth: Int)
@@ -38,10 +59,11 @@ final class Activation<A: VirtualActor>: Sendable {
         case retired
     }
 
-    let key: A.Key
-    let capacity: Int
-    let state: Mutex<State>
+    @usableFromInline let key: A.Key
+    @usableFromInline let capacity: Int
+    @usableFromInline let state: Mutex<State>
 
+    @inlinable
     init(key: A.Key, capacity: Int) {
         self.key = key
         self.capacity = capacity
@@ -50,6 +72,7 @@ final class Activation<A: VirtualActor>: Sendable {
 
     /// `overCapacity`: queued even when the mailbox is full (outcomes of work already
     /// admitted, which the bound must not drop; see `ActorRegistry.deliver`).
+    @inlinable
     func enqueue(_ envelope: Envelope, overCapacity: Bool = false) -> EnqueueOutcome {
         state.withLock { state in
             if state.lifecycle == .deactivating || state.lifecycle == .invalid { return .retired }
@@ -62,6 +85,7 @@ final class Activation<A: VirtualActor>: Sendable {
     }
 
     /// The next message to handle, or nil — and then draining stops — when the mailbox is empty.
+    @inlinable
     func next() -> Envelope? {
         state.withLock { state in
             if let envelope = state.mailbox.popFirst() { return envelope }

@@ -24,25 +24,29 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
         }
     }
 
-    private struct State: ~Copyable {
-        var activations: [A.Key: Activation<A>] = [:]
+    @usableFromInline
+    struct State: ~Copyable {
+        @usableFromInline var activations: [A.Key: Activation<A>] = [:]
         /// Keys whose previous activation is still deactivating: the next activation of the
         /// key waits for it, so two instances never overlap.
-        var deactivations: [A.Key: Task<Void, Never>] = [:]
-        var shutDown = false
+        @usableFromInline var deactivations: [A.Key: Task<Void, Never>] = [:]
+        @usableFromInline var shutDown = false
+
+        @inlinable
+        init() {}
     }
 
     public let name: String
     public let settings: Settings
     /// What activations are given.
     public let context: A.Context
-    private let logger: Logger
-    private let state = Mutex(State())
-    private let activeGauge: Gauge
-    private let activationsCounter: Counter
-    private let passivationsCounter: Counter
-    private let mailboxDepth: Recorder
-    private let latency: Metrics.Timer
+    @usableFromInline let logger: Logger
+    @usableFromInline let state = Mutex(State())
+    @usableFromInline let activeGauge: Gauge
+    @usableFromInline let activationsCounter: Counter
+    @usableFromInline let passivationsCounter: Counter
+    @usableFromInline let mailboxDepth: Recorder
+    @usableFromInline let latency: Metrics.Timer
 
     public init(name: String, context: A.Context, settings: Settings = Settings(), logger: Logger = Logger(label: "intake.actors")) {
         self.name = name
@@ -59,6 +63,7 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
 
     /// Delivers `message` to the activation of `key` (activating it if needed) and returns
     /// its reply. Fails at once with `overloaded` when that mailbox is full.
+    @inlinable
     public func send(_ message: A.Message, to key: A.Key) async throws -> A.Reply {
         try await send(message, to: key, activator: nil)
     }
@@ -66,11 +71,13 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
     /// Like `send`, but if `key` has no instance yet it is made by `activator` instead of
     /// `A.activate` — for keys the caller knows are new (a freshly generated order id), whose
     /// activation would only load nothing.
+    @inlinable
     public func send(_ message: A.Message, to key: A.Key, creatingWith activator: @escaping @Sendable () async throws -> A) async throws -> A.Reply {
         try await send(message, to: key, activator: activator)
     }
 
-    private func send(_ message: A.Message, to key: A.Key, activator: (@Sendable () async throws -> A)?) async throws -> A.Reply {
+    @inlinable
+    func send(_ message: A.Message, to key: A.Key, activator: (@Sendable () async throws -> A)?) async throws -> A.Reply {
         while true {
             let activation = try activation(for: key)
             let result: Result<A.Reply, any Error>? = await withCheckedContinuation { delivery in
@@ -92,6 +99,7 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
 
     /// Queues `message` for `key`'s activation without waiting for it to be handled; its
     /// reply, or error, is dropped. Throws at once when the mailbox is full.
+    @inlinable
     public func tell(_ message: A.Message, to key: A.Key) throws {
         while true {
             let activation = try activation(for: key)
@@ -113,6 +121,7 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
     /// work the mailbox admitted before (a confirmation, a release) — which the mailbox's
     /// bound exists to slow down, not to lose: they are at most as many as the admitted work.
     /// Dropped only once the registry is shut down, when every activation's memory goes too.
+    @inlinable
     public func deliver(_ message: A.Message, to key: A.Key) {
         while true {
             let activation: Activation<A>
@@ -169,7 +178,8 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
     /// Activations currently in the registry.
     public var activeCount: Int { state.withLock { $0.activations.count } }
 
-    private func activation(for key: A.Key) throws -> Activation<A> {
+    @inlinable
+    func activation(for key: A.Key) throws -> Activation<A> {
         let (activation, created, count) = try state.withLock { state in
             if state.shutDown { throw RuntimeError(code: .shutDown, message: "registry \(name) is shut down") }
             if let existing = state.activations[key] { return (existing, false, state.activations.count) }
@@ -184,11 +194,16 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
     /// Handles queued messages until the mailbox is empty. Only one drain runs per activation.
     /// Once the instance exists, the loop runs inside the actor's isolation, so a burst of
     /// messages costs one hop onto the actor, not one per message.
-    private func drain(_ activation: Activation<A>) async {
+    @inlinable
+    func drain(_ activation: Activation<A>) async {
         while let first = activation.next() {
             let instance: A
             do {
-                instance = try await instanceOf(activation, activator: first.activator)
+                if let active = activation.state.withLock({ $0.instance }) {
+                    instance = active
+                } else {
+                    instance = try await instanceOf(activation, activator: first.activator)
+                }
             } catch {
                 first.delivery?.resume(returning: .failure(error))
                 continue
@@ -198,8 +213,8 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
         }
     }
 
-    private func instanceOf(_ activation: Activation<A>, activator: (@Sendable () async throws -> A)?) async throws -> A {
-        if let instance = activation.state.withLock({ $0.instance }) { return instance }
+    @usableFromInline
+    func instanceOf(_ activation: Activation<A>, activator: (@Sendable () async throws -> A)?) async throws -> A {
         if let previous = state.withLock({ $0.deactivations[activation.key] }) {
             await previous.value
         }
@@ -297,6 +312,7 @@ public protocol PassivatingRegistry: Sendable {
 extension VirtualActor {
     /// Handles `first`, then every message queued after it, one at a time, until the mailbox
     /// is empty (which ends the activation's drain).
+    @inlinable
     func drainMailbox(startingWith first: Activation<Self>.Envelope, of activation: Activation<Self>, latency: Metrics.Timer) async {
         var next: Activation<Self>.Envelope? = first
         while let envelope = next {

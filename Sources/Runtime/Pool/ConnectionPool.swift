@@ -200,6 +200,7 @@ extension ConnectionPool {
 private enum LeaseOutcome { case ready(Int), wait, fail }
 
 extension Duration {
+    @inlinable
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
