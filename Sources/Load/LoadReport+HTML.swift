@@ -67,7 +67,10 @@ extension LoadReport {
             }.joined(separator: "\n")
             html += "\n</table>\n"
         }
-        let lags = [("from the 201", verification.relayLagMs), ("from the event's creation", verification.relayLagFromCreationMs)]
+        let lags = [
+            ("from the commit", verification.relayLagFromCommitMs), ("from the 201", verification.relayLagMs),
+            ("from the event's creation", verification.relayLagFromCreationMs),
+        ]
             .compactMap { name, lag in lag.map { (name, $0) } }
         if !lags.isEmpty {
             html += "<h2>Relay lag to the stream (order.created)</h2>\n<table><tr><th>measured</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th><th>events</th></tr>\n"

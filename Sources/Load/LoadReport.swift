@@ -29,18 +29,28 @@ public struct LoadReport: Sendable, Codable {
         /// built, before its stock holds and its commit) to its XADD: the relay's lag plus the
         /// order's own commit, an upper bound where `relayLagMs` is a lower one.
         public var relayLagFromCreationMs: Percentiles?
+        /// Milliseconds from each `order.created` event's commit (Postgres's
+        /// `pg_xact_commit_timestamp` of the outbox row's transaction) to its XADD: the relay's
+        /// lag itself. Nil when the database does not track commit timestamps
+        /// (`track_commit_timestamp = off`; the embedded and throwaway clusters turn it on).
+        public var relayLagFromCommitMs: Percentiles?
 
-        public init(passed: Bool, checks: [Check], relayLagMs: Percentiles? = nil, relayLagFromCreationMs: Percentiles? = nil) {
+        public init(
+            passed: Bool, checks: [Check], relayLagMs: Percentiles? = nil, relayLagFromCreationMs: Percentiles? = nil,
+            relayLagFromCommitMs: Percentiles? = nil
+        ) {
             self.passed = passed
             self.checks = checks
             self.relayLagMs = relayLagMs
             self.relayLagFromCreationMs = relayLagFromCreationMs
+            self.relayLagFromCommitMs = relayLagFromCommitMs
         }
 
         enum CodingKeys: String, CodingKey {
             case passed, checks
             case relayLagMs = "relay_lag_ms"
             case relayLagFromCreationMs = "relay_lag_from_creation_ms"
+            case relayLagFromCommitMs = "relay_lag_from_commit_ms"
         }
     }
 
@@ -135,6 +145,9 @@ public struct LoadReport: Sendable, Codable {
             lines.append(String(
                 format: "relay lag ms: 201 -> XADD p50 %.1f, p99 %.1f, max %.1f; creation -> XADD p50 %.1f, p99 %.1f, max %.1f (%d events)",
                 lag.p50, lag.p99, lag.max, upper.p50, upper.p99, upper.max, lag.count))
+        }
+        if let lag = verification.relayLagFromCommitMs {
+            lines.append(String(format: "relay lag ms: commit -> XADD p50 %.1f, p99 %.1f, max %.1f (%d events)", lag.p50, lag.p99, lag.max, lag.count))
         }
         lines.append("verification: \(verification.passed ? "PASSED" : "FAILED")")
         for check in verification.checks {

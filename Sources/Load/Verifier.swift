@@ -27,9 +27,12 @@ public struct Verifier: Sendable {
         checks.append(await check("reserved and shipped units match the orders' items") { try await reservationsMatch(products) })
         var lags = RelayLags()
         checks.append(await check("every created order's \(eventType) event is in \(stream)") { try await eventsPublished(created, lags: &lags) })
+        // A figure, not a check: a database without commit timestamps only lacks it.
+        let fromCommit = try? await commitLags(lags.addedByEvent)
         return LoadReport.Verification(
             passed: checks.allSatisfy(\.passed), checks: checks, relayLagMs: LoadReport.Percentiles(milliseconds: lags.fromAcknowledgement),
-            relayLagFromCreationMs: LoadReport.Percentiles(milliseconds: lags.fromCreation))
+            relayLagFromCreationMs: LoadReport.Percentiles(milliseconds: lags.fromCreation),
+            relayLagFromCommitMs: fromCommit.flatMap { LoadReport.Percentiles(milliseconds: $0) })
     }
 
     private func check(_ name: String, _ body: () async throws -> (Bool, String)) async -> LoadReport.Check {
@@ -113,6 +116,31 @@ public struct Verifier: Sendable {
     struct RelayLags {
         var fromAcknowledgement: [Double] = []
         var fromCreation: [Double] = []
+        /// Each matched event's id and its XADD time (ms since the epoch).
+        var addedByEvent: [(eventID: UUID, added: Double)] = []
+    }
+
+    /// Milliseconds from the commit of each event's outbox row to its XADD; nil when the
+    /// database does not track commit timestamps. Rows already pruned are left out.
+    func commitLags(_ added: [(eventID: UUID, added: Double)]) async throws -> [Double]? {
+        let setting = try await db.query("SELECT current_setting('track_commit_timestamp') = 'on' AS tracked")
+        guard try setting[0].decode("tracked", as: Bool.self), !added.isEmpty else { return nil }
+        var lags: [Double] = []
+        for chunk in stride(from: 0, to: added.count, by: 5000).map({ added[$0..<min($0 + 5000, added.count)] }) {
+            let rows = try await db.query(
+                """
+                SELECT event_id, (extract(epoch FROM pg_xact_commit_timestamp(txid::xid)) * 1000000)::int8 AS committed_us
+                FROM outbox WHERE event_id = ANY($1::uuid[]) AND txid <> '0'
+                """, [.uuidArray(chunk.map(\.eventID))])
+            var committed: [UUID: Double] = [:]
+            for row in rows {
+                if let us = try row.decode("committed_us", as: Int64?.self) { committed[try row.decode("event_id")] = Double(us) / 1000 }
+            }
+            for (eventID, at) in chunk {
+                if let commit = committed[eventID] { lags.append(max(0, at - commit)) }
+            }
+        }
+        return lags.isEmpty ? nil : lags
     }
 
     func eventsPublished(_ created: [CreatedOrder], lags: inout RelayLags) async throws -> (Bool, String) {
@@ -139,6 +167,7 @@ public struct Verifier: Sendable {
                 {
                     lags.fromAcknowledgement.append(max(0, added - ack.timeIntervalSince1970 * 1000))
                     lags.fromCreation.append(max(0, added - time.timeIntervalSince1970 * 1000))
+                    if let eventID = (event["id"] as? String).flatMap(UUID.init(uuidString:)) { lags.addedByEvent.append((eventID, added)) }
                 }
             }
             if batch.isEmpty {

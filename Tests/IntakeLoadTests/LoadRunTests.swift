@@ -83,6 +83,20 @@ struct LoadRunTests {
             #expect(lag.count == report.ordersCreated && upper.count == report.ordersCreated)
             #expect(lag.p50 <= lag.p99 && lag.p99 <= lag.max && lag.max < 20_000)
             #expect(upper.p99 >= lag.p99, "from creation (before the commit) is never shorter than from the 201")
+            // From the commit itself, where the database records commit times (scripts/test's
+            // cluster does): between the two bounds.
+            let settings = PostgresClient(configuration: try PostgresConfiguration(url: url, poolSize: 1))
+            let tracked = try await settings.query("SELECT current_setting('track_commit_timestamp') = 'on' AS on")[0].decode("on", as: Bool.self)
+            settings.shutdown()
+            if tracked {
+                let fromCommit = try #require(report.verification.relayLagFromCommitMs, "\(report.text)")
+                #expect(fromCommit.count == report.ordersCreated)
+                #expect(fromCommit.p50 <= upper.p50 + 1 && fromCommit.p99 <= upper.p99 + 1, "the commit comes after the creation")
+                #expect(fromCommit.p50 + 1 >= lag.p50, "and before the 201")
+                #expect(report.text.contains("commit -> XADD"))
+            } else {
+                #expect(report.verification.relayLagFromCommitMs == nil)
+            }
             let json = try JSONSerialization.jsonObject(with: try report.json()) as? [String: Any] ?? [:]
             for field in ["mode", "duration_s", "concurrency", "orders_created", "orders_per_s", "requests_per_s", "latency_ms", "status_counts", "verification"] {
                 #expect(json[field] != nil, "report field \(field)")

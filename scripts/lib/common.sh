@@ -100,6 +100,7 @@ max_connections = 300
 shared_buffers = 512MB
 max_wal_size = 8GB
 wal_buffers = 64MB
+track_commit_timestamp = on
 CONF
   # Benchmarks profile Postgres too: total time per statement (pg_stat_statements).
   [ "$mode" = durable ] && printf "shared_preload_libraries = 'pg_stat_statements'\n" >>"$dir/pg/postgresql.conf"

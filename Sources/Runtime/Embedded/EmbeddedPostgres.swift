@@ -189,7 +189,7 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     /// Settings rewritten at every start, included last by `postgresql.conf`: the private
-    /// socket directory and, with archiving, `archive_mode`, `archive_command` and
+    /// socket directory, commit timestamps and, with archiving, `archive_mode`, `archive_command` and
     /// `archive_timeout`. Local socket connections are trusted: the socket directory admits
     /// the cluster's owner only.
     private static func writeRuntimeSettings(directory: URL, pgdata: URL, archiveCommand: String?, runAs: String?) async throws {
@@ -200,6 +200,9 @@ public struct EmbeddedPostgres: Sendable {
             # Written by intake at every start.
             unix_socket_directories = '\(socket.path)'
             unix_socket_permissions = 0700
+            # Each transaction's commit time (pg_xact_commit_timestamp): what the outbox relay's
+            # lag is measured from (`intake load`'s commit -> XADD figure).
+            track_commit_timestamp = on
 
             """
         if let archiveCommand {
