@@ -13,18 +13,21 @@ final class Activation<A: VirtualActor>: Sendable {
     @usableFromInline
     typealias Delivery = CheckedContinuation<Result<A.Reply, any Error>?, Never>
 
+    /// A class, not a struct: it is moved through the mailbox, a `Deque`, a lock and an
+    /// optional on every message, and each of those moves is then one reference count instead
+    /// of a field-by-field copy of the message, the continuation, the activator and the context.
     @usableFromInline
-    struct Envelope: Sendable {
-        @usableFromInline var message: A.Message
+    final class Envelope: Sendable {
+        @usableFromInline let message: A.Message
         /// Where the reply goes; nil for `tell`, whose reply (or error) is dropped.
-        @usableFromInline var delivery: Delivery?
+        @usableFromInline let delivery: Delivery?
         /// Builds the instance if this message finds the activation empty, instead of
         /// `A.activate` (a key known to be new needs no load).
-        @usableFromInline var activator: (@Sendable () async throws -> A)?
-        @usableFromInline var enqueuedAt: ContinuousClock.Instant
+        @usableFromInline let activator: (@Sendable () async throws -> A)?
+        @usableFromInline let enqueuedAt: ContinuousClock.Instant
         /// The sender's trace context, restored while the message is handled: a mailbox is
         /// a queue, which task-locals do not cross by themselves.
-        @usableFromInline var context: ServiceContext?
+        @usableFromInline let context: ServiceContext?
 
         @inlinable
         init(message: A.Message, delivery: Delivery?, activator: (@Sendable () async throws -> A)? = nil, enqueuedAt: ContinuousClock.Instant) {
