@@ -86,7 +86,7 @@ public final class HTTPLoadTarget: LoadTarget {
     }
 
     public func create(lines: [(UUID, Int)], user: LoadUser, idempotencyKey: String) async -> LoadAnswer {
-        let items = lines.map { ["product_id": $0.0.uuidString.lowercased(), "quantity": $0.1] as [String: Any] }
+        let items = lines.map { ["product_id": $0.0.lowercasedString, "quantity": $0.1] as [String: Any] }
         return await answer(.POST, "/v1/orders", json: ["items": items], token: user.token, headers: ["Idempotency-Key": idempotencyKey]) { body in
             let object = Self.object(body)
             guard let id = (object["id"] as? String).flatMap(UUID.init(uuidString:)), let amount = object["amount"] as? String else { return nil }
@@ -95,18 +95,18 @@ public final class HTTPLoadTarget: LoadTarget {
     }
 
     public func pay(_ order: CreatedOrder, paymentID: String) async -> LoadAnswer {
-        let body: [String: Any] = ["payment_id": paymentID, "order_id": order.id.uuidString.lowercased(), "amount": order.amount, "status": "succeeded"]
+        let body: [String: Any] = ["payment_id": paymentID, "order_id": order.id.lowercasedString, "amount": order.amount, "status": "succeeded"]
         guard let data = try? JSONSerialization.data(withJSONObject: body) else { return .noAnswer }
         let signature = webhook?.header(for: [UInt8](data)) ?? ""
         return await answer(.POST, "/v1/payments/webhook", raw: [UInt8](data), token: nil, headers: ["Intake-Signature": signature])
     }
 
     public func cancel(_ order: CreatedOrder) async -> LoadAnswer {
-        await answer(.POST, "/v1/orders/\(order.id.uuidString.lowercased())/cancel", token: order.user.token)
+        await answer(.POST, "/v1/orders/\(order.id.lowercasedString)/cancel", token: order.user.token)
     }
 
     public func get(_ order: CreatedOrder) async -> LoadAnswer {
-        await answer(.GET, "/v1/orders/\(order.id.uuidString.lowercased())", token: order.user.token)
+        await answer(.GET, "/v1/orders/\(order.id.lowercasedString)", token: order.user.token)
     }
 
     public func shutdown() async {

@@ -103,7 +103,7 @@ public struct LoadRunner: Sendable {
                 }
             case .pay:
                 let order = pending.remove(at: Int.random(in: 0..<pending.count, using: &random))
-                _ = await timed(.pay, deadline: deadline) { await target.pay(order, paymentID: "pay-\(order.id.uuidString.lowercased())") }
+                _ = await timed(.pay, deadline: deadline) { await target.pay(order, paymentID: "pay-\(order.id.lowercasedString)") }
             case .cancel:
                 let order = pending.remove(at: Int.random(in: 0..<pending.count, using: &random))
                 _ = await timed(.cancel, deadline: deadline) { await target.cancel(order) }

@@ -67,8 +67,8 @@ public struct Verifier: Sendable {
         }
         let passed = missing.isEmpty && wrong.isEmpty
         var detail = "\(created.count - missing.count - wrong.count) of \(created.count) found with exactly their items"
-        if !missing.isEmpty { detail += "; missing: \(missing.prefix(5).map { $0.uuidString.lowercased() })" }
-        if !wrong.isEmpty { detail += "; different items: \(wrong.prefix(5).map { $0.uuidString.lowercased() })" }
+        if !missing.isEmpty { detail += "; missing: \(missing.prefix(5).map { $0.lowercasedString })" }
+        if !wrong.isEmpty { detail += "; different items: \(wrong.prefix(5).map { $0.lowercasedString })" }
         return (passed, detail)
     }
 
@@ -86,7 +86,7 @@ public struct Verifier: Sendable {
             let lowest = min(try row.decode("min_a", as: Int.self), try row.decode("min_r", as: Int.self))
             sold += r + s
             if a + r + s != stockPerProduct || lowest < 0 {
-                bad.append("\((try row.decode("product_id", as: UUID.self)).uuidString.lowercased()): \(a)+\(r)+\(s)")
+                bad.append("\((try row.decode("product_id", as: UUID.self)).lowercasedString): \(a)+\(r)+\(s)")
             }
         }
         if rows.count != products.count { bad.append("\(products.count - rows.count) products have no stock rows") }
@@ -145,7 +145,7 @@ public struct Verifier: Sendable {
 
     func eventsPublished(_ created: [CreatedOrder], lags: inout RelayLags) async throws -> (Bool, String) {
         var acknowledged: [String: Date] = [:]
-        for order in created { acknowledged[order.id.uuidString.lowercased()] = order.acknowledgedAt }
+        for order in created { acknowledged[order.id.lowercasedString] = order.acknowledgedAt }
         var waiting = Set(acknowledged.keys)
         var cursor = "-"
         var entries = 0

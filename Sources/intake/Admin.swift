@@ -37,7 +37,7 @@ struct Admin: AsyncParsableCommand {
                         history: OrderHistory(db: infrastructure.postgres))
                     let hash = try await PasswordHasher(cost: UInt8(configuration.bcryptCost)).hash(password)
                     let user = try await users.create(email: email, passwordHash: hash, name: nil, region: nil, role: .admin)
-                    print("created admin \(user.email) with id \(user.id.uuidString.lowercased())")
+                    print("created admin \(user.email) with id \(user.id.lowercasedString)")
                 } catch {
                     await infrastructure.shutdown()
                     throw error

@@ -140,7 +140,7 @@ struct EtlRunsCommand: AsyncParsableCommand {
         let orders: String = run.ordersExtracted.map { String($0) } ?? "-"
         let rows: String = run.rowsLoaded.map { String($0) } ?? "-"
         let error: String = run.error.map { String($0.prefix(60)) } ?? ""
-        var cells: [String] = [run.id.uuidString.lowercased(), run.pipeline, run.logicalDate.description]
+        var cells: [String] = [run.id.lowercasedString, run.pipeline, run.logicalDate.description]
         cells += [run.status.rawValue, run.trigger.rawValue, started, duration, orders, rows, run.revenue ?? "-", error]
         return cells
     }

@@ -48,7 +48,7 @@ struct Pay: AsyncParsableCommand {
             } else {
                 paid = try await orderAmount(order, databaseURL: configuration.databaseURL ?? instance?.databaseURL)
             }
-            let fields = ["payment_id": paymentID ?? "dev-\(UUID().uuidString.lowercased())", "order_id": order.uuidString.lowercased(),
+            let fields = ["payment_id": paymentID ?? "dev-\(UUID().lowercasedString)", "order_id": order.lowercasedString,
                           "amount": paid, "status": status]
             let body = [UInt8](try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]))
             let base = url ?? instance?.owner.httpURL ?? "http://127.0.0.1:8080"
@@ -73,7 +73,7 @@ struct Pay: AsyncParsableCommand {
         let db = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL, poolSize: 1))
         defer { db.shutdown() }
         guard let row = try await db.query("SELECT amount::text AS amount FROM orders WHERE id = $1", [.uuid(order)]).first else {
-            throw ValidationError("no order \(order.uuidString.lowercased())")
+            throw ValidationError("no order \(order.lowercasedString)")
         }
         return try row.decode("amount", as: String.self)
     }

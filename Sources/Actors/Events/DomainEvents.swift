@@ -24,7 +24,7 @@ public struct DomainEvents: Sendable {
         data += ",\"items\":["
         for (index, item) in order.items.enumerated() {
             if index > 0 { data += "," }
-            data += "{\"productId\":\"\(item.productID.uuidString.lowercased())\",\"quantity\":\(item.quantity)}"
+            data += "{\"productId\":\"\(item.productID.lowercasedString)\",\"quantity\":\(item.quantity)}"
         }
         data += "]}"
         return orderEvent(order, type: "created", data: data)
@@ -44,7 +44,7 @@ public struct DomainEvents: Sendable {
     /// `inventory.updated`: `{"productId","newStockLevel"}` with the product's new total
     /// `available`.
     public func inventoryUpdated(productID: UUID, newStockLevel: Int, at time: Date = Date()) -> OutboxEvent {
-        let id = productID.uuidString.lowercased()
+        let id = productID.lowercasedString
         return OutboxEvent(
             aggregateType: "product", aggregateID: id,
             event: CloudEvent(
@@ -53,11 +53,19 @@ public struct DomainEvents: Sendable {
     }
 
     private func orderData(_ order: Order) -> String {
-        "{\"orderId\":\"\(order.id.uuidString.lowercased())\",\"userId\":\"\(order.userID.uuidString.lowercased())\",\"amount\":\"\(order.amount)\"}"
+        var data = "{\"orderId\":\""
+        data.reserveCapacity(160 + 64 * order.items.count)
+        data += order.id.lowercasedString
+        data += "\",\"userId\":\""
+        data += order.userID.lowercasedString
+        data += "\",\"amount\":\""
+        data += order.amount.description
+        data += "\"}"
+        return data
     }
 
     private func orderEvent(_ order: Order, type: String, data: String) -> OutboxEvent {
-        let id = order.id.uuidString.lowercased()
+        let id = order.id.lowercasedString
         return OutboxEvent(
             aggregateType: "order", aggregateID: id,
             event: CloudEvent(source: Self.orderSource, type: "\(typePrefix).order.\(type)", subject: id, time: order.updatedAt, data: data))

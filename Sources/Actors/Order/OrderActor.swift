@@ -76,7 +76,7 @@ public actor OrderActor: VirtualActor {
 
     public func handle(_ message: Message) async throws -> Order {
         try await withSpan(message.spanName) { span in
-            span.attributes["intake.order.id"] = id.uuidString.lowercased()
+            span.attributes["intake.order.id"] = id.lowercasedString
             return try await handleUntraced(message)
         }
     }
@@ -95,7 +95,7 @@ public actor OrderActor: VirtualActor {
                 needsReload = true
             } catch is StaleDecision {
                 needsReload = true
-                throw DomainError(.invalidTransition, "order \(id.uuidString.lowercased()) kept changing in another process; try again")
+                throw DomainError(.invalidTransition, "order \(id.lowercasedString) kept changing in another process; try again")
             }
         }
     }
@@ -116,7 +116,7 @@ public actor OrderActor: VirtualActor {
     }
 
     private func existing() throws(DomainError) -> Order {
-        guard let order else { throw DomainError(.notFound, "no order \(id.uuidString.lowercased())") }
+        guard let order else { throw DomainError(.notFound, "no order \(id.lowercasedString)") }
         return order
     }
 
@@ -131,7 +131,7 @@ public actor OrderActor: VirtualActor {
         var lines: [Reservation.Line] = []
         for line in request.lines {
             guard let product = try await context.catalog.product(line.productID) else {
-                let productID = line.productID.uuidString.lowercased()
+                let productID = line.productID.lowercasedString
                 throw DomainError(.unknownProduct, "no product \(productID)", subject: productID)
             }
             items.append(OrderItem(productID: product.id, quantity: line.quantity, unitPrice: product.price))
@@ -149,7 +149,7 @@ public actor OrderActor: VirtualActor {
             taken = try await ShardReserver(shards: context.shards).reserve(
                 lines, confirmation: { .confirm($0) },
                 shortage: { productID, _ in
-                    let product = productID.uuidString.lowercased()
+                    let product = productID.lowercasedString
                     return DomainError(.insufficientStock, "not enough stock of product \(product)", subject: product)
                 }
             ) { taken in
@@ -203,7 +203,7 @@ public actor OrderActor: VirtualActor {
         let order = try existing()
         guard order.status == .pending, order.expiresAt <= Date() else {
             throw DomainError(
-                .invalidTransition, "order \(id.uuidString.lowercased()) is \(order.status.rawValue), expiring at \(order.expiresAt): not expired")
+                .invalidTransition, "order \(id.lowercasedString) is \(order.status.rawValue), expiring at \(order.expiresAt): not expired")
         }
         return try await transition(.expire)
     }

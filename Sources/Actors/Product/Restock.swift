@@ -13,7 +13,7 @@ extension OrderService {
             throw DomainError(.validation, "delta must be within ±100000000", subject: "delta")
         }
         guard let product = try await catalog.product(productID) else {
-            throw DomainError(.notFound, "no product \(productID.uuidString.lowercased())")
+            throw DomainError(.notFound, "no product \(productID.lowercasedString)")
         }
         let event = events.inventoryUpdated(productID: productID, newStockLevel: -1)
         let writer = WriteSubmitter(groupCommit: groupCommit, db: db)
@@ -45,8 +45,8 @@ extension OrderService {
                     [line], confirmation: { .writtenOff($0) },
                     shortage: { _, available in
                         DomainError(
-                            .insufficientStock, "cannot write off \(-delta) units of \(productID.uuidString.lowercased()): only \(available) available",
-                            subject: productID.uuidString.lowercased())
+                            .insufficientStock, "cannot write off \(-delta) units of \(productID.lowercasedString): only \(available) available",
+                            subject: productID.lowercasedString)
                     }
                 ) { holds in
                     var perShard = [Int](repeating: 0, count: product.stockShards)
@@ -59,7 +59,7 @@ extension OrderService {
         }
         if delta != 0 { await stockChanged(productID) }
         guard let stock = try await catalog.stock(productID) else {
-            throw DomainError(.notFound, "no product \(productID.uuidString.lowercased())")
+            throw DomainError(.notFound, "no product \(productID.lowercasedString)")
         }
         return stock
     }

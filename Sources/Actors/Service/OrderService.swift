@@ -103,7 +103,7 @@ public final class OrderService: Sendable {
             }
             // An order for someone else names a user who exists and was not erased.
             let live = try await db.query("SELECT 1 FROM users WHERE id = $1 AND erased_at IS NULL", [.uuid(request.userID)])
-            guard !live.isEmpty else { throw DomainError(.validation, "no user \(request.userID.uuidString.lowercased())", subject: "user_id") }
+            guard !live.isEmpty else { throw DomainError(.validation, "no user \(request.userID.lowercasedString)", subject: "user_id") }
         }
         let id = UUIDv7.make()
         let context = orders.context

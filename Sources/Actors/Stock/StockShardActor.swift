@@ -12,7 +12,7 @@ public struct ShardKey: Hashable, Sendable, CustomStringConvertible {
         self.shard = shard
     }
 
-    public var description: String { "\(productID.uuidString.lowercased())#\(shard)" }
+    public var description: String { "\(productID.lowercasedString)#\(shard)" }
 }
 
 /// One stock shard in memory. It answers holds at memory speed: a hold takes units out of
@@ -54,7 +54,7 @@ public actor StockShardActor: VirtualActor {
     public static func activate(key: ShardKey, context: Context) async throws -> StockShardActor {
         let rows = try await context.db.query(OrderQueries.selectShard, [.uuid(key.productID), .int32(Int32(key.shard))])
         guard let row = rows.first else {
-            throw DomainError(.unknownProduct, "no stock shard \(key)", subject: key.productID.uuidString.lowercased())
+            throw DomainError(.unknownProduct, "no stock shard \(key)", subject: key.productID.lowercasedString)
         }
         return StockShardActor(stock: StockShard(available: try row.decode("available"), reserved: try row.decode("reserved")))
     }

@@ -62,7 +62,7 @@ public struct DailySales: Sendable {
     }
 
     func stagingDirectory(_ run: EtlRun) -> URL {
-        settings.stagingDirectory.appendingPathComponent(run.id.uuidString.lowercased())
+        settings.stagingDirectory.appendingPathComponent(run.id.lowercasedString)
     }
 
     /// `lake/daily_sales/dt=D/part-0.parquet`, as the run record names it.

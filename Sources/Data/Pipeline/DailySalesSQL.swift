@@ -26,7 +26,7 @@ enum DailySalesSQL {
         COPY (
             SELECT DATE '\(date)' AS sale_date, product_id, min(sku) AS sku, region,
                 count(DISTINCT order_key)::BIGINT AS orders, sum(quantity)::BIGINT AS units,
-                sum(quantity * unit_price)::DECIMAL(18,2) AS revenue, \(SQLText.literal(runID.uuidString.lowercased())) AS etl_run_id
+                sum(quantity * unit_price)::DECIMAL(18,2) AS revenue, \(SQLText.literal(runID.lowercasedString)) AS etl_run_id
             FROM read_parquet(\(SQLText.literal(anonymized.path)))
             GROUP BY product_id, region ORDER BY product_id, region
         ) TO \(SQLText.literal(output.path)) (FORMAT parquet);

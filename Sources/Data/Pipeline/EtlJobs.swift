@@ -26,7 +26,7 @@ public struct EtlJobs: Sendable {
         workQueue.register(kind: Self.scheduleKind, queue: Self.queue, concurrency: 1) { job in
             let date = Self.logicalDate(forScheduledJob: job, now: Date())
             if let run = try await runs.createScheduled(pipeline: Pipelines.dailySales, date: date) {
-                logger.notice("scheduled pipeline run", metadata: ["run": "\(run.id.uuidString.lowercased())", "date": "\(date)"])
+                logger.notice("scheduled pipeline run", metadata: ["run": "\(run.id.lowercasedString)", "date": "\(date)"])
             }
             return .completed
         }
@@ -65,11 +65,11 @@ public struct EtlJobs: Sendable {
     func runStep(_ job: Job) async throws -> JobOutcome {
         let args = try job.decodeArgs(StepArgs.self)
         guard let run = try await runs.find(args.runID) else {
-            return .discard(reason: "no run \(args.runID.uuidString.lowercased())")
+            return .discard(reason: "no run \(args.runID.lowercasedString)")
         }
         if run.status.isFinished { return .completed }
         try await runs.db.query(EtlQueries.markRunning(run.id))
-        let id = run.id.uuidString.lowercased()
+        let id = run.id.lowercasedString
         let started = ContinuousClock.now
         var recording: PostgresStatement?
         var loaded: DailySales.Loaded?

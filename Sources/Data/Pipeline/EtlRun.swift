@@ -36,7 +36,7 @@ public struct EtlRun: Sendable, Hashable {
 
     /// The record as DATA.md spells it: every field present, `null` when unknown.
     public func json() -> String {
-        var out = "{\"id\":\"\(id.uuidString.lowercased())\",\"pipeline\":"
+        var out = "{\"id\":\"\(id.lowercasedString)\",\"pipeline\":"
         JSONText.appendString(pipeline, to: &out)
         out += ",\"logical_date\":\"\(logicalDate)\",\"status\":\"\(status.rawValue)\",\"trigger\":\"\(trigger.rawValue)\""
         out += ",\"started_at\":" + (startedAt.map { "\"\(JSONText.timestamp($0))\"" } ?? "null")

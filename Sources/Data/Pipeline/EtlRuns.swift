@@ -81,7 +81,7 @@ public struct EtlRuns: Sendable {
     /// Waits until the run has finished, checking every `interval`; returns it.
     public func waitUntilFinished(_ id: UUID, interval: Duration = .milliseconds(100)) async throws -> EtlRun {
         while true {
-            guard let run = try await find(id) else { throw DataError(code: .notFound, message: "no run \(id.uuidString.lowercased())") }
+            guard let run = try await find(id) else { throw DataError(code: .notFound, message: "no run \(id.lowercasedString)") }
             if run.status.isFinished { return run }
             try await Task.sleep(for: interval)
         }
@@ -102,7 +102,7 @@ public struct EtlRuns: Sendable {
             EtlMetrics.finished(failed)
             logger.error(
                 "pipeline run failed",
-                metadata: ["run": "\(id.uuidString.lowercased())", "pipeline": "\(failed.pipeline)", "date": "\(failed.logicalDate)", "error": "\(error)"])
+                metadata: ["run": "\(id.lowercasedString)", "pipeline": "\(failed.pipeline)", "date": "\(failed.logicalDate)", "error": "\(error)"])
         }
         return failed
     }
@@ -126,7 +126,7 @@ public struct EtlRuns: Sendable {
     func stepJob(_ id: UUID, _ step: DailySales.Step) throws -> JobRequest {
         try JobRequest(
             kind: EtlJobs.stepKind, args: StepArgs(runID: id, step: step), queue: EtlJobs.queue, maxAttempts: stepAttempts,
-            uniqueKey: "etl:\(id.uuidString.lowercased()):\(step.rawValue)")
+            uniqueKey: "etl:\(id.lowercasedString):\(step.rawValue)")
     }
 }
 

@@ -11,7 +11,7 @@ public struct PipelineEvents: Sendable {
 
     /// `<prefix>.pipeline.failed` with `{"runId","pipeline","logicalDate","error"}`.
     public func pipelineFailed(_ run: EtlRun, error: String) -> OutboxEvent {
-        let id = run.id.uuidString.lowercased()
+        let id = run.id.lowercasedString
         var data = "{\"runId\":\"\(id)\",\"pipeline\":"
         JSONText.appendString(run.pipeline, to: &data)
         data += ",\"logicalDate\":\"\(run.logicalDate)\",\"error\":"

@@ -55,7 +55,7 @@ enum Files {
     /// A temporary name beside `url`, unique to this attempt: a process killed mid-write can
     /// leave a DuckDB child writing its file, which must never be the file of the next attempt.
     static func temporary(for url: URL) -> URL {
-        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.lowercased()).tmp")
+        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().lowercasedString).tmp")
     }
 
     /// Removes `.<name>.*.tmp` files beside `url` last modified more than `age` ago: what

@@ -40,7 +40,11 @@ public struct CloudEvent: Sendable, Hashable {
     /// "subject":...,"time":...,"datacontenttype":"application/json","data":{...}}`.
     /// `data` is embedded as JSON, not as a string, when the content type is JSON.
     public func structuredJSON() -> String {
-        var out = "{\"specversion\":\"1.0\",\"id\":\"\(id.lowercasedString)\",\"source\":"
+        var out = ""
+        out.reserveCapacity(192 + source.utf8.count + type.utf8.count + (subject?.utf8.count ?? 0) + data.utf8.count)
+        out += "{\"specversion\":\"1.0\",\"id\":\""
+        out += id.lowercasedString
+        out += "\",\"source\":"
         JSONText.appendString(source, to: &out)
         out += ",\"type\":"
         JSONText.appendString(type, to: &out)
@@ -52,7 +56,9 @@ public struct CloudEvent: Sendable, Hashable {
             out += ",\"traceparent\":"
             JSONText.appendString(traceparent, to: &out)
         }
-        out += ",\"time\":\"\(JSONText.timestamp(time))\",\"datacontenttype\":"
+        out += ",\"time\":\""
+        out += JSONText.timestamp(time)
+        out += "\",\"datacontenttype\":"
         JSONText.appendString(dataContentType, to: &out)
         out += ",\"data\":"
         if dataContentType == "application/json" || dataContentType.hasSuffix("+json") {

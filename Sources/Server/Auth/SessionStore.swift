@@ -24,7 +24,7 @@ public struct SessionStore: Sendable {
 
     /// Starts a session; returns its id.
     public func start(userID: UUID, lifetime: Duration) async throws -> String {
-        let sessionID = UUID().uuidString.lowercased()
+        let sessionID = UUID().lowercasedString
         let seconds = max(1, Int(lifetime.components.seconds))
         let replies = try await redis.pipeline([
             RedisCommand("SET", .init(sessionKey(sessionID)), .init(userID.lowercased), "EX", .init(seconds)),

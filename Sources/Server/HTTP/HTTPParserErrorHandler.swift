@@ -40,7 +40,7 @@ final class HTTPParserErrorHandler: ChannelDuplexHandler, RemovableChannelHandle
         head.headerFields[.contentType] = "application/problem+json"
         head.headerFields[.contentLength] = String(body.count)
         head.headerFields[.connection] = "close"
-        head.headerFields[.requestID] = UniqueID.uuid().uuidString.lowercased()
+        head.headerFields[.requestID] = UniqueID.uuid().lowercasedString
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -53,7 +53,7 @@ struct EtlRoutes<Context: IntakeContext> {
         let data = try self.data()
         let id = try context.uuidParameter("id")
         guard let run = try await mappingDataErrors({ try await data.runs.find(id) }) else {
-            throw Problem.notFound("no run \(id.uuidString.lowercased())")
+            throw Problem.notFound("no run \(id.lowercasedString)")
         }
         return JSONBody.response(data: Array(run.json().utf8), status: .ok)
     }
@@ -70,7 +70,7 @@ struct EtlRoutes<Context: IntakeContext> {
         let cursor = try request.pageCursor()
         let page = try await mappingDataErrors { try await data.runs.page(pipeline: pipeline, limit: limit, after: cursor) }
         var out = "{\"items\":[" + page.runs.map { $0.json() }.joined(separator: ",") + "],\"next_cursor\":"
-        out += page.nextCursor.map { "\"\($0.uuidString.lowercased())\"" } ?? "null"
+        out += page.nextCursor.map { "\"\($0.lowercasedString)\"" } ?? "null"
         out += "}"
         return JSONBody.response(data: Array(out.utf8), status: .ok)
     }

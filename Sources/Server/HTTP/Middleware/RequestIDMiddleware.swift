@@ -11,7 +11,7 @@ struct RequestIDMiddleware<Context: IntakeContext>: RouterMiddleware {
         let sent = request.headers[.requestID].flatMap { id in
             (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { (0x21...0x7E).contains($0) } ? id : nil
         }
-        context.requestID = sent ?? UniqueID.uuid().uuidString.lowercased()
+        context.requestID = sent ?? UniqueID.uuid().lowercasedString
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
         var response: Response
         do {
