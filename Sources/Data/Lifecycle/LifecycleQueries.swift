@@ -29,14 +29,22 @@ enum LifecycleQueries {
         WHERE created_at < date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' ORDER BY 1
         """
 
-    /// Removes the archive rows of `[$1, $2)`; returns the orders removed.
+    /// Removes the archive rows of `[$1, $2)`, adding the units their delivered orders shipped
+    /// to `shipped_cold`; returns the orders and items removed.
     static let dropMonth = """
         WITH gone AS (
-            DELETE FROM orders_archive WHERE created_at >= $1 AND created_at < $2 RETURNING id
+            DELETE FROM orders_archive WHERE created_at >= $1 AND created_at < $2 RETURNING id, status
         ), items AS (
-            DELETE FROM order_items_archive i USING gone g WHERE i.order_id = g.id RETURNING 1
+            DELETE FROM order_items_archive i USING gone g WHERE i.order_id = g.id
+            RETURNING i.product_id, i.shard, CASE WHEN g.status IN ('SHIPPED', 'DELIVERED') THEN i.quantity ELSE 0 END AS shipped
+        ), counted AS (
+            INSERT INTO shipped_cold (product_id, shard, units)
+            SELECT product_id, shard, sum(shipped) FROM items GROUP BY 1, 2 HAVING sum(shipped) > 0
+            ON CONFLICT (product_id, shard) DO UPDATE SET units = shipped_cold.units + EXCLUDED.units
+            RETURNING 1
         )
-        SELECT (SELECT count(*) FROM gone)::int8 AS orders, (SELECT count(*) FROM items)::int8 AS items
+        SELECT (SELECT count(*) FROM gone)::int8 AS orders, (SELECT count(*) FROM items)::int8 AS items,
+            (SELECT count(*) FROM counted)::int8 AS shards
         """
 
     static let orderColumns = """

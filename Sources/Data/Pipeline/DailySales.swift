@@ -77,6 +77,14 @@ public struct DailySales: Sendable {
     /// 1. extract: in one REPEATABLE READ snapshot, the day's control totals and its items
     /// (streamed by `COPY ... TO STDOUT` into `items.csv`, never held in memory).
     func extract(_ run: EtlRun) async throws -> Extracted {
+        // A cold month's orders left Postgres (only the lake's archive Parquet has them): a
+        // re-run would replace the day's rows with an empty extract.
+        let coldBefore = LogicalDate(containing: settings.coldAfter.before(Date()))
+        if run.logicalDate.firstOfMonth < coldBefore.firstOfMonth {
+            throw DataError(
+                code: .validation,
+                message: "the orders of \(run.logicalDate) have left Postgres (archive months before \(coldBefore.firstOfMonth) are cold, INTAKE_COLD_AFTER): its warehouse rows stay as they were loaded")
+        }
         let directory = stagingDirectory(run)
         try Files.createDirectory(directory)
         let items = directory.appendingPathComponent("items.csv")

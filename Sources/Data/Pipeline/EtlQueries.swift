@@ -113,12 +113,23 @@ enum EtlQueries {
             + " AND o.status IN ('PAID', 'SHIPPED', 'DELIVERED')"
     }
 
+    /// The orders of the day wherever they are in Postgres: the hot table and the archive
+    /// (an order is in exactly one: the lifecycle moves it in one transaction).
+    static let allOrders = """
+        (SELECT id, status, amount, region, created_at FROM orders
+         UNION ALL SELECT id, status, amount, region, created_at FROM orders_archive)
+        """
+    static let allItems = """
+        (SELECT order_id, product_id, quantity, unit_price FROM order_items
+         UNION ALL SELECT order_id, product_id, quantity, unit_price FROM order_items_archive)
+        """
+
     /// Control totals of the day: its orders and the sum of their amounts (the items'
     /// quantities are summed from the extracted file, which holds exactly those orders' items).
     static func controlTotals(_ date: LogicalDate) -> String {
         """
         SELECT count(*)::int8 AS orders, COALESCE(sum(o.amount), 0)::numeric(18,2)::text AS revenue
-        FROM orders o WHERE \(dayFilter(date))
+        FROM \(allOrders) o WHERE \(dayFilter(date))
         """
     }
 
@@ -128,7 +139,7 @@ enum EtlQueries {
         """
         COPY (
             SELECT i.order_id, i.product_id, p.sku, o.region, i.quantity, i.unit_price
-            FROM orders o JOIN order_items i ON i.order_id = o.id LEFT JOIN products p ON p.id = i.product_id
+            FROM \(allOrders) o JOIN \(allItems) i ON i.order_id = o.id LEFT JOIN products p ON p.id = i.product_id
             WHERE \(dayFilter(date))
         ) TO STDOUT (FORMAT csv)
         """

@@ -42,7 +42,8 @@ enum DataQualityQueries {
         case "stock.conservation":
             // Per product: available + reserved + shipped over its shards = its ledger (initial
             // stock + restocks - write-offs); per shard: nothing negative, reserved = the items
-            // of live (PENDING, PAID) orders, shipped = those of SHIPPED and DELIVERED ones.
+            // of live (PENDING, PAID) orders, shipped = those of SHIPPED and DELIVERED ones,
+            // wherever they are now: hot, archived (warm), or gone cold (`shipped_cold`).
             // The value counts the products and shards out of balance.
             return PostgresStatement(
                 """
@@ -52,10 +53,19 @@ enum DataQualityQueries {
                             OR s.reserved <> COALESCE(x.live, 0) OR s.shipped <> COALESCE(x.gone, 0) AS off
                     FROM stock_shards s
                     LEFT JOIN (
-                        SELECT i.product_id, i.shard,
-                            sum(i.quantity) FILTER (WHERE o.status IN ('PENDING', 'PAID')) AS live,
-                            sum(i.quantity) FILTER (WHERE o.status IN ('SHIPPED', 'DELIVERED')) AS gone
-                        FROM order_items i JOIN orders o ON o.id = i.order_id GROUP BY 1, 2
+                        SELECT product_id, shard, sum(live) AS live, sum(gone) AS gone FROM (
+                            SELECT i.product_id, i.shard,
+                                sum(i.quantity) FILTER (WHERE o.status IN ('PENDING', 'PAID')) AS live,
+                                sum(i.quantity) FILTER (WHERE o.status IN ('SHIPPED', 'DELIVERED')) AS gone
+                            FROM order_items i JOIN orders o ON o.id = i.order_id GROUP BY 1, 2
+                            UNION ALL
+                            SELECT i.product_id, i.shard,
+                                sum(i.quantity) FILTER (WHERE o.status IN ('PENDING', 'PAID')),
+                                sum(i.quantity) FILTER (WHERE o.status IN ('SHIPPED', 'DELIVERED'))
+                            FROM order_items_archive i JOIN orders_archive o ON o.id = i.order_id GROUP BY 1, 2
+                            UNION ALL
+                            SELECT product_id, shard, 0, units FROM shipped_cold
+                        ) all_orders GROUP BY 1, 2
                     ) x ON x.product_id = s.product_id AND x.shard = s.shard
                 ),
                 per_product AS (
