@@ -28,7 +28,7 @@ public struct DataPlatform: Sendable {
         dailySales = DailySales(db: db, duckdb: duckdb, warehouse: warehouse, settings: settings, logger: logger)
         reports = DailySalesReport(warehouse: warehouse)
         jobs = EtlJobs(runs: runs, pipeline: dailySales, settings: settings, logger: logger)
-        quality = DataQuality(db: db, warn: settings.dqWarn, logger: logger)
+        quality = DataQuality(db: db, warehouse: ReadOnlyWarehouse(path: settings.warehousePath, duckdb: duckdb), warn: settings.dqWarn, logger: logger)
         metrics = DataMetrics(db: db, quality: quality, logger: logger)
         lifecycle = Lifecycle(db: db, duckdb: duckdb, settings: settings, logger: logger)
     }

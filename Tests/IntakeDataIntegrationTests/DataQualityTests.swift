@@ -34,6 +34,26 @@ extension DataIntegrationTests {
                 INSERT INTO etl_runs (id, pipeline, logical_date, status, trigger, started_at, finished_at, orders_extracted, rows_loaded, revenue)
                 VALUES ($1, 'daily_sales', $2::date, 'succeeded', 'schedule', now(), now(), 0, 0, 0)
                 """, [.uuid(UUIDv7.make()), .text(yesterday.description)])
+            // The run loaded a day without sales: the warehouse exists and holds none of it.
+            try await h.platform.warehouse.ensureExists()
+        }
+
+        /// DATA.md: "an empty warehouse fails" — whatever the run record says.
+        @Test func freshnessFailsWhenTheWarehouseLacksWhatTheRunLoaded() async throws {
+            try await DataHarness.with { h in
+                try await Self.seed(h)
+                func freshness() async throws -> DataQualityResult {
+                    try #require(try await h.platform.quality.runAll().first { $0.check == "warehouse.daily_sales.freshness" })
+                }
+                #expect(try await freshness().passed)
+                try await h.db.query("UPDATE etl_runs SET rows_loaded = 3")
+                let short = try await freshness()
+                #expect(!short.passed && (short.detail ?? "").contains("holds 0 rows"), "\(short)")
+                try await h.db.query("UPDATE etl_runs SET rows_loaded = 0")
+                try FileManager.default.removeItem(at: h.platform.settings.warehousePath)
+                let gone = try await freshness()
+                #expect(!gone.passed && (gone.detail ?? "").contains("holds no daily_sales"), "\(gone)")
+            }
         }
 
         @Test func everyCheckPassesOnGoodDataAndIsKept() async throws {

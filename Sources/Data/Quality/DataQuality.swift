@@ -9,12 +9,16 @@ public struct DataQuality: Sendable {
     public static let jobKind = "dq.checks"
 
     let db: PostgresClient
+    /// Where freshness is confirmed: yesterday's rows must be in the file, not only in the
+    /// run record.
+    let warehouse: ReadOnlyWarehouse
     /// Checks whose failure only warns (`INTAKE_DQ_WARN`).
     let warn: Set<String>
     let logger: Logger
 
-    init(db: PostgresClient, warn: Set<String>, logger: Logger) {
+    init(db: PostgresClient, warehouse: ReadOnlyWarehouse, warn: Set<String>, logger: Logger) {
         self.db = db
+        self.warehouse = warehouse
         self.warn = warn
         self.logger = logger
     }
@@ -37,11 +41,18 @@ public struct DataQuality: Sendable {
                 throw DataError(code: .storage, message: "data-quality check \(check.name) measured nothing")
             }
             let text: String = try row.decode("value_text")
-            guard let value = Double(text) else {
+            guard var value = Double(text) else {
                 throw DataError(code: .storage, message: "data-quality check \(check.name) measured \(text), not a number")
             }
             let total: Int64 = try row.decode("total")
             var detail: String? = rows.columns.contains("detail") ? try row.decode("detail") : nil
+            if check.name == "warehouse.daily_sales.freshness", total > 0,
+                let missing = try await missingFromWarehouse(yesterday, loaded: try row.decode("rows_loaded", as: Int64?.self))
+            {
+                // DATA.md: an empty warehouse fails, whatever the run record says.
+                value = -1
+                detail = missing
+            }
             if detail == nil, total == 0 { detail = "0 rows" }
             results.append(
                 DataQualityResult(
@@ -58,6 +69,20 @@ public struct DataQuality: Sendable {
             }
         }
         return results
+    }
+
+    /// Why the warehouse does not hold what `day`'s succeeded run loaded (`loaded` rows), or
+    /// nil when it does.
+    func missingFromWarehouse(_ day: LogicalDate, loaded: Int64?) async throws -> String? {
+        struct Count: Decodable, Sendable { var n: Int64 }
+        let found: Int64
+        do {
+            found = try await warehouse.read("SELECT count(*) AS n FROM daily_sales WHERE sale_date = DATE '\(day)'", as: Count.self).first?.n ?? 0
+        } catch let error as DataError where error.code == .notFound || error.code == .duckdb {
+            return "the warehouse holds no daily_sales: \(error.message)"
+        }
+        guard let loaded, found != loaded else { return nil }
+        return "the warehouse holds \(found) rows of \(day); its run loaded \(loaded)"
     }
 
     /// `intake_dq_check_passing{check}` (1/0) and `intake_dq_check_value{check}` of `result`.
