@@ -168,8 +168,8 @@ extension DataIntegrationTests {
                     let first = try Self.start(
                         ["etl", "run", "daily-sales", "--date", "2026-11-20"], url: url, dataDirectory: directory,
                         extra: ["INTAKE_JOB_LEASE": "1s"])
-                    try await waitUntil("the run's load step is running", timeout: .seconds(60)) {
-                        try await !db.query("SELECT 1 FROM jobs WHERE unique_key LIKE 'etl:%:load' AND state = 'running'").isEmpty
+                    try await waitUntil("the run's load step waits for the warehouse lock", timeout: .seconds(60)) {
+                        try await !db.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").isEmpty
                     }
                     // Mid-load, readers see the previous load whole.
                     #expect(try await totals() == Totals(rows: 3, orders: 20_000, revenue: "50000.00"))

@@ -328,6 +328,42 @@ extension DataIntegrationTests {
             }
         }
 
+        /// Processes on different machines each stage in their own directory: a run's steps
+        /// stay with the process that staged its files, so runs succeed whichever processes
+        /// take them (before, a step handed to the other process found its input missing,
+        /// started over and handed on again, and most runs failed).
+        @Test func runsSucceedWithProcessesThatStageOnDifferentMachines() async throws {
+            try await DataHarness.with { h in
+                try await Self.seed(h)
+                let queues = try (0..<3).map { index in
+                    var machine = h.platform.settings
+                    machine.stagingDirectory = h.directory.appendingPathComponent("machine-\(index)-staging")
+                    let queue = WorkQueue(
+                        client: h.db,
+                        configuration: WorkQueueConfiguration(
+                            workerName: "machine-\(index)", lease: .seconds(30), pollInterval: .milliseconds(20),
+                            retrySchedule: RetrySchedule(base: .milliseconds(50), cap: .milliseconds(200))))
+                    try DataPlatform(db: h.db, settings: machine).register(on: queue)
+                    return queue
+                }
+                let finished = try await withRunningServices(queues) {
+                    var ids: [UUID] = []
+                    for offset in 0..<6 {
+                        let day = try #require(LogicalDate(Self.dayA)).adding(days: Int64(offset))
+                        ids.append(try await h.platform.runs.create(pipeline: "daily_sales", date: day, trigger: .manual).id)
+                    }
+                    var runs: [EtlRun] = []
+                    for id in ids { runs.append(try await h.platform.runs.waitUntilFinished(id, interval: .milliseconds(20))) }
+                    return runs
+                }
+                for run in finished { #expect(run.status == .succeeded, "\(run)") }
+                // Each run was extracted once: no step found its input on another machine.
+                let extracts = try await h.db.query("SELECT count(*)::int8 AS n FROM jobs WHERE unique_key LIKE 'etl:%:extract'")
+                #expect(try extracts[0].decode("n", as: Int.self) == 6)
+                #expect(try await h.warehouseRows(Self.dayA).values == Self.expectedA)
+            }
+        }
+
         @Test func twoProcessesAndOneScheduleSlotMakeExactlyOneRun() async throws {
             try await DataHarness.with { h in
                 let second = PostgresClient(configuration: h.configuration)

@@ -2,8 +2,15 @@ import Foundation
 import IntakeRuntime
 import Logging
 
-/// The pipelines on the work queue: one job per step of a run, the daily schedule, and the
-/// sweep that fails runs whose jobs were discarded.
+/// The pipelines on the work queue: one job per run, which takes it through every step in the
+/// process that staged its files; the daily schedule; and the sweep that fails runs whose
+/// jobs were discarded.
+///
+/// A run's staged files (`etl-staging/<run>/`) live on the machine that wrote them, so its
+/// steps must not be handed to whichever process polls next: with several processes and their
+/// own data directories, a step would find its input missing on another machine, start over,
+/// and hand the next step on again. A crashed run's job is rescued (lease) and starts again
+/// from extract wherever it lands.
 public struct EtlJobs: Sendable {
     public static let stepKind = "etl.step"
     public static let scheduleKind = "etl.daily_sales.schedule"
@@ -60,23 +67,51 @@ public struct EtlJobs: Sendable {
         return LogicalDate(containing: now).adding(days: -1)
     }
 
-    /// Runs one step of a run, then does what `DailySales.decide` says: queue the next step
-    /// (in the transaction that records this one), end the run, start over, or retry.
+    /// Runs the job's step of a run and then each next one in this process, doing what
+    /// `DailySales.decide` says after each: record it and go on, end the run, start over
+    /// from extract (once per attempt: the staged input went missing), or retry the job.
     func runStep(_ job: Job) async throws -> JobOutcome {
         let args = try job.decodeArgs(StepArgs.self)
-        guard let run = try await runs.find(args.runID) else {
+        guard var run = try await runs.find(args.runID) else {
             return .discard(reason: "no run \(args.runID.lowercasedString)")
         }
         if run.status.isFinished { return .completed }
         try await runs.db.query(EtlQueries.markRunning(run.id))
+        var step = args.step
+        var restarted = false
+        while true {
+            switch try await runOne(step, of: run, job: job, restarted: restarted) {
+            case .next(let next):
+                step = next
+            case .restart:
+                restarted = true
+                step = .extract
+            case .finished:
+                return .completed
+            }
+            // The next step reads what this one recorded (the extract's control totals).
+            guard let recorded = try await runs.find(run.id) else { return .discard(reason: "run \(run.id.lowercasedString) was deleted") }
+            if recorded.status.isFinished { return .completed }
+            run = recorded
+        }
+    }
+
+    enum StepEnd {
+        case next(DailySales.Step)
+        case restart
+        case finished
+    }
+
+    /// One step of `run`, and what follows from it.
+    private func runOne(_ step: DailySales.Step, of run: EtlRun, job: Job, restarted: Bool) async throws -> StepEnd {
         let id = run.id.lowercasedString
         let started = ContinuousClock.now
         var recording: PostgresStatement?
         var loaded: DailySales.Loaded?
-        let event: DailySales.StepEvent
+        var event: DailySales.StepEvent
         var failure: (any Error)?
         do {
-            switch args.step {
+            switch step {
             case .extract:
                 let extracted = try await pipeline.extract(run)
                 recording = EtlQueries.recordExtract(run.id, orders: extracted.orders, revenue: extracted.revenue)
@@ -87,25 +122,29 @@ public struct EtlJobs: Sendable {
             case .load:
                 loaded = try await pipeline.load(run)
             }
-            event = .stepDone(args.step)
+            event = .stepDone(step)
         } catch let error as DataError where error.code == .reconciliation {
             event = .reconciliationFailed(error.message)
-        } catch is DailySales.StagedInputMissing {
-            event = .stagedInputMissing
+        } catch let error as DailySales.StagedInputMissing {
+            // Starting over from extract once is the remedy; a second time in one attempt is a
+            // fault (the staging directory is being removed under us), retried by the queue.
+            event = restarted ? .stepFailed("\(step.rawValue): \(error)") : .stagedInputMissing
+            failure = error
         } catch {
             failure = error
-            event = .stepFailed("\(args.step.rawValue): \(error)")
+            event = .stepFailed("\(step.rawValue): \(error)")
         }
         let action = DailySales.decide(event, attempt: job.attempt, maxAttempts: job.maxAttempts)
         logger.info(
             "pipeline step ended",
             metadata: [
-                "run": "\(id)", "step": "\(args.step.rawValue)", "attempt": "\(job.attempt)", "duration": "\(ContinuousClock.now - started)",
+                "run": "\(id)", "step": "\(step.rawValue)", "attempt": "\(job.attempt)", "duration": "\(ContinuousClock.now - started)",
                 "action": "\(action)",
             ])
         switch action {
         case .queueNext(let next):
-            try await advance(run, to: next, recording: recording)
+            if let recording { try await runs.db.query(recording) }
+            return .next(next)
         case .markSucceeded:
             guard let loaded else { preconditionFailure("markSucceeded is decided only after a load") }
             let statement = EtlQueries.markSucceeded(run.id, rows: loaded.rows, revenue: loaded.revenue, output: DailySales.outputName(run.logicalDate))
@@ -116,29 +155,21 @@ public struct EtlJobs: Sendable {
                     metadata: ["run": "\(id)", "date": "\(run.logicalDate)", "rows": "\(loaded.rows)", "revenue": "\(loaded.revenue)"])
             }
             pipeline.cleanUp(run)
+            return .finished
         case .failRun(let reason):
             try await runs.fail(run.id, error: reason)
             pipeline.cleanUp(run)
+            return .finished
         case .failRunAndGiveUp(let reason):
             try await runs.fail(run.id, error: reason)
             pipeline.cleanUp(run)
             throw failure ?? DataError(code: .storage, message: reason)
         case .restartFromExtract:
-            logger.warning("staged input missing; the run starts over from extract", metadata: ["run": "\(id)"])
-            try await WorkQueue.enqueue(try runs.stepJob(run.id, .extract), using: runs.db)
+            logger.warning("staged input missing; the run starts over from extract", metadata: ["run": "\(id)", "step": "\(step.rawValue)"])
+            return .restart
         case .retry:
-            logger.warning("pipeline step failed; retrying", metadata: ["run": "\(id)", "step": "\(args.step.rawValue)", "error": "\(event)"])
+            logger.warning("pipeline step failed; retrying", metadata: ["run": "\(id)", "step": "\(step.rawValue)", "error": "\(event)"])
             throw failure ?? DataError(code: .storage, message: "\(event)")
-        }
-        return .completed
-    }
-
-    /// Records the step (if `statement`) and queues the next step, in one transaction.
-    private func advance(_ run: EtlRun, to next: DailySales.Step, recording statement: PostgresStatement? = nil) async throws {
-        let request = try runs.stepJob(run.id, next)
-        try await runs.db.withTransaction { transaction in
-            if let statement { try await transaction.query(statement) }
-            try await WorkQueue.enqueue(request, in: transaction)
         }
     }
 }

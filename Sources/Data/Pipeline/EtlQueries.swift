@@ -88,7 +88,9 @@ enum EtlQueries {
     /// rescuer after its last attempt, or deleted), with the last error of their jobs.
     static let orphans = """
         SELECT r.id, (SELECT j.last_error FROM jobs j WHERE j.unique_key LIKE 'etl:' || r.id::text || ':%'
-                      ORDER BY j.id DESC LIMIT 1) AS last_error
+                      ORDER BY j.id DESC LIMIT 1) AS last_error,
+            (SELECT j.state::text FROM jobs j WHERE j.unique_key LIKE 'etl:' || r.id::text || ':%'
+             ORDER BY j.id DESC LIMIT 1) AS last_state
         FROM etl_runs r
         WHERE r.status IN ('queued', 'running')
           AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.unique_key LIKE 'etl:' || r.id::text || ':%'

@@ -115,7 +115,13 @@ public struct EtlRuns: Sendable {
         for row in try await db.query(EtlQueries.orphans) {
             let id: UUID = try row.decode("id")
             let lastError: String? = try row.decode("last_error")
-            let reason = "its step job was discarded" + (lastError.map { ": \($0)" } ?? "")
+            let lastState: String? = try row.decode("last_state")
+            let reason: String
+            switch lastState {
+            case "discarded": reason = "its step job was discarded" + (lastError.map { ": \($0)" } ?? "")
+            case let state?: reason = "its last job ended (\(state)) without finishing the run" + (lastError.map { ": \($0)" } ?? "")
+            case nil: reason = "no job was ever queued for it"
+            }
             if let run = try await fail(id, error: reason) { failed.append(run) }
         }
         return failed
