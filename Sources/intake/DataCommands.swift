@@ -199,9 +199,12 @@ struct WarehouseSQL: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The SQL, e.g. \"SELECT * FROM daily_sales LIMIT 10\".") var sql: String
     @Option(help: "box, csv or json.") var format: String = "box"
+    @Option(help: "Stop the query after this many seconds (1 to 86400).") var timeout: Int = 600
 
     func run() async throws {
         try await reportingErrors {
+            guard (1...86_400).contains(timeout) else { throw ValidationError("--timeout must be 1...86400 seconds") }
+            DuckDBSignals.killChildrenOnExit()
             let mode: DuckDB.OutputMode
             switch format {
             case "box": mode = .box
@@ -216,7 +219,7 @@ struct WarehouseSQL: AsyncParsableCommand {
             let settings = try configuration.dataSettings()
             let duckdb = try DuckDB.locate(explicit: settings.duckdbPath)
             let warehouse = ReadOnlyWarehouse(path: settings.warehousePath, duckdb: duckdb)
-            print(try await warehouse.query(sql, format: mode), terminator: "")
+            print(try await warehouse.query(sql, format: mode, timeLimit: .seconds(timeout)), terminator: "")
         }
     }
 }

@@ -143,6 +143,36 @@ extension DataIntegrationTests {
             }
         }
 
+        /// `intake warehouse sql` stops a query at `--timeout`, and when it is interrupted
+        /// (SIGTERM, as `timeout` sends; SIGINT) its `duckdb` goes with it instead of running
+        /// on under init.
+        @Test func aWarehouseQueryEndsWithItsCommand() async throws {
+            try await Self.withDatabase { url, db, directory in
+                let settings = try DataSettings.load(from: ProcessInfo.processInfo.environment, dataDirectory: directory)
+                try await DataPlatform(db: db, settings: settings).warehouse.ensureExists()
+                let endless = "SELECT sum(hash(a.range * b.range)) FROM range(1000000000) a, range(1000000000) b"
+                let limited = try await Self.intake(["warehouse", "sql", endless, "--timeout", "1"], url: url, dataDirectory: directory)
+                #expect(limited.status == 1)
+                #expect(limited.standardError.contains("ran longer than") && limited.standardError.split(separator: "\n").count == 1, "\(limited.standardError)")
+
+                for signalNumber in [SIGTERM, SIGINT] {
+                    let started = try Self.start(["warehouse", "sql", endless], url: url, dataDirectory: directory)
+                    let pid = started.0.processIdentifier
+                    var child: Int32?
+                    try await waitUntil("the query's duckdb runs") {
+                        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+                        child = children.split(separator: " ").compactMap { Int32($0) }.first
+                        return child != nil
+                    }
+                    kill(pid, signalNumber)
+                    let ended = try await Self.wait(started)
+                    #expect(ended.status == 128 + signalNumber)
+                    let duckdb = try #require(child)
+                    try await waitUntil("duckdb \(duckdb) ends with the command") { ChildProcess.exited(duckdb) }
+                }
+            }
+        }
+
         @Test func aRunKilledMidLoadLeavesTheDayWholeAndIsCompletedOnce() async throws {
             try await Self.withDatabase { url, db, directory in
                 try await Self.seed(db, day: "2026-11-20", count: 20_000)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The DuckDB CLI, driven as a subprocess speaking SQL.
 ///
@@ -63,15 +64,19 @@ public struct DuckDB: Sendable {
     ///
     /// `background` work (the pipeline's steps) runs at a lower CPU priority (nice 10), so that
     /// a run gives way to order intake on a busy machine; reads answer at normal priority.
+    ///
+    /// `timeLimit`: past it the process is killed and the call fails (`DataError.timeout`).
+    /// A cancelled caller kills it too: no `duckdb` outlives the work that asked for it.
     public func run(
-        _ sql: String, database: String = ":memory:", mode: Mode = .readWrite, output: OutputMode = .json, background: Bool = false
+        _ sql: String, database: String = ":memory:", mode: Mode = .readWrite, output: OutputMode = .json, background: Bool = false,
+        timeLimit: Duration? = nil
     ) async throws -> String {
         var arguments = ["-no-init", "-bail", output.flag]
         if mode == .readOnly { arguments.append("-readonly") }
         arguments.append(database)
         if mode == .readOnly { arguments += ["-c", "SET enable_external_access = false"] }
         arguments += ["-c", sql]
-        let result = try await Self.spawn(executable, arguments, niceness: background ? 10 : 0)
+        let result = try await Self.spawn(executable, arguments, niceness: background ? 10 : 0, timeLimit: timeLimit)
         guard result.status == 0 else {
             let message = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
             throw DataError(code: .duckdb, message: message.isEmpty ? "duckdb exited with status \(result.status)" : message)
@@ -118,9 +123,25 @@ public struct DuckDB: Sendable {
         var standardError: String
     }
 
+    /// One spawned process, shared by its waiter, its cancellation handler and its timer: its
+    /// pid once started (-1: cancelled before it started) and whether the timer killed it.
+    final class Child: Sendable {
+        let pid = Mutex<Int32?>(nil)
+        let timedOut = Mutex(false)
+    }
+
+    /// The `duckdb` processes this process is running now.
+    static let running = Mutex<Set<Int32>>([])
+
+    /// Kills (SIGKILL) every `duckdb` this process started that is still running: for a
+    /// command line interrupted by a signal, which would otherwise leave them behind.
+    public static func killRunning() {
+        for pid in running.withLock({ $0 }) { kill(pid, SIGKILL) }
+    }
+
     /// Starts the process and waits for it off the cooperative pool (the termination handler
-    /// resumes the caller).
-    static func spawn(_ executable: String, _ arguments: [String], niceness: Int32 = 0) async throws -> Result {
+    /// resumes the caller). Killed when the caller is cancelled or `timeLimit` passes.
+    static func spawn(_ executable: String, _ arguments: [String], niceness: Int32 = 0, timeLimit: Duration? = nil) async throws -> Result {
         let directory = NSTemporaryDirectory()
         let token = UUID().uuidString
         let outPath = directory + "intake-duckdb-\(token).out"
@@ -140,19 +161,53 @@ public struct DuckDB: Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
-            do {
-                try process.run()
-                if niceness != 0 {
-                    // Best effort: at worst the step runs at normal priority.
-                    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(process.processIdentifier), niceness)
+        let child = Child()
+        let status: Int32 = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                process.terminationHandler = { finished in
+                    running.withLock { _ = $0.remove(finished.processIdentifier) }
+                    continuation.resume(returning: finished.terminationStatus)
                 }
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: DataError(code: .duckdb, message: "cannot run \(executable): \(error.localizedDescription)"))
+                do {
+                    try process.run()
+                    let started = process.processIdentifier
+                    running.withLock { _ = $0.insert(started) }
+                    // Cancelled between the check below and here: the handler found no pid yet.
+                    let cancelled = child.pid.withLock { current -> Bool in
+                        if current == -1 { return true }
+                        current = started
+                        return false
+                    }
+                    if cancelled { kill(started, SIGKILL) }
+                    if niceness != 0 {
+                        // Best effort: at worst the step runs at normal priority.
+                        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(started), niceness)
+                    }
+                    if let timeLimit {
+                        Task {
+                            try? await Task.sleep(for: timeLimit)
+                            if child.pid.withLock({ $0 }) == started, running.withLock({ $0.contains(started) }) {
+                                child.timedOut.withLock { $0 = true }
+                                kill(started, SIGKILL)
+                            }
+                        }
+                    }
+                } catch {
+                    process.terminationHandler = nil
+                    continuation.resume(throwing: DataError(code: .duckdb, message: "cannot run \(executable): \(error.localizedDescription)"))
+                }
             }
+        } onCancel: {
+            let started = child.pid.withLock { current -> Int32? in
+                defer { if current == nil { current = -1 } }
+                return current
+            }
+            if let started, started > 0 { kill(started, SIGKILL) }
         }
+        if child.timedOut.withLock({ $0 }), let timeLimit {
+            throw DataError(code: .timeout, message: "the query ran longer than \(timeLimit) and was stopped")
+        }
+        try Task.checkCancellation()
         do {
             try out.close()
             try err.close()

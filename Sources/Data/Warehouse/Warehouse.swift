@@ -131,12 +131,12 @@ public struct ReadOnlyWarehouse: Sendable {
         }
     }
 
-    /// `read`, printed by DuckDB in `format` (for the CLI).
-    public func query(_ sql: String, format: DuckDB.OutputMode = .box) async throws -> String {
+    /// `read`, printed by DuckDB in `format` (for the CLI); stopped after `timeLimit`.
+    public func query(_ sql: String, format: DuckDB.OutputMode = .box, timeLimit: Duration? = nil) async throws -> String {
         try Self.refuseDotCommands(sql)
         try requireFile()
         do {
-            return try await duckdb.run(sql, database: path.path, mode: .readOnly, output: format)
+            return try await duckdb.run(sql, database: path.path, mode: .readOnly, output: format, timeLimit: timeLimit)
         } catch let error as DataError where error.code == .duckdb {
             throw Self.classify(error)
         }
