@@ -79,5 +79,11 @@ import Testing
         #expect(URLRedaction.redact("postgres://intake:s3cret@127.0.0.1:5432/intake") == "postgres://intake:***@127.0.0.1:5432/intake")
         #expect(URLRedaction.redact("postgres://intake@host/db") == "postgres://intake@host/db")
         #expect(URLRedaction.redact("redis://:pw@host:6379/0") == "redis://:***@host:6379/0")
+        // libpq's other spellings of a password: a URI parameter, a key=value conninfo.
+        #expect(URLRedaction.redact("postgresql://u@h/db?sslmode=disable&password=s3cret&x=1") == "postgresql://u@h/db?sslmode=disable&password=***&x=1")
+        #expect(URLRedaction.redact("host=127.0.0.1 port=1 password=SECRETKV user=u") == "host=127.0.0.1 port=1 password=*** user=u")
+        #expect(URLRedaction.redact("host=h password = 'a b\\' c' user=u") == "host=h password=*** user=u")
+        #expect(URLRedaction.redact("PASSWORD=x") == "PASSWORD=***")
+        #expect(URLRedaction.redact("host=h mypassword=kept passwordless=kept") == "host=h mypassword=kept passwordless=kept")
     }
 }

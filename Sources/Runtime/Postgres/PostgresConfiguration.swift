@@ -84,14 +84,56 @@ extension String {
     }
 }
 
-/// Removes the password from `scheme://user:password@host/...` URLs before they are logged.
+/// Removes passwords from connection strings before they are logged: the one in
+/// `scheme://user:password@host/...`, and every `password=` value — a URI's query parameter
+/// (`?password=...&`) or a libpq `key=value` conninfo's (`password=secret`, `password='a b'`).
 enum URLRedaction {
     static func redact(_ url: String) -> String {
+        redactPasswordParameters(redactUserInfo(url))
+    }
+
+    static func redactUserInfo(_ url: String) -> String {
         guard let schemeEnd = url.range(of: "://"), let at = url[schemeEnd.upperBound...].lastIndex(of: "@") else {
             return url
         }
         let credentials = url[schemeEnd.upperBound..<at]
         guard let colon = credentials.firstIndex(of: ":") else { return url }
         return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
+    }
+
+    static func redactPasswordParameters(_ text: String) -> String {
+        let characters = Array(text)
+        let key = Array("password")
+        var out = ""
+        var index = 0
+        while index < characters.count {
+            let startsKey = index == 0 || " \t\n?&;".contains(characters[index - 1])
+            if startsKey, index + key.count < characters.count,
+                zip(characters[index..<index + key.count], key).allSatisfy({ $0.lowercased() == String($1) })
+            {
+                var cursor = index + key.count
+                while cursor < characters.count, characters[cursor] == " " { cursor += 1 }
+                if cursor < characters.count, characters[cursor] == "=" {
+                    cursor += 1
+                    while cursor < characters.count, characters[cursor] == " " { cursor += 1 }
+                    // The value: quoted (with \' and \\ escapes), or up to a space or an `&`.
+                    if cursor < characters.count, characters[cursor] == "'" {
+                        cursor += 1
+                        while cursor < characters.count, characters[cursor] != "'" {
+                            cursor += characters[cursor] == "\\" ? 2 : 1
+                        }
+                        cursor = min(cursor + 1, characters.count)
+                    } else {
+                        while cursor < characters.count, !" \t\n&".contains(characters[cursor]) { cursor += 1 }
+                    }
+                    out += String(characters[index..<index + key.count]) + "=***"
+                    index = cursor
+                    continue
+                }
+            }
+            out.append(characters[index])
+            index += 1
+        }
+        return out
     }
 }
