@@ -171,6 +171,26 @@ struct BadInputTests {
                 #expect(response.problem == "validation", "\(body)")
                 #expect((response.object["detail"] as? String)?.hasPrefix(field) == true, "\(body): \(response.text)")
             }
+            // A value of the wrong type is named as the integer its field is, not "an object".
+            let wrongTypes: [(String, String, String)] = [
+                ("/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":true}]}"#, "items[0].quantity"),
+                ("/v1/products/\(product)/stock", #"{"delta":"5"}"#, "delta"),
+                ("/v1/products", #"{"sku":"T-1","name":"n","price":"1.00","initial_stock":"10"}"#, "initial_stock"),
+                ("/v1/products", #"{"sku":"T-2","name":"n","price":"1.00","initial_stock":{}}"#, "initial_stock"),
+            ]
+            for (path, body, field) in wrongTypes {
+                let response = try await h.call(.post, path, json: body, token: admin)
+                #expect(response.status == .unprocessableContent, "\(body): \(response.text)")
+                #expect(response.object["detail"] as? String == "\(field): must be an integer", "\(body): \(response.text)")
+            }
+            // A restock that would take a shard past its 32-bit count names the delta.
+            let full = try await h.call(
+                .post, "/v1/products", json: #"{"sku":"FULL","name":"n","price":"1.00","initial_stock":2100000000,"stock_shards":1}"#, token: admin)
+            let fullID = try #require(full.object["id"] as? String)
+            let overflow = try await h.call(.post, "/v1/products/\(fullID)/stock", json: #"{"delta":100000000}"#, token: admin)
+            #expect(overflow.status == .unprocessableContent, "\(overflow.text)")
+            #expect((overflow.object["detail"] as? String)?.hasPrefix("delta") == true, "\(overflow.text)")
+            #expect(try await h.call(.get, "/v1/products/\(fullID)").object["available"] as? Int == 2_100_000_000)
             // 1.0 and 1e0 are the integer one.
             #expect(try await h.call(.post, "/v1/orders", json: #"{"items":[{"product_id":"\#(product)","quantity":1.0}]}"#, token: admin).status == .created)
             #expect(try await h.call(.post, "/v1/orders", json: #"{"items":[{"product_id":"\#(product)","quantity":1e0}]}"#, token: admin).status == .created)

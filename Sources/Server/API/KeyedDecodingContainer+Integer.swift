@@ -11,8 +11,15 @@ extension KeyedDecodingContainer {
         do {
             exact = try decode(Decimal.self, forKey: key)
         } catch let error as DecodingError {
-            guard case .dataCorrupted(let context) = error, context.codingPath.isEmpty else { throw error }
-            throw Self.notAnInteger(codingPath + [key])
+            switch error {
+            case .dataCorrupted(let context) where context.codingPath.isEmpty:
+                throw Self.notAnInteger(codingPath + [key])
+            case .typeMismatch(_, let context):
+                // A string, a boolean, an object: reported as the integer the field is.
+                throw DecodingError.typeMismatch(Int.self, context)
+            default:
+                throw error
+            }
         } catch {
             throw Self.notAnInteger(codingPath + [key])
         }

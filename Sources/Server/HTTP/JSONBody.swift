@@ -88,6 +88,7 @@ enum JSONBody {
         switch type {
         case is String.Type: "a string"
         case is Int.Type, is Int32.Type, is Int64.Type: "an integer"
+        case is Decimal.Type, is Double.Type: "a number"
         case is Bool.Type: "a boolean"
         case is [Any].Type: "an array"
         default: "\(type)".contains("Array") ? "an array" : "an object"
