@@ -119,6 +119,15 @@ struct OrderRoutesTests {
             let reused = try await h.order(token, product: product, quantity: 1, headers: key)
             #expect(reused.status == .unprocessableContent)
             #expect(reused.problem == "idempotency-key-reused")
+            // The same id in upper case is another JSON string, so another value; escapes of
+            // the same string are the same value.
+            let upper = try await h.call(
+                .post, "/v1/orders", json: #"{"items":[{"product_id":"\#(product.uppercased())","quantity":3}]}"#, token: token, headers: key)
+            #expect(upper.problem == "idempotency-key-reused", "\(upper.text)")
+            let escaped = product.replacingOccurrences(of: "-", with: "\\u002d")
+            let sameValue = try await h.call(
+                .post, "/v1/orders", json: #"{"items":[{"product_id":"\#(escaped)","quantity":3}]}"#, token: token, headers: key)
+            #expect(sameValue.headers[HTTPField.Name("Idempotent-Replayed")!] == "true", "\(sameValue.text)")
             // Several items, in an order other than their ids': the replay has the same bytes.
             let first2 = try await h.product(admin: admin, stock: 5)
             let second2 = try await h.product(admin: admin, stock: 5)

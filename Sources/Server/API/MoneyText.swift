@@ -19,13 +19,18 @@ struct MoneyText: Decodable, Sendable {
 /// A UUID field of a request; an invalid one names its field.
 struct UUIDText: Decodable, Sendable {
     var uuid: UUID
+    /// The string as sent: `"ABC..."` and `"abc..."` name one id but are different JSON values,
+    /// which idempotent replays tell apart (API.md: "the same JSON value").
+    var text: String
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        guard let uuid = UUID(uuidString: try container.decode(String.self)) else {
+        let text = try container.decode(String.self)
+        guard let uuid = UUID(uuidString: text) else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be a UUID")
         }
         self.uuid = uuid
+        self.text = text
     }
 }
 
