@@ -39,7 +39,7 @@ extension IntakeServicesTests {
             // The snippet of the README.
             let intake = try await IntakeServices(infrastructure: infrastructure, configuration: configuration, secrets: secrets, logger: logger)
             try await intake.bootstrapAdmin(configuration, logger: logger)
-            let router = Router(context: GatewayContext.self)
+            let router = Router(context: GatewayContext.self, options: IntakeAPI.routerOptions)
             router.get("gateway/ping") { _, context in "pong from \(context.gatewayTag)" }
             intake.api.addRoutes(to: router)
             let app = Application(router: router, logger: logger)

@@ -33,6 +33,11 @@ struct OperationsRoutesTests {
         try await withAPI { h in
             let echoed = try await h.call(.get, "/healthz", headers: [HTTPField.Name("X-Request-Id")!: "abc-123"])
             #expect(echoed.headers[HTTPField.Name("X-Request-Id")!] == "abc-123")
+            let long = "trace " + String(repeating: "x", count: 1_000)
+            #expect(try await h.call(.get, "/healthz", headers: [HTTPField.Name("X-Request-Id")!: long]).headers[HTTPField.Name("X-Request-Id")!] == long)
+            let tooLong = String(repeating: "y", count: 1_025)
+            let replaced = try await h.call(.get, "/healthz", headers: [HTTPField.Name("X-Request-Id")!: tooLong]).headers[HTTPField.Name("X-Request-Id")!]
+            #expect(replaced != nil && replaced != tooLong)
             let made = try await h.call(.get, "/v1/products/\(UUID())")
             #expect(made.headers[HTTPField.Name("X-Request-Id")!]?.isEmpty == false, "errors carry one too")
             let huge = "{\"email\":\"" + String(repeating: "a", count: 1 << 20) + "@example.com\",\"password\":\"password-123\"}"
@@ -41,6 +46,23 @@ struct OperationsRoutesTests {
             #expect(tooLarge.problem == "payload-too-large")
             let nowhere = try await h.call(.get, "/v1/nowhere")
             #expect(nowhere.status == .notFound)
+        }
+    }
+
+    /// HEAD is served wherever GET is (its status and headers, no body); another method on a
+    /// known path is 405 with `Allow`.
+    @Test func headWhereGetIsServedAndMethodNotAllowedElsewhere() async throws {
+        try await withAPI { h in
+            let get = try await h.call(.get, "/healthz")
+            let head = try await h.call(.head, "/healthz")
+            #expect(head.status == .ok && head.text.isEmpty, "\(head.status) \(head.text)")
+            #expect(head.headers[.contentType] == get.headers[.contentType])
+            let unauthorized = try await h.call(.head, "/v1/orders")
+            #expect(unauthorized.status == .unauthorized && unauthorized.text.isEmpty)
+            let refused = try await h.call(.delete, "/healthz")
+            #expect(refused.status == .methodNotAllowed && refused.problem == "method-not-allowed")
+            #expect(refused.headers[.allow] == "GET, HEAD")
+            #expect(try await h.call(.head, "/v1/nowhere").status == .notFound)
         }
     }
 

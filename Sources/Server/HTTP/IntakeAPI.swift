@@ -107,9 +107,13 @@ public final class IntakeAPI: Sendable {
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 64 << 10, maxHeaderFieldCount: 100)))
     }
 
+    /// The options Intake's router is built with: `HEAD` answered wherever `GET` is (RFC 9110
+    /// §9.3.2: the GET's status and headers, no body). Embedders pass them to their `Router`.
+    public static let routerOptions: RouterOptions = .autoGenerateHeadEndpoints
+
     /// A router of Intake's own, with only Intake's routes.
     public func makeRouter() -> Router<IntakeRequestContext> {
-        let router = Router(context: IntakeRequestContext.self)
+        let router = Router(context: IntakeRequestContext.self, options: Self.routerOptions)
         addRoutes(to: router)
         return router
     }

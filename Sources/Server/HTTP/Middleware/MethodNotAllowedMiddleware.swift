@@ -24,7 +24,8 @@ final class RouteTable: Sendable {
 }
 
 /// Answers `405 method-not-allowed` with `Allow` when the path exists but not with this
-/// method (the router alone answers 404).
+/// method (the router alone answers 404). `Allow` names `HEAD` wherever `GET` is served (the
+/// router answers it: `IntakeAPI.routerOptions`).
 struct MethodNotAllowedMiddleware<Context: IntakeContext>: RouterMiddleware {
     let table: RouteTable
 
@@ -35,7 +36,7 @@ struct MethodNotAllowedMiddleware<Context: IntakeContext>: RouterMiddleware {
             let allowed = table.methods(for: request.uri.path)
             guard !allowed.isEmpty, !allowed.contains(request.method) else { throw error }
             var fields: HTTPFields = [:]
-            fields[.allow] = Set(allowed.map(\.rawValue)).sorted().joined(separator: ", ")
+            fields[.allow] = Set(allowed.map(\.rawValue) + (allowed.contains(.get) ? ["HEAD"] : [])).sorted().joined(separator: ", ")
             throw Problem(
                 "method-not-allowed", .methodNotAllowed, title: "Method not allowed",
                 detail: "\(request.uri.path) does not take \(request.method.rawValue)", headers: fields)

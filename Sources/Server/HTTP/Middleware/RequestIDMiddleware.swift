@@ -3,13 +3,16 @@ import HTTPTypes
 import IntakeRuntime
 import Hummingbird
 
-/// Gives every request an id (the client's `X-Request-Id` when it sent a sane one), puts it
-/// in the logger's metadata and echoes it on every response, errors included.
+/// Gives every request an id (the client's `X-Request-Id` when it sent one: up to 1,024
+/// bytes of printable ASCII, spaces included), puts it in the logger's metadata and echoes it
+/// on every response, errors included. Anything else (non-ASCII bytes, control characters,
+/// kilobytes meant for the logs) is replaced by a fresh id rather than written to every log
+/// line of the request.
 struct RequestIDMiddleware<Context: IntakeContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let sent = request.headers[.requestID].flatMap { id in
-            (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { (0x21...0x7E).contains($0) } ? id : nil
+            (1...1024).contains(id.utf8.count) && id.utf8.allSatisfy { (0x20...0x7E).contains($0) } ? id : nil
         }
         context.requestID = sent ?? UniqueID.uuid().lowercasedString
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
