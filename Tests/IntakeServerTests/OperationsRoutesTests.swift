@@ -44,6 +44,15 @@ struct OperationsRoutesTests {
             let tooLarge = try await h.call(.post, "/v1/users", json: huge)
             #expect(tooLarge.status == .contentTooLarge)
             #expect(tooLarge.problem == "payload-too-large")
+            // A compressed body is refused, not read as JSON.
+            for encoding in ["gzip", "br", "identity, gzip"] {
+                let compressed = try await h.call(
+                    .post, "/v1/users", json: #"{"email":"enc@example.com","password":"password-123"}"#,
+                    headers: [.contentEncoding: encoding])
+                #expect(compressed.status == .unsupportedMediaType && compressed.problem == "unsupported-media-type", "\(encoding)")
+            }
+            #expect(try await h.call(
+                .post, "/v1/users", json: #"{"email":"enc@example.com","password":"password-123"}"#, headers: [.contentEncoding: "identity"]).status == .created)
             let nowhere = try await h.call(.get, "/v1/nowhere")
             #expect(nowhere.status == .notFound)
         }
