@@ -28,6 +28,13 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         daysOfWeek = Set(try Self.parse(fields[4], 0...7, name: "day of week").map { $0 % 7 })
         daysOfMonthRestricted = fields[2] != "*"
         daysOfWeekRestricted = fields[4] != "*"
+        // `0 2 31 2 *` parses but never fires: refused here, not discovered as a silent job.
+        if daysOfMonthRestricted, !daysOfWeekRestricted {
+            let longest = [1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31]
+            guard months.contains(where: { month in daysOfMonth.contains { $0 <= longest[month, default: 31] } }) else {
+                throw CronError("cron expression \"\(expression)\" never matches: no month it names has day \(fields[2])")
+            }
+        }
     }
 
     public var description: String { expression }
