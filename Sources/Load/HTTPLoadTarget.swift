@@ -169,7 +169,8 @@ public final class HTTPLoadTarget: LoadTarget {
         (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
     }
 
-    static func describe(_ error: any Error) -> String {
+    /// An HTTP client error as one plain line (AsyncHTTPClient's own text nests NIO's).
+    public static func describe(_ error: any Error) -> String {
         let text = "\(error)"
         if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused (is the server running?)" }
         if text.contains("connectTimeout") { return "connection timed out" }

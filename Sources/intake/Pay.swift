@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import IntakeLoad
 import IntakeRuntime
 import IntakeServer
 
@@ -57,8 +58,14 @@ struct Pay: AsyncParsableCommand {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "Intake-Signature", value: WebhookSignature(secret: Array(secret.utf8)).header(for: body))
             request.body = .bytes(body)
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-            let answer = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            let response: HTTPClientResponse
+            let answer: String
+            do {
+                response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                answer = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            } catch {
+                throw ValidationError("cannot reach \(base): \(HTTPLoadTarget.describe(error))")
+            }
             print(answer)
             guard (200..<300).contains(response.status.code) else {
                 throw ValidationError("the webhook answered \(response.status.code)")
