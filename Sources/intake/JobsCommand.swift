@@ -67,7 +67,15 @@ struct JobsRetry: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let retried = try await withDatabase(connection) { db, _, _ in try await JobInspector(client: db).retry(id) }
+            let retried = try await withDatabase(connection) { db, _, _ in
+                // A pipeline job of a run that has ended would find it ended and do nothing.
+                if let run = try await EtlRuns.run(ofJob: id, in: db), run.status.isFinished {
+                    throw ValidationError(
+                        "job \(id) belongs to \(run.pipeline) run \(run.id.lowercasedString) of \(run.logicalDate), which has \(run.status.rawValue): "
+                            + "retrying it would do nothing; run the day again: intake etl run \(run.pipeline.replacingOccurrences(of: "_", with: "-")) --date \(run.logicalDate)")
+                }
+                return try await JobInspector(client: db).retry(id)
+            }
             guard retried else { throw ValidationError("no discarded job \(id)") }
             print("job \(id) is available again")
         }

@@ -143,6 +143,25 @@ extension DataIntegrationTests {
             }
         }
 
+        /// `intake jobs retry` of a discarded pipeline job whose run has failed would do nothing
+        /// (the job finds its run ended): refused, with what to do instead.
+        @Test func retryingTheDiscardedJobOfAFailedRunSaysToRunTheDayAgain() async throws {
+            try await Self.withDatabase { url, db, directory in
+                let settings = try DataSettings.load(from: ProcessInfo.processInfo.environment, dataDirectory: directory)
+                let platform = try DataPlatform(db: db, settings: settings)
+                let run = try await platform.runs.create(pipeline: "daily_sales", date: try #require(LogicalDate("2026-11-20")), trigger: .manual)
+                let job = try await db.query(
+                    """
+                    UPDATE jobs SET state = 'discarded', last_error = 'lease expired', finalized_at = now() WHERE unique_key LIKE $1 RETURNING id
+                    """, [.text("etl:\(run.id.lowercasedString):%")])[0].decode("id", as: Int64.self)
+                #expect(try await platform.runs.failOrphans().map(\.id) == [run.id])
+                let retry = try await Self.intake(["jobs", "retry", "\(job)"], url: url, dataDirectory: directory)
+                #expect(retry.status == 1)
+                #expect(retry.standardError.contains("run the day again: intake etl run daily-sales --date 2026-11-20"), "\(retry.standardError)")
+                #expect(try await db.query("SELECT state FROM jobs WHERE id = $1", [.int64(job)])[0].decode("state", as: String.self) == "discarded")
+            }
+        }
+
         /// `intake warehouse sql` stops a query at `--timeout`, and when it is interrupted
         /// (SIGTERM, as `timeout` sends; SIGINT) its `duckdb` goes with it instead of running
         /// on under init.

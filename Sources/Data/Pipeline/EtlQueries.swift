@@ -97,6 +97,9 @@ enum EtlQueries {
                           AND j.state IN ('available', 'running', 'retryable'))
         """
 
+    /// The run id a pipeline job (`$2` is its kind) carries in its arguments.
+    static let runOfJob = "SELECT args->>'run_id' AS run_id FROM jobs WHERE id = $1 AND kind = $2"
+
     /// The latest run of a pipeline for a day that succeeded.
     static func latestSucceeded(pipeline: String, date: LogicalDate) -> PostgresStatement {
         PostgresStatement(

@@ -58,6 +58,10 @@ public struct EtlRuns: Sendable {
     }
 
     public func find(_ id: UUID) async throws -> EtlRun? {
+        try await Self.find(id, in: db)
+    }
+
+    static func find(_ id: UUID, in db: PostgresClient) async throws -> EtlRun? {
         try await db.query(EtlQueries.find(id)).first.map(EtlRun.init(row:))
     }
 
@@ -125,6 +129,13 @@ public struct EtlRuns: Sendable {
             if let run = try await fail(id, error: reason) { failed.append(run) }
         }
         return failed
+    }
+
+    /// The run that job `jobID` carries, when it is a pipeline job (nil otherwise).
+    public static func run(ofJob jobID: Int64, in db: PostgresClient) async throws -> EtlRun? {
+        let rows = try await db.query(EtlQueries.runOfJob, [.int64(jobID), .text(EtlJobs.stepKind)])
+        guard let text: String = try rows.first?.decode("run_id"), let id = UUID(uuidString: text) else { return nil }
+        return try await find(id, in: db)
     }
 
     /// The job that runs `step` of run `id`; its unique key names both, so a step is queued
