@@ -191,6 +191,19 @@ struct BadInputTests {
             #expect(overflow.status == .unprocessableContent, "\(overflow.text)")
             #expect((overflow.object["detail"] as? String)?.hasPrefix("delta") == true, "\(overflow.text)")
             #expect(try await h.call(.get, "/v1/products/\(fullID)").object["available"] as? Int == 2_100_000_000)
+            // Reserved units count too: a restock may not leave less room than the reservations
+            // whose cancel returns them (the cancel would overflow and the order be stuck).
+            let edge = try await h.call(
+                .post, "/v1/products", json: #"{"sku":"EDGE","name":"n","price":"1.00","initial_stock":2147483000,"stock_shards":1}"#, token: admin)
+            let edgeID = try #require(edge.object["id"] as? String)
+            let held = try await h.call(.post, "/v1/orders", json: #"{"items":[{"product_id":"\#(edgeID)","quantity":1000}]}"#, token: admin)
+            let heldID = try #require(held.object["id"] as? String)
+            let tooMuch = try await h.call(.post, "/v1/products/\(edgeID)/stock", json: #"{"delta":1000}"#, token: admin)
+            #expect(tooMuch.status == .unprocessableContent && (tooMuch.object["detail"] as? String)?.hasPrefix("delta") == true, "\(tooMuch.text)")
+            #expect(try await h.call(.post, "/v1/products/\(edgeID)/stock", json: #"{"delta":647}"#, token: admin).status == .ok)
+            let canceled = try await h.call(.post, "/v1/orders/\(heldID)/cancel", token: admin)
+            #expect(canceled.status == .ok, "\(canceled.text)")
+            #expect(try await h.call(.get, "/v1/products/\(edgeID)").object["available"] as? Int == 2_147_483_647)
             // 1.0 and 1e0 are the integer one.
             #expect(try await h.call(.post, "/v1/orders", json: #"{"items":[{"product_id":"\#(product)","quantity":1.0}]}"#, token: admin).status == .created)
             #expect(try await h.call(.post, "/v1/orders", json: #"{"items":[{"product_id":"\#(product)","quantity":1e0}]}"#, token: admin).status == .created)

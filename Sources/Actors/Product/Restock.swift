@@ -32,8 +32,9 @@ extension OrderService {
             case .committed:
                 for key in keys { shards.deliver(.restocked(perShard[key.shard]), to: key) }
                 keys.forEach(shards.unpin)
-            case .failed(let error as PostgresError) where error.sqlState == "22003":
-                // The database refused a shard's count past its int4: the delta is too large.
+            case .failed(let error as PostgresError)
+            where error.sqlState == "22003" || (error.code == .checkViolation && error.constraint == "stock_shards_capacity"):
+                // The database refused a shard's units past its int4: the delta is too large.
                 keys.forEach(shards.unpin)
                 throw DomainError(.validation, "delta would take a stock shard past 2147483647 units", subject: "delta")
             case .failed(let error), .unknown(let error):

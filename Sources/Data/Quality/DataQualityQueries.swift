@@ -71,7 +71,7 @@ enum DataQualityQueries {
                 ),
                 per_product AS (
                     SELECT p.product_id, p.on_hand <> COALESCE(l.received, 0) AS off
-                    FROM (SELECT product_id, sum(available + reserved + shipped) AS on_hand FROM per_shard GROUP BY product_id) p
+                    FROM (SELECT product_id, sum(available::int8 + reserved + shipped) AS on_hand FROM per_shard GROUP BY product_id) p
                     LEFT JOIN (SELECT product_id, sum(delta) AS received FROM stock_ledger GROUP BY product_id) l
                         ON l.product_id = p.product_id
                 )
