@@ -29,8 +29,9 @@ enum LifecycleQueries {
         WHERE created_at < date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' ORDER BY 1
         """
 
-    /// Removes the archive rows of `[$1, $2)`, adding the units their delivered orders shipped
-    /// to `shipped_cold`; returns the orders and items removed.
+    /// Removes the archive rows of the month `[$1, $2)`, adding the units their delivered
+    /// orders shipped to `shipped_cold` and the month to `cold_months`; returns the orders and
+    /// items removed.
     static let dropMonth = """
         WITH gone AS (
             DELETE FROM orders_archive WHERE created_at >= $1 AND created_at < $2 RETURNING id, status
@@ -42,6 +43,8 @@ enum LifecycleQueries {
             SELECT product_id, shard, sum(shipped) FROM items GROUP BY 1, 2 HAVING sum(shipped) > 0
             ON CONFLICT (product_id, shard) DO UPDATE SET units = shipped_cold.units + EXCLUDED.units
             RETURNING 1
+        ), marked AS (
+            INSERT INTO cold_months (month) VALUES (($1::timestamptz AT TIME ZONE 'UTC')::date) ON CONFLICT DO NOTHING
         )
         SELECT (SELECT count(*) FROM gone)::int8 AS orders, (SELECT count(*) FROM items)::int8 AS items,
             (SELECT count(*) FROM counted)::int8 AS shards

@@ -77,21 +77,21 @@ public struct DailySales: Sendable {
     /// 1. extract: in one REPEATABLE READ snapshot, the day's control totals and its items
     /// (streamed by `COPY ... TO STDOUT` into `items.csv`, never held in memory).
     func extract(_ run: EtlRun) async throws -> Extracted {
-        // A cold month's orders left Postgres (only the lake's archive Parquet has them): a
-        // re-run would replace the day's rows with an empty extract.
-        let coldBefore = LogicalDate(containing: settings.coldAfter.before(Date()))
-        if run.logicalDate.firstOfMonth < coldBefore.firstOfMonth {
-            throw DataError(
-                code: .validation,
-                message: "the orders of \(run.logicalDate) have left Postgres (archive months before \(coldBefore.firstOfMonth) are cold, INTAKE_COLD_AFTER): its warehouse rows stay as they were loaded")
-        }
         let directory = stagingDirectory(run)
         try Files.createDirectory(directory)
         let items = directory.appendingPathComponent("items.csv")
         let temporary = Files.temporary(for: items)
         defer { Files.removeQuietly(temporary, logger: logger) }
         let extracted = try await db.withTransaction(.repeatableRead) { transaction in
-            // The first statement takes the snapshot; both reads see the same one.
+            // The first statement takes the snapshot; every read sees the same one. A cold
+            // month's orders left Postgres (only the lake's archive has them): a re-run would
+            // replace the day's rows with an empty extract.
+            let cold = try await transaction.query(EtlQueries.isCold(run.logicalDate))
+            if try cold.first?.decode("cold", as: Bool.self) == true {
+                throw DataError(
+                    code: .validation,
+                    message: "the orders of \(run.logicalDate) have left Postgres (their month is cold, INTAKE_COLD_AFTER): its warehouse rows stay as they were loaded")
+            }
             let totals = try await transaction.query(EtlQueries.controlTotals(run.logicalDate))
             try await transaction.copyOut(EtlQueries.extractItems(run.logicalDate), toFile: temporary.path)
             guard let row = totals.first else { throw DataError(code: .storage, message: "control totals returned no row") }

@@ -123,7 +123,9 @@ public struct EtlJobs: Sendable {
                 loaded = try await pipeline.load(run)
             }
             event = .stepDone(step)
-        } catch let error as DataError where error.code == .reconciliation {
+        } catch let error as DataError where error.code == .reconciliation || error.code == .validation {
+            // Facts about the data (totals that do not add up, a day that went cold): a retry
+            // would find the same.
             event = .reconciliationFailed(error.message)
         } catch let error as DailySales.StagedInputMissing {
             // Starting over from extract once is the remedy; a second time in one attempt is a

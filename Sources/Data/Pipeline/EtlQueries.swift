@@ -129,6 +129,12 @@ enum EtlQueries {
          UNION ALL SELECT order_id, product_id, quantity, unit_price FROM order_items_archive)
         """
 
+    /// Whether the day's month has left Postgres (`cold_months`).
+    static func isCold(_ date: LogicalDate) -> PostgresStatement {
+        PostgresStatement(
+            "SELECT EXISTS (SELECT 1 FROM cold_months WHERE month = date_trunc('month', $1::date)::date) AS cold", [.text(date.description)])
+    }
+
     /// Control totals of the day: its orders and the sum of their amounts (the items'
     /// quantities are summed from the extracted file, which holds exactly those orders' items).
     static func controlTotals(_ date: LogicalDate) -> String {

@@ -50,13 +50,6 @@ public struct LogicalDate: Sendable, Hashable, Comparable, CustomStringConvertib
     /// `D+1 00:00Z`, the exclusive end of the day.
     public var end: Date { adding(days: 1).start }
 
-    /// The first day of this date's month.
-    public var firstOfMonth: LogicalDate {
-        let text = description
-        guard let dash = text.lastIndex(of: "-") else { return self }
-        return LogicalDate(text[...dash] + "01") ?? self
-    }
-
     public func adding(days: Int64) -> LogicalDate { LogicalDate(daysSinceEpoch: daysSinceEpoch + days) }
 
     public static func < (lhs: LogicalDate, rhs: LogicalDate) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
