@@ -169,10 +169,30 @@ extension DataIntegrationTests {
             try await Self.withDatabase { url, db, directory in
                 let settings = try DataSettings.load(from: ProcessInfo.processInfo.environment, dataDirectory: directory)
                 try await DataPlatform(db: db, settings: settings).warehouse.ensureExists()
-                let endless = "SELECT sum(hash(a.range * b.range)) FROM range(1000000000) a, range(1000000000) b"
+                let marker = "endless-\(UUID().uuidString.lowercased())"
+                let endless = "SELECT sum(hash(a.range * b.range)) AS \"\(marker)\" FROM range(1000000000) a, range(1000000000) b"
+                /// Processes whose command line names this test's query.
+                func queryProcesses() -> [String] {
+                    let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+                    return pids.filter { pid in
+                        guard Int32(pid) != nil, let line = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+                        return String(decoding: line, as: UTF8.self).contains(marker)
+                    }
+                }
                 let limited = try await Self.intake(["warehouse", "sql", endless, "--timeout", "1"], url: url, dataDirectory: directory)
                 #expect(limited.status == 1)
                 #expect(limited.standardError.contains("ran longer than") && limited.standardError.split(separator: "\n").count == 1, "\(limited.standardError)")
+                try await waitUntil("no duckdb runs the query after its timeout") { queryProcesses().isEmpty }
+                // PyPI's `duckdb` on PATH is a Python wrapper that runs the real binary as its
+                // child: the timeout stops both.
+                let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                let wrapper = root.appendingPathComponent(".build/duckdb-venv/bin/duckdb").path
+                if FileManager.default.isExecutableFile(atPath: wrapper) {
+                    let wrapped = try await Self.intake(
+                        ["warehouse", "sql", endless, "--timeout", "2"], url: url, dataDirectory: directory, extra: ["INTAKE_DUCKDB": wrapper])
+                    #expect(wrapped.standardError.contains("ran longer than"), "\(wrapped.standardError)")
+                    try await waitUntil("neither the wrapper nor its duckdb runs on") { queryProcesses().isEmpty }
+                }
 
                 for signalNumber in [SIGTERM, SIGINT] {
                     let started = try Self.start(["warehouse", "sql", endless], url: url, dataDirectory: directory)

@@ -136,7 +136,27 @@ public struct DuckDB: Sendable {
     /// Kills (SIGKILL) every `duckdb` this process started that is still running: for a
     /// command line interrupted by a signal, which would otherwise leave them behind.
     public static func killRunning() {
-        for pid in running.withLock({ $0 }) { kill(pid, SIGKILL) }
+        for pid in running.withLock({ $0 }) { killTree(pid) }
+    }
+
+    /// SIGKILL to `pid` and every process under it. The `duckdb` on `PATH` may be PyPI's
+    /// wrapper script, which runs the real binary as its child: killing the wrapper alone
+    /// would leave the query running under init. Children are found from /proc and stopped
+    /// (SIGSTOP) first, so none can start another meanwhile.
+    static func killTree(_ pid: Int32) {
+        kill(pid, SIGSTOP)
+        for child in children(of: pid) { killTree(child) }
+        kill(pid, SIGKILL)
+        kill(pid, SIGCONT)
+    }
+
+    static func children(of pid: Int32) -> [Int32] {
+        let tasks = "/proc/\(pid)/task"
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
+        return threads.flatMap { thread -> [Int32] in
+            let text = (try? String(contentsOfFile: "\(tasks)/\(thread)/children", encoding: .utf8)) ?? ""
+            return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
     }
 
     /// Starts the process and waits for it off the cooperative pool (the termination handler
@@ -178,7 +198,7 @@ public struct DuckDB: Sendable {
                         current = started
                         return false
                     }
-                    if cancelled { kill(started, SIGKILL) }
+                    if cancelled { killTree(started) }
                     if niceness != 0 {
                         // Best effort: at worst the step runs at normal priority.
                         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(started), niceness)
@@ -188,7 +208,7 @@ public struct DuckDB: Sendable {
                             try? await Task.sleep(for: timeLimit)
                             if child.pid.withLock({ $0 }) == started, running.withLock({ $0.contains(started) }) {
                                 child.timedOut.withLock { $0 = true }
-                                kill(started, SIGKILL)
+                                killTree(started)
                             }
                         }
                     }
@@ -202,7 +222,7 @@ public struct DuckDB: Sendable {
                 defer { if current == nil { current = -1 } }
                 return current
             }
-            if let started, started > 0 { kill(started, SIGKILL) }
+            if let started, started > 0 { killTree(started) }
         }
         if child.timedOut.withLock({ $0 }), let timeLimit {
             throw DataError(code: .timeout, message: "the query ran longer than \(timeLimit) and was stopped")
