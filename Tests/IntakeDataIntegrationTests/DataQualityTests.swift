@@ -49,6 +49,18 @@ extension DataIntegrationTests {
                 try await h.db.query("UPDATE etl_runs SET rows_loaded = 3")
                 let short = try await freshness()
                 #expect(!short.passed && (short.detail ?? "").contains("holds 0 rows"), "\(short)")
+                // As many rows as the run loaded, but written by another (an older copy of the
+                // file put back): lineage says they are not the latest run's.
+                let yesterday = LogicalDate(containing: Date()).adding(days: -1)
+                _ = try await h.platform.duckdb.run(
+                    """
+                    INSERT INTO daily_sales VALUES (DATE '\(yesterday)', '\(Self.tea.uuidString.lowercased())', 'TEA-1', 'north', 1, 1, 2.00,
+                        '\(UUID().uuidString.lowercased())'), (DATE '\(yesterday)', '\(Self.tea.uuidString.lowercased())', 'TEA-1', 'south', 1, 1, 2.00,
+                        '\(UUID().uuidString.lowercased())'), (DATE '\(yesterday)', '\(Self.tea.uuidString.lowercased())', 'TEA-1', 'east', 1, 1, 2.00,
+                        '\(UUID().uuidString.lowercased())')
+                    """, database: h.platform.settings.warehousePath.path)
+                let foreign = try await freshness()
+                #expect(!foreign.passed && (foreign.detail ?? "").contains("not written by its latest run"), "\(foreign)")
                 try await h.db.query("UPDATE etl_runs SET rows_loaded = 0")
                 try FileManager.default.removeItem(at: h.platform.settings.warehousePath)
                 let gone = try await freshness()

@@ -47,7 +47,8 @@ public struct DataQuality: Sendable {
             let total: Int64 = try row.decode("total")
             var detail: String? = rows.columns.contains("detail") ? try row.decode("detail") : nil
             if check.name == "warehouse.daily_sales.freshness", total > 0,
-                let missing = try await missingFromWarehouse(yesterday, loaded: try row.decode("rows_loaded", as: Int64?.self))
+                let missing = try await missingFromWarehouse(
+                    yesterday, run: try row.decode("run_id", as: String?.self), loaded: try row.decode("rows_loaded", as: Int64?.self))
             {
                 // DATA.md: an empty warehouse fails, whatever the run record says.
                 value = -1
@@ -71,18 +72,29 @@ public struct DataQuality: Sendable {
         return results
     }
 
-    /// Why the warehouse does not hold what `day`'s succeeded run loaded (`loaded` rows), or
-    /// nil when it does.
-    func missingFromWarehouse(_ day: LogicalDate, loaded: Int64?) async throws -> String? {
-        struct Count: Decodable, Sendable { var n: Int64 }
-        let found: Int64
+    /// Why the warehouse does not hold what `day`'s latest succeeded run (`run`) loaded
+    /// (`loaded` rows, each naming the run: lineage), or nil when it does.
+    func missingFromWarehouse(_ day: LogicalDate, run: String?, loaded: Int64?) async throws -> String? {
+        struct Count: Decodable, Sendable {
+            var n: Int64
+            var own: Int64
+        }
+        let found: Count
         do {
-            found = try await warehouse.read("SELECT count(*) AS n FROM daily_sales WHERE sale_date = DATE '\(day)'", as: Count.self).first?.n ?? 0
+            let runText = (run ?? "").replacingOccurrences(of: "'", with: "''")
+            found = try await warehouse.read(
+                "SELECT count(*) AS n, count(*) FILTER (WHERE etl_run_id = '\(runText)') AS own FROM daily_sales WHERE sale_date = DATE '\(day)'",
+                as: Count.self
+            ).first ?? Count(n: 0, own: 0)
         } catch let error as DataError where error.code == .notFound || error.code == .duckdb {
             return "the warehouse holds no daily_sales: \(error.message)"
         }
-        guard let loaded, found != loaded else { return nil }
-        return "the warehouse holds \(found) rows of \(day); its run loaded \(loaded)"
+        guard let loaded else { return nil }
+        if found.n != loaded { return "the warehouse holds \(found.n) rows of \(day); its run loaded \(loaded)" }
+        if found.own != found.n, let run {
+            return "\(found.n - found.own) rows of \(day) in the warehouse were not written by its latest run \(run)"
+        }
+        return nil
     }
 
     /// `intake_dq_check_passing{check}` (1/0) and `intake_dq_check_value{check}` of `result`.

@@ -37,7 +37,8 @@ enum DataQualityQueries {
                 """
                 SELECT COALESCE(extract(epoch FROM now() - max(finished_at)) / 3600, -1)::float8 AS value, count(*)::int8 AS total,
                     CASE WHEN count(*) = 0 THEN 'no daily_sales run for ' || $1 || ' has succeeded' END AS detail,
-                    (array_agg(rows_loaded ORDER BY finished_at DESC))[1] AS rows_loaded
+                    (array_agg(rows_loaded ORDER BY finished_at DESC))[1] AS rows_loaded,
+                    (array_agg(id::text ORDER BY finished_at DESC))[1] AS run_id
                 FROM etl_runs WHERE pipeline = 'daily_sales' AND logical_date = $1::date AND status = 'succeeded'
                 """, [.text(yesterday.description)])
         case "stock.conservation":
