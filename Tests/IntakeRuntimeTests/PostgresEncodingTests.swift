@@ -85,5 +85,14 @@ import Testing
         #expect(URLRedaction.redact("host=h password = 'a b\\' c' user=u") == "host=h password=*** user=u")
         #expect(URLRedaction.redact("PASSWORD=x") == "PASSWORD=***")
         #expect(URLRedaction.redact("host=h mypassword=kept passwordless=kept") == "host=h mypassword=kept passwordless=kept")
+        // libpq's own parse errors quote the URL or the token it choked on.
+        for url in ["postgres://sec:PWx9Zq@[::1:55433/misc", "postgres://sec:PW%zzx9Zq@h/db", "host=h password='PWx9Zq port=1"] {
+            do {
+                _ = try PostgresConfiguration(url: url)
+                Issue.record("\(url) parsed")
+            } catch {
+                #expect(!"\(error)".contains("x9Zq"), "\(error)")
+            }
+        }
     }
 }

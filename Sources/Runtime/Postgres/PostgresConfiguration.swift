@@ -35,9 +35,10 @@ public struct PostgresConfiguration: Sendable {
         guard let options = PQconninfoParse(url, &errorMessage) else {
             let message = errorMessage.map { String(cString: $0) } ?? "unparseable"
             if let errorMessage { PQfreemem(errorMessage) }
+            // libpq quotes the URL, or the token it choked on, which may be the password.
             throw PostgresError(
                 code: .invalidConfiguration,
-                message: "invalid database URL: \(message.trimmingTrailingWhitespace())")
+                message: "invalid database URL: \(URLRedaction.redact(message.trimmingTrailingWhitespace(), secretsOf: url))")
         }
         PQconninfoFree(options)
         self.url = url
@@ -101,7 +102,29 @@ enum URLRedaction {
         return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
     }
 
+    /// `message` with every password of `url` in it replaced by `***` (and any URL in it
+    /// redacted): for errors that quote a connection string or a piece of one.
+    static func redact(_ message: String, secretsOf url: String) -> String {
+        var secrets = passwordParameters(url).values
+        if let schemeEnd = url.range(of: "://"), let at = url[schemeEnd.upperBound...].lastIndex(of: "@"),
+            let colon = url[schemeEnd.upperBound..<at].firstIndex(of: ":")
+        {
+            secrets.append(String(url[url.index(after: colon)..<at]))
+        }
+        var text = message
+        for secret in secrets.filter({ !$0.isEmpty }).sorted(by: { $0.count > $1.count }) {
+            text = text.replacingOccurrences(of: secret, with: "***")
+        }
+        return redact(text)
+    }
+
     static func redactPasswordParameters(_ text: String) -> String {
+        passwordParameters(text).redacted
+    }
+
+    /// `text` with each `password=` value replaced by `***`, and the values replaced.
+    static func passwordParameters(_ text: String) -> (redacted: String, values: [String]) {
+        var values: [String] = []
         let characters = Array(text)
         let key = Array("password")
         var out = ""
@@ -116,6 +139,7 @@ enum URLRedaction {
                 if cursor < characters.count, characters[cursor] == "=" {
                     cursor += 1
                     while cursor < characters.count, characters[cursor] == " " { cursor += 1 }
+                    let valueStart = cursor
                     // The value: quoted (with \' and \\ escapes), or up to a space or an `&`.
                     if cursor < characters.count, characters[cursor] == "'" {
                         cursor += 1
@@ -126,6 +150,11 @@ enum URLRedaction {
                     } else {
                         while cursor < characters.count, !" \t\n&".contains(characters[cursor]) { cursor += 1 }
                     }
+                    var value = String(characters[valueStart..<cursor])
+                    if value.hasPrefix("'") {
+                        value = String(value.dropFirst().dropLast(value.count > 1 && value.hasSuffix("'") ? 1 : 0))
+                    }
+                    values.append(value)
                     out += String(characters[index..<index + key.count]) + "=***"
                     index = cursor
                     continue
@@ -134,6 +163,6 @@ enum URLRedaction {
             out.append(characters[index])
             index += 1
         }
-        return out
+        return (out, values)
     }
 }
