@@ -128,6 +128,10 @@ struct OrderRoutesTests {
             let sameValue = try await h.call(
                 .post, "/v1/orders", json: #"{"items":[{"product_id":"\#(escaped)","quantity":3}]}"#, token: token, headers: key)
             #expect(sameValue.headers[HTTPField.Name("Idempotent-Replayed")!] == "true", "\(sameValue.text)")
+            // A field the order ignores still makes another JSON value.
+            let extra = try await h.call(
+                .post, "/v1/orders", json: #"{"items":[{"product_id":"\#(product)","quantity":3}],"coupon":"FREE100"}"#, token: token, headers: key)
+            #expect(extra.problem == "idempotency-key-reused", "\(extra.text)")
             // Several items, in an order other than their ids': the replay has the same bytes.
             let first2 = try await h.product(admin: admin, stock: 5)
             let second2 = try await h.product(admin: admin, stock: 5)

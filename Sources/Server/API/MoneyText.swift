@@ -19,9 +19,6 @@ struct MoneyText: Decodable, Sendable {
 /// A UUID field of a request; an invalid one names its field.
 struct UUIDText: Decodable, Sendable {
     var uuid: UUID
-    /// The string as sent: `"ABC..."` and `"abc..."` name one id but are different JSON values,
-    /// which idempotent replays tell apart (API.md: "the same JSON value").
-    var text: String
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -30,7 +27,6 @@ struct UUIDText: Decodable, Sendable {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be a UUID")
         }
         self.uuid = uuid
-        self.text = text
     }
 }
 

@@ -30,18 +30,6 @@ struct CreateOrderRequest: Decodable, Sendable {
         case userID = "user_id"
         case region
     }
-
-    /// SHA-256 of the request's JSON value (what the Idempotency-Key compares): formatting,
-    /// key order and string escapes aside, two bodies hash alike only if every value is the
-    /// same — ids as sent (an upper-case id is another string), numbers by value. Cheaper than
-    /// re-serializing the JSON, on the path every keyed order takes.
-    var idempotencyHash: [UInt8] {
-        var text = "v2"
-        for item in items { text += "|\(item.productID.text.utf8.count):\(item.productID.text)*\(item.quantity)" }
-        text += "|u=" + (userID.map { "\($0.text.utf8.count):\($0.text)" } ?? "-") + "|r="
-        if let region { text += "\(region.utf8.count):\(region)" } else { text += "-" }
-        return [UInt8](SHA256.hash(data: Data(text.utf8)))
-    }
 }
 
 /// An order, the same shape everywhere one is returned.

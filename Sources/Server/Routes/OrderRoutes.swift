@@ -27,8 +27,11 @@ struct OrderRoutes<Context: IntakeContext> {
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
         let key = try IdempotencyKey.from(request.headers)
-        let body = try JSONBody.decode(CreateOrderRequest.self, from: try await JSONBody.bytes(of: request))
-        let hash = key.map { _ in body.idempotencyHash }
+        let bytes = try await JSONBody.bytes(of: request)
+        let body = try JSONBody.decode(CreateOrderRequest.self, from: bytes)
+        // What "the same request" means is one rule for every keyed POST (API.md: the same
+        // JSON value): unknown fields, null and absent, ids' letter case all count.
+        let hash = key.map { _ in IdempotencyKey.requestHash(path: request.uri.path, body: Array(buffer: bytes)) }
         let newOrder = NewOrder(
             userID: body.userID?.uuid ?? principal.userID, lines: body.lines, region: body.region, idempotencyKey: key?.value,
             requestHash: hash, caller: NewOrder.Caller(id: principal.userID, role: principal.role))
