@@ -286,6 +286,15 @@ struct WorkQueueTests {
             #expect(jobs == ["etl"])
             let next = try await db.query("SELECT next_run_at FROM job_schedules WHERE name = 'nightly-etl'")[0].decode("next_run_at", as: Date.self)
             #expect(next == utc("2026-11-29T02:00:00Z"))
+
+            // Restarted with another schedule: the next slot follows it at once, not after the
+            // old slot.
+            let hourly = PeriodicJob(name: "nightly-etl", schedule: .cron(try CronSchedule("0 * * * *")), request: JobRequest(kind: "etl"))
+            let changed = JobScheduler(client: db, jobs: [hourly])
+            #expect(try await changed.tick(now: lateNight.addingTimeInterval(60)).isEmpty)
+            let moved = try await db.query("SELECT next_run_at FROM job_schedules WHERE name = 'nightly-etl'")[0].decode("next_run_at", as: Date.self)
+            #expect(moved == utc("2026-11-28T03:00:00Z"))
+            #expect(try await changed.tick(now: try #require(utc("2026-11-28T03:00:05Z"))) == ["nightly-etl"])
         }
     }
 

@@ -43,9 +43,16 @@ public struct JobScheduler: Service {
 
     private func tick(_ job: PeriodicJob, now: Date) async throws -> Bool {
         guard let first = job.schedule.next(after: now) else { return false }
+        // A row computed from another schedule (the setting changed) gets its next slot anew;
+        // a row from before schedules were recorded keeps its slot (it may be due).
         try await client.query(
-            "INSERT INTO job_schedules (name, next_run_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-            [.text(job.name), .timestamptz(first)])
+            """
+            INSERT INTO job_schedules (name, next_run_at, schedule) VALUES ($1, $2, $3)
+            ON CONFLICT (name) DO UPDATE SET schedule = EXCLUDED.schedule,
+                next_run_at = CASE WHEN job_schedules.schedule = '' THEN job_schedules.next_run_at ELSE EXCLUDED.next_run_at END
+                WHERE job_schedules.schedule <> EXCLUDED.schedule
+            """,
+            [.text(job.name), .timestamptz(first), .text(job.schedule.description)])
         let current = try await client.query("SELECT next_run_at FROM job_schedules WHERE name = $1", [.text(job.name)])
         guard let slot = try current.first?.decode("next_run_at", as: Date.self), slot <= now,
             let next = job.schedule.next(after: now)

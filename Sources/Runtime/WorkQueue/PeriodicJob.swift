@@ -8,6 +8,14 @@ public struct PeriodicJob: Sendable, Hashable {
         /// Slots at whole multiples of the interval since the Unix epoch.
         case every(Duration)
 
+        /// `0 2 * * *`, or `every 60000 ms`: what `job_schedules` records.
+        public var description: String {
+            switch self {
+            case .cron(let cron): cron.expression
+            case .every(let interval): "every \(interval.nanoseconds / 1_000_000) ms"
+            }
+        }
+
         /// The first slot strictly after `date`.
         public func next(after date: Date) -> Date? {
             switch self {

@@ -117,7 +117,9 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         case .insufficientStock: return Problem("insufficient-stock", .conflict, title: "Insufficient stock", detail: detail)
         case .unknownProduct: return Problem("unknown-product", .unprocessableContent, title: "Unknown product", detail: detail)
         case .notFound: return .notFound(detail)
-        case .validation: return .validation(error.subject.map { "\($0): \(detail)" } ?? detail)
+        case .validation:
+            // "delta must be ..." names its field already; "must be ..." gets it in front.
+            return .validation(error.subject.map { detail.hasPrefix("\($0) ") ? detail : "\($0): \(detail)" } ?? detail)
         case .duplicateRequest: return .idempotencyKeyInUse
         case .idempotencyKeyReused: return .idempotencyKeyReused
         case .amountMismatch: return Problem("amount-mismatch", .unprocessableContent, title: "Amount mismatch", detail: detail)
