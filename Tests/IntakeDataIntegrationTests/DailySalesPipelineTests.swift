@@ -364,6 +364,28 @@ extension DataIntegrationTests {
             }
         }
 
+        /// A process killed mid-run leaves its staging behind; once that run has ended, the
+        /// next run this machine takes removes it (and leaves a live run's alone).
+        @Test func stagingOfEndedRunsIsSwept() async throws {
+            try await DataHarness.with { h in
+                try await Self.seed(h)
+                let staging = h.platform.settings.stagingDirectory
+                let ended = try await withRunningServices([h.workQueue()]) { try await h.run(Self.dayA) }
+                let live = try await h.platform.runs.create(pipeline: "daily_sales", date: try #require(LogicalDate("2026-11-01")), trigger: .manual)
+                try await h.db.query("UPDATE jobs SET state = 'running', locked_by = 'elsewhere', lease_until = now() + interval '1 hour' WHERE unique_key LIKE $1",
+                    [.text("etl:\(live.id.lowercasedString):%")])
+                for id in [ended.id, live.id] {
+                    let directory = staging.appendingPathComponent(id.lowercasedString)
+                    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                    try Data("left behind".utf8).write(to: directory.appendingPathComponent("items.csv"))
+                }
+                let next = try await withRunningServices([h.workQueue()]) { try await h.run(Self.dayB) }
+                #expect(next.status == .succeeded)
+                #expect(!FileManager.default.fileExists(atPath: staging.appendingPathComponent(ended.id.lowercasedString).path))
+                #expect(FileManager.default.fileExists(atPath: staging.appendingPathComponent(live.id.lowercasedString).path))
+            }
+        }
+
         @Test func twoProcessesAndOneScheduleSlotMakeExactlyOneRun() async throws {
             try await DataHarness.with { h in
                 let second = PostgresClient(configuration: h.configuration)

@@ -164,6 +164,18 @@ public struct DailySales: Sendable {
         Files.removeQuietly(stagingDirectory(run), logger: logger)
     }
 
+    /// Removes this machine's staging directories of runs that have ended: what a process
+    /// killed mid-run left behind, its run since finished by another (or failed).
+    func sweepStaging() async throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: settings.stagingDirectory.path)) ?? []
+        let ids = names.compactMap(UUID.init(uuidString:))
+        guard !ids.isEmpty else { return }
+        let ended: [UUID] = try await db.query(EtlQueries.endedRuns, [.uuidArray(ids)]).map { try $0.decode("id") }
+        for id in ended {
+            Files.removeQuietly(settings.stagingDirectory.appendingPathComponent(id.lowercasedString), logger: logger)
+        }
+    }
+
     // MARK: Helpers
 
     func reconcile(_ run: EtlRun, _ loaded: Loaded) throws {

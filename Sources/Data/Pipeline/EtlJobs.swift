@@ -77,6 +77,11 @@ public struct EtlJobs: Sendable {
         }
         if run.status.isFinished { return .completed }
         try await runs.db.query(EtlQueries.markRunning(run.id))
+        do {
+            try await pipeline.sweepStaging()
+        } catch {
+            logger.warning("could not sweep the staging directory", metadata: ["error": "\(error)"])
+        }
         var step = args.step
         var restarted = false
         while true {

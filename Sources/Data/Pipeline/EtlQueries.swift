@@ -97,6 +97,9 @@ enum EtlQueries {
                           AND j.state IN ('available', 'running', 'retryable'))
         """
 
+    /// Which of the runs `$1` have ended.
+    static let endedRuns = "SELECT id FROM etl_runs WHERE id = ANY($1::uuid[]) AND status IN ('succeeded', 'failed')"
+
     /// The run id a pipeline job (`$2` is its kind) carries in its arguments.
     static let runOfJob = "SELECT args->>'run_id' AS run_id FROM jobs WHERE id = $1 AND kind = $2"
 
