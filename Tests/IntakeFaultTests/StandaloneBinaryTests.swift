@@ -43,34 +43,18 @@ struct StandaloneBinaryTests {
                 #expect(printed.contains("applied \(module)"), "\(printed)")
             }
 
-            let port = try LocalPorts.free()
-            let server = Process()
-            server.executableURL = URL(fileURLWithPath: command[0])
-            server.arguments = Array(command.dropFirst()) + ["serve", "--port", "\(port)", "--host", "127.0.0.1"]
-            server.environment = environment
-            let serverLog = directory.appendingPathComponent("serve.log")
-            _ = FileManager.default.createFile(atPath: serverLog.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: serverLog)
-            server.standardOutput = handle
-            server.standardError = handle
-            try server.run()
-            defer {
-                kill(server.processIdentifier, SIGKILL)
-                try? handle.close()
-            }
-            let base = "http://127.0.0.1:\(port)"
-            try await waitUntil("the copy serves /healthz", timeout: .seconds(60)) {
-                #expect(server.isRunning, "\((try? String(contentsOf: serverLog, encoding: .utf8)) ?? "")")
-                guard server.isRunning else { return true }
-                return (try? await TestHTTP.get(base + "/healthz"))?.status == 200
-            }
-            try #require(server.isRunning)
+            let server = try ServerProcess(environment: environment, command: command, replacingEnvironment: true)
+            try await server.start()
+            let base = await server.url
             for (path, source) in [("/openapi.yaml", "Sources/Server/openapi.yaml"), ("/dashboard/dashboard.js", "Sources/Server/Dashboard/dashboard.js")] {
                 let answer = try await TestHTTP.get(base + path)
                 let expected = try String(contentsOf: DeployFilesTests.root.appendingPathComponent(source), encoding: .utf8)
                 #expect(answer.status == 200, "\(path)")
                 #expect(answer.body == expected, "\(path) is served as \(source) holds it")
             }
+            let stopped = try await server.stop()
+            let served = await server.log
+            #expect(stopped == 0, "\(served)")
         }
     }
 }

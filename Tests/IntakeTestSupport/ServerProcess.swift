@@ -8,7 +8,11 @@ public actor ServerProcess {
     public let port: Int
     public let environment: [String: String]
     public let logFile: URL
+    /// The command `serve` is appended to: the built binary, or another one behind a launcher
+    /// (`unshare ...`).
+    public let command: [String]
     private var process: Process?
+    private let replacesEnvironment: Bool
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
@@ -19,9 +23,12 @@ public actor ServerProcess {
             .appendingPathComponent(".build/debug/intake")
     }
 
-    public init(environment: [String: String]) throws {
+    /// `environment` is merged over this process's own; `replacingEnvironment` uses it alone.
+    public init(environment: [String: String], command: [String]? = nil, replacingEnvironment: Bool = false) throws {
         port = try LocalPorts.free()
         self.environment = environment
+        self.command = command ?? [Self.binary().path]
+        self.replacesEnvironment = replacingEnvironment
         logFile = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-serve-\(UUID().uuidString).log")
     }
 
@@ -34,9 +41,9 @@ public actor ServerProcess {
     /// Starts the server and waits until `/healthz` answers.
     public func start(timeout: Duration = .seconds(60)) async throws {
         let process = Process()
-        process.executableURL = Self.binary()
-        process.arguments = ["serve", "--port", "\(port)", "--host", "127.0.0.1"]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst()) + ["serve", "--port", "\(port)", "--host", "127.0.0.1"]
+        process.environment = replacesEnvironment ? environment : ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if !FileManager.default.fileExists(atPath: logFile.path) { _ = FileManager.default.createFile(atPath: logFile.path, contents: nil) }
         let log = try FileHandle(forWritingTo: logFile)
         log.seekToEndOfFile()
