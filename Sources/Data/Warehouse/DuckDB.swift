@@ -128,6 +128,8 @@ public struct DuckDB: Sendable {
     final class Child: Sendable {
         let pid = Mutex<Int32?>(nil)
         let timedOut = Mutex(false)
+        /// The time limit's timer, cancelled as soon as the process ends.
+        let timer = Mutex<Task<Void, Never>?>(nil)
     }
 
     /// The `duckdb` processes this process is running now.
@@ -204,13 +206,13 @@ public struct DuckDB: Sendable {
                         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(started), niceness)
                     }
                     if let timeLimit {
-                        Task {
+                        child.timer.withLock { $0 = Task {
                             try? await Task.sleep(for: timeLimit)
                             if child.pid.withLock({ $0 }) == started, running.withLock({ $0.contains(started) }) {
                                 child.timedOut.withLock { $0 = true }
                                 killTree(started)
                             }
-                        }
+                        } }
                     }
                 } catch {
                     process.terminationHandler = nil
@@ -224,6 +226,7 @@ public struct DuckDB: Sendable {
             }
             if let started, started > 0 { killTree(started) }
         }
+        child.timer.withLock { $0?.cancel() }
         if child.timedOut.withLock({ $0 }), let timeLimit {
             throw DataError(code: .timeout, message: "the query ran longer than \(timeLimit) and was stopped")
         }
