@@ -150,7 +150,13 @@ public struct EtlJobs: Sendable {
             ])
         switch action {
         case .queueNext(let next):
-            if let recording { try await runs.db.query(recording) }
+            // The record is written only while the run is `running`: a run ended meanwhile
+            // (failed by the orphan sweep, say) is not taken further here.
+            if let recording, try await runs.db.query(recording).affectedRows == 0 {
+                logger.warning("pipeline run ended while this step ran; stopping", metadata: ["run": "\(id)", "step": "\(step.rawValue)"])
+                pipeline.cleanUp(run)
+                return .finished
+            }
             return .next(next)
         case .markSucceeded:
             guard let loaded else { preconditionFailure("markSucceeded is decided only after a load") }
