@@ -68,6 +68,66 @@ struct PostgresClientTests {
         }
     }
 
+    /// Batched rows travel as binary arrays typed by their elements: every kind, NULLs among
+    /// them, text no quoting could break, times to the microsecond on both sides of the
+    /// epochs, a text array cast to numeric — unprepared and prepared alike.
+    @Test func binaryArraysOfEveryKindRoundTripWithNulls() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query(
+                """
+                CREATE TABLE wide (n int PRIMARY KEY, u uuid, t text, b bool, s int2, i int4, l int8, at timestamptz,
+                                   raw bytea, price numeric(12,2))
+                """)
+            let ids = [UUID(), UUID()]
+            let texts = [#"a,"b"\{c}"#, "", "NULL", "東京 🚀"]
+            let times = [Date(timeIntervalSince1970: -1_234_567.000_001), Date(timeIntervalSince1970: 946_684_799.999_999),
+                         Date(timeIntervalSince1970: 1_795_000_000.123_456)]
+            let insert = """
+                INSERT INTO wide SELECT * FROM unnest($1::int4[], $2::uuid[], $3::text[], $4::bool[], $5::int2[], $6::int4[],
+                    $7::int8[], $8::timestamptz[], $9::bytea[], $10::numeric[])
+                """
+            for round in 0..<3 {
+                let base = Int32(round * 10)
+                let count = 5
+                func column(_ values: [PostgresValue]) -> PostgresValue { .array(values + Array(repeating: .null, count: count - values.count)) }
+                try await db.query(insert, [
+                    .array((0..<count).map { .int32(base + Int32($0)) }),
+                    column([.null] + ids.map { .uuid($0) }),
+                    column(texts.map { .text($0) }),
+                    column([.bool(true), .null, .bool(false)]),
+                    column([.int16(.min), .int16(.max)]),
+                    column([.int32(.min), .null, .int32(.max)]),
+                    column([.int64(.min), .int64(.max)]),
+                    column(times.map { .timestamptz($0) }),
+                    column([.bytea([0, 0x5C, 0x78, 0xFF]), .bytea([])]),
+                    column([.text("3.10"), .text("-0.01")]),
+                ])
+                let rows = try await db.query("SELECT * FROM wide WHERE n >= $1 ORDER BY n", [.int32(base)])
+                #expect(rows.count == count)
+                #expect(try rows.map { try $0.decode("u", as: UUID?.self) } == [nil] + ids + [nil, nil])
+                #expect(try rows.map { try $0.decode("t", as: String?.self) } == texts + [nil])
+                #expect(try rows.map { try $0.decode("b", as: Bool?.self) } == [true, nil, false, nil, nil])
+                #expect(try rows.map { try $0.decode("s", as: Int16?.self) } == [.min, .max, nil, nil, nil])
+                #expect(try rows.map { try $0.decode("i", as: Int32?.self) } == [.min, nil, .max, nil, nil])
+                #expect(try rows.map { try $0.decode("l", as: Int64?.self) } == [.min, .max, nil, nil, nil])
+                let stored = try rows.prefix(3).map { try $0.decode("at", as: Date.self) }
+                #expect(zip(stored, times).allSatisfy { abs($0.timeIntervalSince($1)) < 0.000_001 })
+                #expect(try rows.map { try $0.decode("raw", as: [UInt8]?.self) } == [[0, 0x5C, 0x78, 0xFF], [], nil, nil, nil])
+                #expect(try rows.map { try $0.decode("price", as: String?.self) } == ["3.10", "-0.01", nil, nil, nil])
+            }
+            // The times, as the server prints them: the microseconds sent are the ones stored.
+            let printed = try await db.query("SELECT at::text AS at FROM wide WHERE n < 3 ORDER BY n").map { try $0.decode("at", as: String.self) }
+            #expect(printed == ["1969-12-17 17:03:52.999999+00", "1999-12-31 23:59:59.999999+00", "2026-11-18 11:06:40.123456+00"])
+            // No text value holds NUL: refused before anything is sent, naming the parameter.
+            await #expect {
+                try await db.query(insert, [.array([.int32(99)]), .array([.null]), .array([.text("a\u{0}b")]), .array([.null]),
+                                            .array([.null]), .array([.null]), .array([.null]), .array([.null]), .array([.null]), .array([.null])])
+            } throws: { error in
+                (error as? PostgresError)?.code == .encoding && "\(error)".contains("$3")
+            }
+        }
+    }
+
     @Test func bulkInsertThroughUnnest() async throws {
         try await TestServices.withSchema { db, _ in
             try await db.query("CREATE TABLE items (id uuid PRIMARY KEY, qty int NOT NULL, name text NOT NULL)")

@@ -56,14 +56,46 @@ import Testing
         }
     }
 
-    @Test func parametersEncodeAsTextExceptBytea() {
-        #expect(PostgresValue.null.encoded() == nil)
-        #expect(PostgresValue.bytea([0, 1]).encoded()?.isBinary == true)
+    @Test func parametersEncodeAsTextExceptByteaAndArrays() throws {
+        #expect(try PostgresValue.null.encoded() == nil)
+        #expect(try PostgresValue.bytea([0, 1]).encoded()?.isBinary == true)
+        #expect(try PostgresValue.uuid(UUID()).encoded()?.isBinary == false)
+        #expect(try PostgresValue.textArray(["a"]).encoded()?.isBinary == true)
+        #expect(try PostgresValue.numericArray([1]).encoded()?.isBinary == false)
         #expect(PostgresValue.bool(true).textEncoding() == "t")
         #expect(PostgresValue.numeric(Decimal(string: "-12.50")!).textEncoding() == "-12.5")
         #expect(PostgresValue.int32Array([1, -2]).textEncoding() == "{1,-2}")
         #expect(PostgresValue("text") == .text("text"))
         #expect(PostgresValue(integerLiteral: 7) == .int64(7))
+    }
+
+    /// `array_recv`'s layout: dimensions, has-NULLs flag, element type, length and lower bound,
+    /// then each element behind its length (-1: NULL).
+    @Test func arraysEncodeInPostgresBinaryLayout() throws {
+        #expect(try PostgresValue.int32Array([1, -2]).binaryArray() == [
+            0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 2, 0, 0, 0, 1,
+            0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 4, 0xFF, 0xFF, 0xFF, 0xFE,
+        ])
+        #expect(try PostgresValue.array([.text("hé"), .null]).binaryArray() == [
+            0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 25, 0, 0, 0, 2, 0, 0, 0, 1,
+            0, 0, 0, 3, 0x68, 0xC3, 0xA9, 0xFF, 0xFF, 0xFF, 0xFF,
+        ])
+        // An empty array has no dimensions.
+        #expect(try PostgresValue.int64Array([]).binaryArray() == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20])
+        // 2000-01-01 00:00:00.000001 UTC is one microsecond after Postgres's epoch.
+        let bytes = try PostgresValue.timestamptzArray([Date(timeIntervalSince1970: 946_684_800.000_001)]).binaryArray()
+        #expect(Array(bytes[20...]) == [0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1])
+        #expect(throws: PostgresValue.NULInText.self) { try PostgresValue.array([.text("a\u{0}b")]).binaryArray() }
+    }
+
+    /// An untyped array is typed by its elements when they are of one kind, and otherwise left
+    /// as text for the statement's cast to type.
+    @Test func untypedArraysAreTypedByTheirElements() {
+        #expect(PostgresValue.array([.null, .uuid(UUID())]).typeOID == PostgresType.uuidArray.rawValue)
+        #expect(PostgresValue.array([.bytea([1]), .null]).typeOID == PostgresType.byteaArray.rawValue)
+        #expect(PostgresValue.array([.null, .null]).typeOID == 0)
+        #expect(PostgresValue.array([.text("1"), .int32(1)]).typeOID == 0)
+        #expect(PostgresValue.array([.numeric(1)]).typeOID == 0)
     }
 
     @Test func sqlStatesMapToActionableCodes() {

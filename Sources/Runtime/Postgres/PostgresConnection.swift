@@ -301,18 +301,23 @@ final class PostgresConnection: PoolableConnection {
         types.reserveCapacity(parameters.count)
         for (index, parameter) in parameters.enumerated() {
             types.append(parameter.typeOID)
-            guard let (bytes, isBinary) = parameter.encoded() else {
+            // Text parameters are NUL-terminated (libpq ignores their length), so a NUL inside
+            // one would silently cut it short; no text element of a binary array can hold one.
+            let nulError = { PostgresError(
+                code: .encoding, message: "parameter $\(index + 1) contains a NUL character, which Postgres text cannot hold") }
+            let encoded: (bytes: [UInt8], isBinary: Bool)?
+            do {
+                encoded = try parameter.encoded()
+            } catch {
+                throw nulError()
+            }
+            guard let (bytes, isBinary) = encoded else {
                 offsets.append(nil)
                 lengths.append(0)
                 formats.append(0)
                 continue
             }
-            // Text parameters are NUL-terminated (libpq ignores their length), so a NUL inside
-            // one would silently cut it short.
-            if !isBinary, bytes.contains(0) {
-                throw PostgresError(
-                    code: .encoding, message: "parameter $\(index + 1) contains a NUL character, which Postgres text cannot hold")
-            }
+            if !isBinary, bytes.contains(0) { throw nulError() }
             offsets.append(storage.count)
             storage.append(contentsOf: bytes)
             storage.append(0)

@@ -1,13 +1,15 @@
 import Foundation
 
 extension PostgresValue {
-    /// The parameter in Postgres's text format — except `bytea`, sent as raw bytes in binary
-    /// format (`isBinary`). Nil for NULL.
-    func encoded() -> (bytes: [UInt8], isBinary: Bool)? {
+    /// The parameter in Postgres's text format — except `bytea` (its raw bytes) and the arrays
+    /// of `binaryArrayElement`, sent in binary format (`isBinary`). Nil for NULL.
+    func encoded() throws(NULInText) -> (bytes: [UInt8], isBinary: Bool)? {
         switch self {
         case .null: return nil
         case .bytea(let bytes): return (bytes, true)
-        default: return (Array(textEncoding().utf8), false)
+        default:
+            if binaryArrayElement != nil { return (try binaryArray(), true) }
+            return (Array(textEncoding().utf8), false)
         }
     }
 

@@ -27,8 +27,10 @@ public enum PostgresValue: Sendable, Hashable {
     case timestamptzArray([Date])
     /// `float8[]`; NaN and infinities are sent as Postgres spells them.
     case float8Array([Double])
-    /// An array of scalars, NULLs allowed, sent untyped: the statement must cast its
-    /// parameter (`$1::uuid[]`). Group commit builds these from batched rows.
+    /// An array of scalars, NULLs allowed; the statement must cast its parameter
+    /// (`$1::uuid[]`). Sent in binary, typed by its elements, when they are all of one kind
+    /// (`binaryArrayElement`), else as untyped text for the cast to type. Group commit builds
+    /// these from batched rows.
     case array([PostgresValue])
 
     /// The Postgres type OID sent with the parameter.
@@ -53,7 +55,7 @@ public enum PostgresValue: Sendable, Hashable {
         case .boolArray: PostgresType.boolArray.rawValue
         case .timestamptzArray: PostgresType.timestamptzArray.rawValue
         case .float8Array: PostgresType.float8Array.rawValue
-        case .array: 0  // typed by the statement's cast
+        case .array: binaryArrayElement?.arrayType?.rawValue ?? 0  // else typed by the statement's cast
         }
     }
 }
@@ -94,6 +96,7 @@ public struct PostgresType: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let float8 = PostgresType(rawValue: 701)
     public static let float8Array = PostgresType(rawValue: 1022)
     public static let boolArray = PostgresType(rawValue: 1000)
+    public static let byteaArray = PostgresType(rawValue: 1001)
     public static let int2Array = PostgresType(rawValue: 1005)
     public static let int4Array = PostgresType(rawValue: 1007)
     public static let textArray = PostgresType(rawValue: 1009)
@@ -112,10 +115,26 @@ public struct PostgresType: RawRepresentable, Hashable, Sendable, CustomStringCo
 
     public var description: String { "oid \(rawValue)" }
 
+    /// The type of an array of this type, for the element types arrays are sent in binary with.
+    var arrayType: PostgresType? {
+        switch self {
+        case .uuid: .uuidArray
+        case .text: .textArray
+        case .bool: .boolArray
+        case .int2: .int2Array
+        case .int4: .int4Array
+        case .int8: .int8Array
+        case .timestamptz: .timestamptzArray
+        case .bytea: .byteaArray
+        case .float8: .float8Array
+        default: nil
+        }
+    }
+
     var isText: Bool { [.text, .varchar, .bpchar, .name, .json, .jsonb].contains(self) }
     var isInteger: Bool { [.int2, .int4, .int8, .oid].contains(self) }
     var isArray: Bool {
-        [.boolArray, .int2Array, .int4Array, .textArray, .varcharArray, .int8Array, .timestamptzArray,
+        [.boolArray, .byteaArray, .int2Array, .int4Array, .textArray, .varcharArray, .int8Array, .timestamptzArray,
          .numericArray, .uuidArray, .float8Array].contains(self)
     }
 }
