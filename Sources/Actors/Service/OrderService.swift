@@ -55,6 +55,9 @@ public final class OrderService: Sendable {
     public struct Change: Sendable, Hashable {
         public var orderID: UUID?
         public var productIDs: [UUID]
+        /// The order was created by this change: nothing read it before, so nothing holds a
+        /// copy of an earlier state of it.
+        public var orderCreated = false
     }
 
     private let observers = Mutex<[@Sendable (Change) async -> Void]>([])
@@ -65,14 +68,14 @@ public final class OrderService: Sendable {
         observers.withLock { $0.append(observer) }
     }
 
-    private func changed(order: UUID?, products: [UUID]) async {
-        let change = Change(orderID: order, productIDs: products)
+    private func changed(order: UUID?, products: [UUID], created: Bool = false) async {
+        let change = Change(orderID: order, productIDs: products, orderCreated: created)
         for observer in observers.withLock({ $0 }) { await observer(change) }
     }
 
     @discardableResult
-    private func changed(_ order: Order, stockMoved: Bool) async -> Order {
-        await changed(order: order.id, products: stockMoved ? order.items.map(\.productID) : [])
+    private func changed(_ order: Order, stockMoved: Bool, created: Bool = false) async -> Order {
+        await changed(order: order.id, products: stockMoved ? order.items.map(\.productID) : [], created: created)
         return order
     }
 
@@ -109,7 +112,7 @@ public final class OrderService: Sendable {
         let context = orders.context
         // A fresh time-ordered id has nothing to load: skip the activation's read.
         let order = try await orders.send(.create(request), to: id) { OrderActor(id: id, context: context, order: nil, allocations: []) }
-        return await changed(order, stockMoved: true)
+        return await changed(order, stockMoved: true, created: true)
     }
 
     /// An order placed, or the one this request's idempotency key created before.

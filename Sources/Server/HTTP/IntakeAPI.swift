@@ -57,10 +57,12 @@ public final class IntakeAPI: Sendable {
         self.idempotency = IdempotentRequests(records: IdempotencyRecords(db: orders.db), inFlight: InFlightKeys(), logger: logger)
         self.logger = logger
         if let cache {
-            // Stale entries are invalidated before the changing request is answered.
+            // Stale entries are invalidated before the changing request is answered. A new
+            // order has none: an entry is only filled from a committed row, which for a new
+            // order is its state as created (two Redis commands saved per order).
             orders.onChange { change in
-                await cache.invalidate(
-                    change.productIDs.map { CacheKey.product($0) } + (change.orderID.map { [CacheKey.order($0)] } ?? []))
+                let order = change.orderCreated ? nil : change.orderID.map { CacheKey.order($0) }
+                await cache.invalidate(change.productIDs.map { CacheKey.product($0) } + (order.map { [$0] } ?? []))
             }
         }
     }
