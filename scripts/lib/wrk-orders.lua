@@ -4,14 +4,20 @@
 local tokens, products = {}, {}
 for t in string.gmatch(os.getenv("WRK_TOKENS") or "", "%S+") do tokens[#tokens + 1] = t end
 for p in string.gmatch(os.getenv("WRK_PRODUCTS") or "", "%S+") do products[#products + 1] = p end
+-- With WRK_KEYED=1 every order carries its own Idempotency-Key, as a client that retries sends.
+local keyed = os.getenv("WRK_KEYED") == "1"
+math.randomseed(os.time())
+local run = tostring(math.random(1, 1000000000))
 local n = 0
 request = function()
   n = n + 1
   local body = '{"items":[{"product_id":"' .. products[(n % #products) + 1] .. '","quantity":1}]}'
-  return wrk.format("POST", "/v1/orders", {
+  local headers = {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1],
-  }, body)
+  }
+  if keyed then headers["Idempotency-Key"] = "wrk-" .. run .. "-" .. n end
+  return wrk.format("POST", "/v1/orders", headers, body)
 end
 done = function(summary, latency)
   io.write(string.format("wrk: %d requests, %d errors (non-2xx %d), p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",

@@ -33,8 +33,13 @@ struct IdempotencyKey: Sendable, Hashable {
         return [UInt8](hasher.finalize())
     }
 
-    private static func canonical(_ body: [UInt8]) -> [UInt8] {
+    static func canonical(_ body: [UInt8]) -> [UInt8] {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return [] }
+        return CanonicalJSON.canonical(body) ?? serializationCanonical(body)
+    }
+
+    /// `canonical` through `JSONSerialization`, for what `CanonicalJSON` leaves to it.
+    static func serializationCanonical(_ body: [UInt8]) -> [UInt8] {
         guard let value = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]),
             let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
         else { return body }
