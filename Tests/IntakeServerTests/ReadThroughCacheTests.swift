@@ -48,6 +48,25 @@ struct ReadThroughCacheTests {
         }
     }
 
+    /// Versions expire (4 × ttl after a key's last change) while an entry filled just before
+    /// may live on: a change after the expiry must still make that entry stale. With counters
+    /// it did not (the count started again at 1, the entry's version): a stale read.
+    @Test func aChangeAfterTheVersionExpiredStillMakesOldEntriesStale() async throws {
+        try await TestServices.withRedis { redis, prefix in
+            let cache = ReadThroughCache(redis: redis, prefix: prefix)
+            let source = Shared("paid")
+            func read() async throws -> String? {
+                try await cache.read("order") { Array(source.withLock { $0 }.utf8) }.map { String(decoding: $0, as: UTF8.self) }
+            }
+            await cache.invalidate(["order"])  // the key's first change
+            #expect(try await read() == "paid")  // filled under that version
+            try await redis.command("DEL", .init(prefix + "v:order"))  // the version expires; the entry lives on
+            source.withLock { $0 = "shipped" }
+            await cache.invalidate(["order"])
+            #expect(try await read() == "shipped")
+        }
+    }
+
     @Test func aRedisOutageCostsSpeedNotCorrectness() async throws {
         // Nothing listens on this port: every Redis call fails.
         let dead = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1/0"))

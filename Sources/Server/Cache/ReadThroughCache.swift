@@ -6,12 +6,15 @@ import Synchronization
 
 /// A Redis read-through cache of response bodies that is never wrong, only sometimes slower.
 ///
-/// Each cached key has a version counter in Redis; an entry records the version it was
-/// filled under, and counts only while that is still the current version. A reader reads the
-/// version *before* loading from the source, so an entry filled from data older than a change
-/// carries a version the change's `invalidate` (an INCR) has already passed, and is ignored.
-/// Entries expire after `ttl`; version counters outlive them (`4 × ttl` after their last
-/// change), so a counter never falls back to a value an entry still carries.
+/// Each cached key has a version in Redis; an entry records the version it was filled under,
+/// and counts only while that is still the current version. A reader reads the version
+/// *before* loading from the source, so an entry filled from data older than a change carries
+/// a version the change's `invalidate` has already replaced, and is ignored. A version is a
+/// random token, never a counter: versions expire (`4 × ttl` after their last change) so that
+/// idle keys cost nothing, and a counter that expired would count again from 1 — the version
+/// an entry filled just before the expiry may still carry, which a change after it would then
+/// have made current again (a stale read for up to `ttl`; hostile review, session 7). A key
+/// with no version reads as `0`, which no token equals.
 ///
 /// Any Redis error makes a read go to the source (counted as a bypass). An invalidation that
 /// fails is kept and retried before the next read or invalidation; until it succeeds, reads
@@ -20,6 +23,10 @@ public final class ReadThroughCache: Sendable {
     let redis: RedisClient
     let prefix: String
     let ttl: Int
+    /// This cache's versions: a random id of its own and a count, unique across processes
+    /// and restarts without a random draw per change.
+    private let instance = UUID().lowercasedString
+    private let issuedVersions = Mutex(0)
     /// Invalidations Redis did not take; reads bypass the cache until they are sent.
     private let failed = Mutex<Set<String>>([])
     private let logger: Logger
@@ -81,13 +88,11 @@ public final class ReadThroughCache: Sendable {
         return pending.isEmpty ? true : await send(pending)
     }
 
-    /// INCRs the version of each key. A failed key leaves `failed` only once it was sent, so
+    /// Gives each key a new version. A failed key leaves `failed` only once it was sent, so
     /// no read slips in between taking it out and putting it back.
     private func send(_ keys: Set<String>) async -> Bool {
-        var commands: [RedisCommand] = []
-        for key in keys {
-            commands.append(RedisCommand("INCR", .init(versionKey(key))))
-            commands.append(RedisCommand("EXPIRE", .init(versionKey(key)), .init(ttl * 4)))
+        let commands = keys.map { key in
+            RedisCommand("SET", .init(versionKey(key)), .init(nextVersion()), "EX", .init(ttl * 4))
         }
         do {
             for reply in try await batcher.send(commands) { _ = try reply.throwingErrorReply() }
@@ -98,6 +103,14 @@ public final class ReadThroughCache: Sendable {
             logger.debug("cache invalidation postponed", metadata: ["error": "\(error)", "keys": "\(keys.count)"])
             return false
         }
+    }
+
+    private func nextVersion() -> String {
+        let count = issuedVersions.withLock { count in
+            count += 1
+            return count
+        }
+        return "\(instance).\(count)"
     }
 
     /// The body of an entry `"<version>\n<body>"` filled under `version`.
