@@ -25,7 +25,7 @@ struct Admin: AsyncParsableCommand {
             try await reportingErrors {
                 let configuration = try connection.configuration()
                 try configuration.validate()
-                guard (8...128).contains(password.count) else { throw ConfigurationError("--password: must be 8..128 characters") }
+                guard (8...128).contains(password.unicodeScalars.count) else { throw ConfigurationError("--password: must be 8..128 characters") }
                 LoggingSetup.bootstrap(format: configuration.logFormat, level: max(configuration.logLevel, .warning))
                 let logger = Logger(label: "intake")
                 let secrets = try IntakeSecrets.resolve(configuration, logger: logger)

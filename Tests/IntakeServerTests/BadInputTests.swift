@@ -106,6 +106,39 @@ struct BadInputTests {
         }
     }
 
+    // MARK: 2b. Lengths count Unicode scalars
+
+    /// One "character" (a grapheme cluster) can carry thousands of combining marks: counted
+    /// as one, a 2,801-byte SKU passed the 100-character rule and failed the unique index's
+    /// size limit with a 500. Lengths count Unicode scalars, as openapi.yaml's maxLength does.
+    @Test func combiningMarksCountTowardEveryLengthLimit() async throws {
+        try await withAPI { h in
+            let admin = try await h.admin()
+            let product = try await h.product(admin: admin, stock: 10)
+            let (_, customer) = try await h.customer()
+            let order = try #require(try await h.order(customer, product: product).object["id"] as? String)
+            let padded = "S" + String(repeating: "\u{0301}", count: 1400)  // one grapheme, 1,401 scalars, 2,801 bytes
+            let cases: [(String, String, String?, String)] = [
+                ("/v1/products", #"{"sku":"\#(padded)","name":"n","price":"1.00","initial_stock":1}"#, admin, "sku"),
+                ("/v1/products", #"{"sku":"P-1","name":"\#(padded)","price":"1.00","initial_stock":1}"#, admin, "name"),
+                ("/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":1}],"region":"\#(padded)"}"#, customer, "region"),
+                ("/v1/users", #"{"email":"e\#(padded)@example.com","password":"password-123"}"#, nil, "email"),
+                ("/v1/users", #"{"email":"pad@example.com","password":"password-123","name":"\#(padded)"}"#, nil, "name"),
+            ]
+            for (path, body, token, field) in cases {
+                let response = try await h.call(.post, path, json: body, token: token)
+                #expect(response.status == .unprocessableContent, "\(path) \(field): \(response.status)")
+                #expect((response.object["detail"] as? String)?.hasPrefix(field) == true, "\(response.text.prefix(200))")
+            }
+            let paid = try await h.pay(order: order, amount: "10.00", paymentID: padded)
+            #expect(paid.status == .unprocessableContent, "\(paid.status)")
+            #expect((paid.object["detail"] as? String)?.hasPrefix("payment_id") == true, "\(paid.text.prefix(200))")
+            // At the limit it is still one: 100 scalars of a precomposed letter.
+            let full = String(repeating: "é", count: 100)
+            #expect(try await h.call(.post, "/v1/products", json: #"{"sku":"\#(full)","name":"n","price":"1.00","initial_stock":1}"#, token: admin).status == .created)
+        }
+    }
+
     // MARK: 3. U+0000 in text
 
     @Test func nulInAnyTextFieldIs422NamingTheFieldAndStoresNothing() async throws {

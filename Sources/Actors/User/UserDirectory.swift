@@ -104,23 +104,23 @@ public final class UserDirectory: Sendable {
     }
 
     /// An address as RFC 5321 mailboxes are written in practice: `local@domain`, at most 254
-    /// characters; a local part of 1..64 characters without spaces, control or formatting
+    /// characters (Unicode scalars, as `FieldRules.text` counts); a local part of 1..64 without spaces, control or formatting
     /// characters (U+202E would show the address reversed), quotes or brackets, and no dot at
     /// either end or twice in a row; a domain of dot-separated labels of 1..63 letters, digits
     /// and inner hyphens (internationalized names allowed, address literals not).
     static func isAddress(_ email: String) -> Bool {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard email.count <= 254, parts.count == 2 else { return false }
+        guard email.unicodeScalars.count <= 254, parts.count == 2 else { return false }
         let local = parts[0]
         let domain = parts[1]
         let forbidden = Set("\"(),:;<>[]\\")
-        guard (1...64).contains(local.count), !local.hasPrefix("."), !local.hasSuffix("."), !local.contains(".."),
+        guard (1...64).contains(local.unicodeScalars.count), !local.hasPrefix("."), !local.hasSuffix("."), !local.contains(".."),
             !local.contains(where: { $0.isWhitespace || forbidden.contains($0) }),
             !email.unicodeScalars.contains(where: { [.control, .format, .lineSeparator, .paragraphSeparator].contains($0.properties.generalCategory) })
         else { return false }
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
         return !labels.isEmpty && labels.allSatisfy { label in
-            (1...63).contains(label.count) && !label.hasPrefix("-") && !label.hasSuffix("-")
+            (1...63).contains(label.unicodeScalars.count) && !label.hasPrefix("-") && !label.hasSuffix("-")
                 && label.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" }
         }
     }

@@ -151,7 +151,7 @@ public struct IntakeConfiguration: Sendable {
         if (adminEmail == nil) != (adminPassword == nil) {
             throw ConfigurationError("INTAKE_ADMIN_EMAIL and INTAKE_ADMIN_PASSWORD go together")
         }
-        if let adminPassword, !(8...128).contains(adminPassword.count) {
+        if let adminPassword, !(8...128).contains(adminPassword.unicodeScalars.count) {
             throw ConfigurationError("INTAKE_ADMIN_PASSWORD: must be 8..128 characters")
         }
         if let databaseURL {
