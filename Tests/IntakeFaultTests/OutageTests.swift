@@ -84,7 +84,16 @@ struct OutageTests {
                 let (ready, readiness) = await Self.get(base + "/readyz")
                 #expect(ready == 503)
                 #expect(readiness.contains("redis") && readiness.contains("down"), "\(readiness)")
-                try await Task.sleep(for: .seconds(2))
+                // An event that cannot be published: the relay's lag gauge grows meanwhile
+                // (it stayed at its last value while every publish failed).
+                let event = CloudEvent(source: "/test", type: "com.example.test.waiting", subject: "outage", data: "{}")
+                try await harness.db.pipeline([OutboxQueries.insert([OutboxEvent(aggregateType: "test", aggregateID: "outage", event: event)])])
+                try await waitUntil("the outbox lag gauge shows the waiting event", timeout: .seconds(8)) {
+                    let metrics = await Self.get(base + "/metrics").1
+                    let lag = metrics.split(separator: "\n").first { $0.hasPrefix("intake_outbox_lag_seconds ") }
+                        .flatMap { Double($0.split(separator: " ").last ?? "") }
+                    return (lag ?? 0) >= 1
+                }
                 let restarted = try await EmbeddedRedis.start(dataDirectory: directory, port: port, logger: Logger(label: "test.redis"))
                 redisServer.withLock { $0 = restarted }
             }

@@ -64,9 +64,18 @@ public final class OutboxRelay: Service, Sendable {
                 wake.yield()
             }
         }
+        // The lag is sampled whether or not this relay leads or can publish: when the sinks
+        // are down (Redis stopped) is exactly when it must grow.
+        let lagSampler = Task {
+            while !Task.isCancelled {
+                await sampleLag()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
         defer {
             listener.cancel()
             ticker.cancel()
+            lagSampler.cancel()
         }
         try? await cancelWhenGracefulShutdown {
             var wakeIterator = wakeups.makeAsyncIterator()
@@ -95,18 +104,24 @@ public final class OutboxRelay: Service, Sendable {
                 leader.withLock { $0 = true }
                 logger.info("outbox relay is the leader")
                 defer { leader.withLock { $0 = false } }
-                var lastLagCheck = ContinuousClock.now - .seconds(10)
                 while !Task.isCancelled {
                     while try await publishBatch(session) == settings.batchSize {}
-                    if ContinuousClock.now - lastLagCheck > .seconds(1) {
-                        let lag = try await session.query(OutboxQueries.lag)[0].decode("lag_ms", as: Int64.self)
-                        lagGauge.record(Double(lag) / 1000)
-                        lastLagCheck = .now
-                    }
                     guard await wakeups.next() != nil else { break }
                 }
             }
             if led == nil { attempts.withLock { $0 += 1 } }
+        }
+    }
+
+    /// Records the age of the next event to publish (`intake_outbox_lag_seconds`). Without
+    /// Postgres there is no figure to record: the gauge keeps its last one, and `/readyz`
+    /// reports the outage.
+    private func sampleLag() async {
+        do {
+            let lag = try await client.query(OutboxQueries.lag)[0].decode("lag_ms", as: Int64.self)
+            lagGauge.record(Double(lag) / 1000)
+        } catch {
+            logger.debug("outbox lag not sampled", metadata: ["error": "\(error)"])
         }
     }
 
