@@ -40,6 +40,6 @@ extension KeyedDecodingContainer {
     }
 
     private static func notAnInteger(_ path: [any CodingKey]) -> DecodingError {
-        .dataCorrupted(.init(codingPath: path, debugDescription: "must be a whole number from \(Int.min) to \(Int.max)"))
+        .dataCorrupted(.init(codingPath: path, debugDescription: "must be a whole number"))
     }
 }
