@@ -23,11 +23,15 @@ public final class ProductCatalog: Sendable {
     }
 
     /// Creates a product with `initialStock` spread evenly over `shards` shards, in one
-    /// transaction; `skuTaken` when another product has the SKU.
-    public func create(sku: String, name: String, price: Money, initialStock: Int, shards: Int) async throws -> Product {
+    /// transaction with `events` (each given the new product's id); `skuTaken` when another
+    /// product has the SKU.
+    public func create(
+        sku: String, name: String, price: Money, initialStock: Int, shards: Int, events: (UUID) -> [OutboxEvent] = { _ in [] }
+    ) async throws -> Product {
         guard (1...64).contains(shards) else { throw DomainError(.validation, "stock_shards must be 1..64", subject: "stock_shards") }
         guard initialStock >= 0 else { throw DomainError(.validation, "initial_stock must be >= 0", subject: "initial_stock") }
         let id = UUIDv7.make()
+        let outbox = events(id)
         let perShard = (0..<shards).map { initialStock / shards + ($0 < initialStock % shards ? 1 : 0) }
         try FieldRules.text(sku, field: "sku", length: 1...100)
         try FieldRules.text(name, field: "name", length: 1...500)
@@ -49,7 +53,7 @@ public final class ProductCatalog: Sendable {
                 [.uuid(id), .int32Array((0..<shards).map { Int32($0) }), .int32Array(perShard.map { Int32($0) })]),
             // The initial stock is the product's first entry in the stock ledger.
             PostgresStatement("INSERT INTO stock_ledger (product_id, delta) VALUES ($1, $2)", [.uuid(id), .int64(Int64(initialStock))]),
-            ])
+            ] + (outbox.isEmpty ? [] : [OutboxQueries.insert(outbox), OutboxQueries.notify]))
         } catch let error as PostgresError where error.code == .uniqueViolation && error.constraint == "products_sku_key" {
             throw DomainError(.skuTaken, "a product with sku \(sku) exists", subject: "sku")
         }

@@ -89,7 +89,11 @@ public final class OrderService: Sendable {
     // MARK: Products
 
     public func createProduct(sku: String, name: String, price: Money, initialStock: Int, shards: Int) async throws -> Product {
-        try await catalog.create(sku: sku, name: name, price: price, initialStock: initialStock, shards: shards)
+        // Its first stock level is announced like every later one (API.md: every state change
+        // commits an event).
+        try await catalog.create(sku: sku, name: name, price: price, initialStock: initialStock, shards: shards) { [events] id in
+            [events.inventoryUpdated(productID: id, newStockLevel: initialStock)]
+        }
     }
 
     public func product(_ id: UUID) async throws -> ProductStock? {
