@@ -39,6 +39,24 @@ func expectDomainError(_ code: DomainError.Code, sourceLocation: SourceLocation 
 
 @Suite("Order service on real Postgres")
 struct OrderServiceTests {
+    /// Lists are newest first by id; `created_at` must agree, however concurrent the orders
+    /// (each order's time was read after its id was made, and 1–2 ms inversions showed).
+    @Test func concurrentOrdersByIdAreInCreationTimeOrder() async throws {
+        try await withOrderService { service, db in
+            let product = try await service.createProduct(sku: "SKU-T", name: "Timed", price: Money("1.00")!, initialStock: 1000, shards: 4)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<300 {
+                    group.addTask { _ = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 1)])) }
+                }
+                try await group.waitForAll()
+            }
+            let times = try await db.query("SELECT created_at FROM orders ORDER BY id").map { try $0.decode("created_at", as: Date.self) }
+            #expect(times.count == 300)
+            let inversions = zip(times, times.dropFirst()).filter { $0 > $1 }.count
+            #expect(inversions == 0, "orders with a later id and an earlier created_at")
+        }
+    }
+
     @Test func creatingAnOrderReservesStockAndWritesOrderItemsAndEventTogether() async throws {
         try await withOrderService { service, db in
             let product = try await service.createProduct(sku: "SKU-1", name: "Widget", price: Money("1.55")!, initialStock: 10, shards: 4)

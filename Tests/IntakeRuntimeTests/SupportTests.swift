@@ -85,6 +85,22 @@ import Testing
         #expect("89ab".contains(Array(text)[19]), "RFC variant")
     }
 
+    /// Within one millisecond too: the sub-millisecond part fills the 12 bits after the
+    /// version, and the time comes back from the id to within 1/4096 ms.
+    @Test func idsMadeWithinOneMillisecondSortInTimeOrderAndGiveTheirTimeBack() throws {
+        let base = 1_795_801_200.123
+        let dates = (0..<400).map { Date(timeIntervalSince1970: base + Double($0) * 0.000_002_5) }  // 2.5 µs apart
+        let ids = dates.map { UUIDv7.make(at: $0) }
+        #expect(ids.map(\.uuidString) == ids.map(\.uuidString).sorted())
+        for (id, date) in zip(ids, dates) {
+            let back = try #require(UUIDv7.date(of: id))
+            #expect(abs(date.timeIntervalSince(back)) < 0.000_000_3, "\(date.timeIntervalSince(back))")
+        }
+        let stored = ids.compactMap(UUIDv7.date(of:)).map(PostgresTimestamp.stored)
+        #expect(stored == stored.sorted(), "timestamps rounded to microseconds keep the ids' order")
+        #expect(UUIDv7.date(of: UUID()) == nil, "a random (version 4) id carries no time")
+    }
+
     @Test func laterIdsSortAfterEarlierOnes() {
         let early = UUIDv7.make(at: Date(timeIntervalSince1970: 1000))
         let late = UUIDv7.make(at: Date(timeIntervalSince1970: 1000.002))

@@ -2,26 +2,47 @@ import Foundation
 
 /// Time-ordered UUIDs (RFC 9562 version 7): 48 bits of Unix milliseconds, then random bits.
 /// New rows keyed by them land at the right edge of their B-tree instead of all over it.
+///
+/// Ids made from a date carry its sub-millisecond part too, in the 12 bits after the version
+/// (RFC 9562 §6.2, method 3: 1/4096 ms, about 0.24 µs): ids made in one millisecond sort in
+/// time order as well, and `date(of:)` gives back the time to within that step, so a row's
+/// timestamp taken from its id never disagrees with the id's order ("newest first" lists
+/// sorted by id; random bits alone inverted orders made 1–2 ms apart, hostile review).
 public enum UUIDv7 {
     public static func make(at date: Date = Date()) -> UUID {
         // The system generator, not `UniqueID`: ids of orders, users and products are shown
         // to their owners, and from one of those SplitMix64's next outputs could be computed.
         var generator = SystemRandomNumberGenerator()
-        return make(milliseconds: UInt64(max(0, date.timeIntervalSince1970 * 1000)), using: &generator)
+        let milliseconds = max(0, date.timeIntervalSince1970 * 1000)
+        let whole = milliseconds.rounded(.down)
+        let fraction = UInt16(min(4095, max(0, ((milliseconds - whole) * 4096).rounded(.down))))
+        return make(milliseconds: UInt64(whole), subMillisecond: fraction, using: &generator)
     }
 
-    public static func make(milliseconds: UInt64, using generator: inout some RandomNumberGenerator) -> UUID {
-        let random = generator.next() as UInt64
+    /// An id of `milliseconds`; `subMillisecond` (0..<4096, in 1/4096 ms) fills the 12 bits
+    /// after the version, random when nil.
+    public static func make(milliseconds: UInt64, subMillisecond: UInt16? = nil, using generator: inout some RandomNumberGenerator) -> UUID {
+        var random = generator.next() as UInt64
         let more = generator.next() as UInt64
+        if let subMillisecond { random = (random & ~0xFFF) | UInt64(subMillisecond & 0xFFF) }
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (40 - 8 * index)) }
-        bytes[6] = 0x70 | UInt8(truncatingIfNeeded: random & 0x0F)
-        bytes[7] = UInt8(truncatingIfNeeded: random >> 8)
+        // 4 bits of version, then the 12 bits: their high 4 here, their low 8 in byte 7.
+        bytes[6] = 0x70 | UInt8(truncatingIfNeeded: (random >> 8) & 0x0F)
+        bytes[7] = UInt8(truncatingIfNeeded: random & 0xFF)
         bytes[8] = 0x80 | UInt8(truncatingIfNeeded: (random >> 16) & 0x3F)
         for index in 9..<16 { bytes[index] = UInt8(truncatingIfNeeded: more >> (8 * (index - 9))) }
         return UUID(uuid: (
             bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
             bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+
+    /// The time a version-7 id made by `make(at:)` carries (to 1/4096 ms); nil for an id of
+    /// another version.
+    public static func date(of id: UUID) -> Date? {
+        guard id.uuid.6 >> 4 == 7 else { return nil }
+        let subMillisecond = Double(UInt16(id.uuid.6 & 0x0F) << 8 | UInt16(id.uuid.7))
+        return Date(timeIntervalSince1970: (Double(milliseconds(of: id)) + subMillisecond / 4096) / 1000)
     }
 
     /// The milliseconds a version-7 UUID carries.
