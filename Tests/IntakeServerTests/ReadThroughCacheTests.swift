@@ -67,6 +67,23 @@ struct ReadThroughCacheTests {
         }
     }
 
+    /// An entry filled while its key had no version must not match again when a later
+    /// change's version goes missing (expired, or evicted under memory pressure).
+    @Test func anEntryFilledBeforeAnyChangeStaysStaleWhenTheChangesVersionIsEvicted() async throws {
+        try await TestServices.withRedis { redis, prefix in
+            let cache = ReadThroughCache(redis: redis, prefix: prefix)
+            let source = Shared("pending")
+            func read() async throws -> String? {
+                try await cache.read("order") { Array(source.withLock { $0 }.utf8) }.map { String(decoding: $0, as: UTF8.self) }
+            }
+            #expect(try await read() == "pending")  // no version yet
+            source.withLock { $0 = "paid" }
+            await cache.invalidate(["order"])
+            try await redis.command("DEL", .init(prefix + "v:order"))  // the change's version is evicted
+            #expect(try await read() == "paid")
+        }
+    }
+
     @Test func aRedisOutageCostsSpeedNotCorrectness() async throws {
         // Nothing listens on this port: every Redis call fails.
         let dead = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1/0"))

@@ -14,7 +14,14 @@ import Synchronization
 /// idle keys cost nothing, and a counter that expired would count again from 1 — the version
 /// an entry filled just before the expiry may still carry, which a change after it would then
 /// have made current again (a stale read for up to `ttl`; hostile review, session 7). A key
-/// with no version reads as `0`, which no token equals.
+/// without a version gets one (`SET NX`) before a reader loads it: an entry filled under "no
+/// version" would match again whenever a later change's version expired or was evicted.
+///
+/// Invalidation has two paths: the changing request's own (`invalidate`, before it is
+/// answered: read-your-writes), and the outbox relay's (`CacheInvalidationSink`), which bumps
+/// the version of whatever each published event changed and retries until Redis takes it —
+/// so a change whose own invalidation failed, made by a process that then stopped or never
+/// reads, still reaches every other process's readers.
 ///
 /// Any Redis error makes a read go to the source (counted as a bypass). An invalidation that
 /// fails is kept and retried before the next read or invalidation; until it succeeds, reads
@@ -59,10 +66,25 @@ public final class ReadThroughCache: Sendable {
         do {
             let reply = try await batcher.send([RedisCommand("MGET", .init(versionKey(key)), .init(entryKey(key)))])[0].throwingErrorReply()
             let values = reply.array ?? []
-            version = values.first?.string ?? "0"
-            if let entry = values.last?.bytes, let body = Self.body(of: entry, version: version) {
-                hits.increment()
-                return body
+            if let current = values.first?.string {
+                version = current
+                if let entry = values.last?.bytes, let body = Self.body(of: entry, version: version) {
+                    hits.increment()
+                    return body
+                }
+            } else {
+                // No version yet (or it expired, or was evicted): give the key one before
+                // loading, and fill under it. An entry is never filled under "no version": it
+                // would match again whenever a later change's version went missing.
+                let replies = try await batcher.send([
+                    RedisCommand("SET", .init(versionKey(key)), .init(nextVersion()), "NX", "EX", .init(ttl * 4)),
+                    RedisCommand("GET", .init(versionKey(key))),
+                ])
+                _ = try replies[0].throwingErrorReply()
+                guard let current = try replies[1].throwingErrorReply().string else {
+                    throw RedisError(code: .unexpectedReply, message: "the cache version vanished as it was set")
+                }
+                version = current
             }
         } catch {
             bypasses.increment()
@@ -82,6 +104,13 @@ public final class ReadThroughCache: Sendable {
         _ = await send(failed.withLock { $0 }.union(keys))
     }
 
+    /// Makes every entry of `keys` stale now, or throws: for the outbox relay, which retries
+    /// the events until it succeeds (`CacheInvalidationSink`).
+    public func invalidateOrThrow(_ keys: Set<String>) async throws {
+        if keys.isEmpty { return }
+        try await sendVersions(keys)
+    }
+
     /// Sends the invalidations that failed earlier; false while Redis still cannot take them.
     private func retryFailedInvalidations() async -> Bool {
         let pending = failed.withLock { $0 }
@@ -91,18 +120,22 @@ public final class ReadThroughCache: Sendable {
     /// Gives each key a new version. A failed key leaves `failed` only once it was sent, so
     /// no read slips in between taking it out and putting it back.
     private func send(_ keys: Set<String>) async -> Bool {
-        let commands = keys.map { key in
-            RedisCommand("SET", .init(versionKey(key)), .init(nextVersion()), "EX", .init(ttl * 4))
-        }
         do {
-            for reply in try await batcher.send(commands) { _ = try reply.throwingErrorReply() }
-            failed.withLock { $0.subtract(keys) }
+            try await sendVersions(keys)
             return true
         } catch {
             failed.withLock { $0.formUnion(keys) }
             logger.debug("cache invalidation postponed", metadata: ["error": "\(error)", "keys": "\(keys.count)"])
             return false
         }
+    }
+
+    private func sendVersions(_ keys: Set<String>) async throws {
+        let commands = keys.map { key in
+            RedisCommand("SET", .init(versionKey(key)), .init(nextVersion()), "EX", .init(ttl * 4))
+        }
+        for reply in try await batcher.send(commands) { _ = try reply.throwingErrorReply() }
+        failed.withLock { $0.subtract(keys) }
     }
 
     private func nextVersion() -> String {
