@@ -38,7 +38,12 @@ public struct IntakeServices: Sendable {
         let jobPruner = JobPruner.job(client: db)
         jobPruner.register(on: workQueue)
         WebhookDelivery().register(on: workQueue)
-        var sinks: [any OutboxSink] = [RedisStreamSink(redis: infrastructure.redis, stream: configuration.eventStream)]
+        // Always built: even a process that serves no cached reads invalidates, through its
+        // relay, what its changes make stale for the processes that do.
+        let cache = ReadThroughCache(redis: infrastructure.redis, logger: logger)
+        var sinks: [any OutboxSink] = [
+            RedisStreamSink(redis: infrastructure.redis, stream: configuration.eventStream), CacheInvalidationSink(cache: cache),
+        ]
         if !configuration.eventWebhooks.isEmpty {
             sinks.append(WebhookSink(client: db, urls: configuration.eventWebhooks))
         }
@@ -79,7 +84,7 @@ public struct IntakeServices: Sendable {
             passwords: PasswordHasher(cost: UInt8(configuration.bcryptCost)),
             webhook: WebhookSignature(secret: secrets.webhookSecret),
             readiness: Readiness(db: db, redis: infrastructure.redis, migrations: try IntakeMigrations.all()),
-            cache: readCache ? ReadThroughCache(redis: infrastructure.redis, logger: logger) : nil,
+            cache: readCache ? cache : nil,
             settings: .init(defaultStockShards: configuration.stockShards), data: data, logger: logger)
     }
 
