@@ -6,17 +6,25 @@ public struct RedisStreamSink: OutboxSink {
     /// Approximate cap on the stream's length (`MAXLEN ~`); nil keeps everything.
     public let maxLength: Int?
 
-    public init(redis: RedisClient, stream: String = "intake:events", maxLength: Int? = nil) {
+    /// More commands a batch of records calls for, sent in the same pipeline (one round trip)
+    /// and retried with the batch when any fails: a cache's invalidations of what they changed.
+    public let alongside: (@Sendable ([OutboxRecord]) -> [RedisCommand])?
+
+    public init(
+        redis: RedisClient, stream: String = "intake:events", maxLength: Int? = nil,
+        alongside: (@Sendable ([OutboxRecord]) -> [RedisCommand])? = nil
+    ) {
         self.redis = redis
         self.stream = stream
         self.maxLength = maxLength
+        self.alongside = alongside
     }
 
     public func publish(_ records: [OutboxRecord]) async throws {
         let trim: [RedisArgument] = maxLength.map { ["MAXLEN", "~", RedisArgument($0)] } ?? []
         let commands = records.map { record in
             RedisCommand(arguments: ["XADD", RedisArgument(stream)] + trim + ["*", "event", RedisArgument(record.event)])
-        }
+        } + (alongside?(records) ?? [])
         for reply in try await redis.pipeline(commands) {
             _ = try reply.throwingErrorReply()
         }

@@ -18,7 +18,7 @@ import Synchronization
 /// version" would match again whenever a later change's version expired or was evicted.
 ///
 /// Invalidation has two paths: the changing request's own (`invalidate`, before it is
-/// answered: read-your-writes), and the outbox relay's (`CacheInvalidationSink`), which bumps
+/// answered: read-your-writes), and the outbox relay's (`CacheInvalidation`), which bumps
 /// the version of whatever each published event changed and retries until Redis takes it —
 /// so a change whose own invalidation failed, made by a process that then stopped or never
 /// reads, still reaches every other process's readers.
@@ -104,11 +104,10 @@ public final class ReadThroughCache: Sendable {
         _ = await send(failed.withLock { $0 }.union(keys))
     }
 
-    /// Makes every entry of `keys` stale now, or throws: for the outbox relay, which retries
-    /// the events until it succeeds (`CacheInvalidationSink`).
-    public func invalidateOrThrow(_ keys: Set<String>) async throws {
-        if keys.isEmpty { return }
-        try await sendVersions(keys)
+    /// The commands that make every entry of `keys` stale, for a caller that sends them itself
+    /// and retries until they succeed (the outbox relay, `CacheInvalidation`).
+    public func invalidationCommands(_ keys: Set<String>) -> [RedisCommand] {
+        keys.map { key in RedisCommand("SET", .init(versionKey(key)), .init(nextVersion()), "EX", .init(ttl * 4)) }
     }
 
     /// Sends the invalidations that failed earlier; false while Redis still cannot take them.
@@ -131,10 +130,7 @@ public final class ReadThroughCache: Sendable {
     }
 
     private func sendVersions(_ keys: Set<String>) async throws {
-        let commands = keys.map { key in
-            RedisCommand("SET", .init(versionKey(key)), .init(nextVersion()), "EX", .init(ttl * 4))
-        }
-        for reply in try await batcher.send(commands) { _ = try reply.throwingErrorReply() }
+        for reply in try await batcher.send(invalidationCommands(keys)) { _ = try reply.throwingErrorReply() }
         failed.withLock { $0.subtract(keys) }
     }
 

@@ -42,7 +42,7 @@ public struct IntakeServices: Sendable {
         // relay, what its changes make stale for the processes that do.
         let cache = ReadThroughCache(redis: infrastructure.redis, logger: logger)
         var sinks: [any OutboxSink] = [
-            RedisStreamSink(redis: infrastructure.redis, stream: configuration.eventStream), CacheInvalidationSink(cache: cache),
+            RedisStreamSink(redis: infrastructure.redis, stream: configuration.eventStream) { CacheInvalidation.commands($0, cache: cache) }
         ]
         if !configuration.eventWebhooks.isEmpty {
             sinks.append(WebhookSink(client: db, urls: configuration.eventWebhooks))

@@ -6,20 +6,20 @@ import Testing
 @testable import IntakeServer
 
 @Suite("Cache invalidation through the outbox, on real Postgres and Redis")
-struct CacheInvalidationSinkTests {
+struct CacheInvalidationTests {
     @Test func eventsNameTheCachedReadsTheyChange() {
         let order = UUID()
         let product = UUID()
         func record(_ type: String, _ aggregate: String, _ id: String) -> OutboxRecord {
             OutboxRecord(id: 1, eventID: UUID().lowercasedString, aggregateType: aggregate, aggregateID: id, eventType: type, event: "{}")
         }
-        let keys = CacheInvalidationSink.keys(of: [
+        let keys = CacheInvalidation.keys(of: [
             record("com.example.order.created", "order", order.lowercasedString),
             record("com.example.inventory.updated", "product", product.lowercasedString),
         ])
         #expect(keys == [CacheKey.product(product)], "a new order has no earlier read to make stale")
-        #expect(CacheInvalidationSink.keys(of: [record("com.example.order.paid", "order", order.lowercasedString)]) == [CacheKey.order(order)])
-        #expect(CacheInvalidationSink.keys(of: [record("x", "order", "not-an-id")]).isEmpty)
+        #expect(CacheInvalidation.keys(of: [record("com.example.order.paid", "order", order.lowercasedString)]) == [CacheKey.order(order)])
+        #expect(CacheInvalidation.keys(of: [record("x", "order", "not-an-id")]).isEmpty)
     }
 
     /// A change whose own invalidation never happened (Redis refused it and the process
@@ -46,7 +46,8 @@ struct CacheInvalidationSinkTests {
                                 event: CloudEvent(source: "/intake/inventory", type: "com.example.inventory.updated", subject: product.lowercasedString, data: "{}")),
                 ]
                 try await db.pipeline([OutboxQueries.insert(events), OutboxQueries.notify])
-                let relay = OutboxRelay(client: db, sinks: [CacheInvalidationSink(cache: cache)])
+                let sink = RedisStreamSink(redis: redis, stream: prefix + "events") { CacheInvalidation.commands($0, cache: cache) }
+                let relay = OutboxRelay(client: db, sinks: [sink])
                 try await withRunningServices([relay]) {
                     try await waitUntil("the relay published both events") { relay.publishedEvents == 2 }
                 }
