@@ -209,19 +209,8 @@ struct StrictJSON {
 
     private mutating func hex4() throws(Failure) -> UInt32 {
         guard position + 4 <= bytes.count else { throw malformed("truncated \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[position]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw malformed("invalid \\u escape")
-            }
-            value = value << 4 | UInt32(digit)
-            position += 1
-        }
+        guard let value = Self.hex4(bytes, at: position) else { throw malformed("invalid \\u escape") }
+        position += 4
         return value
     }
 
@@ -313,5 +302,23 @@ struct StrictJSON {
             case .error: return false
             }
         }
+    }
+
+    /// The value of the four hex digits of a `\\u` escape at `offset` (either letter case);
+    /// nil when one is not a hex digit. `CanonicalJSON` reads escapes through this too.
+    static func hex4(_ bytes: some RandomAccessCollection<UInt8>, at offset: Int) -> UInt32? {
+        var value: UInt32 = 0
+        for index in offset..<offset + 4 {
+            let byte = bytes[bytes.index(bytes.startIndex, offsetBy: index)]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt32(digit)
+        }
+        return value
     }
 }
