@@ -38,4 +38,18 @@ struct TimestampFormatTests {
         }
         #expect(Timestamp.string(Date(timeIntervalSince1970: 1_796_000_000.036)) == "2026-11-30T00:53:20.036Z")
     }
+
+    /// The API's text is Postgres's text of the same instant with `T`, three fraction digits
+    /// and `Z`: written directly, it must agree with that derivation everywhere, before 1970
+    /// and after 9999 included.
+    @Test func rfc3339TextIsThePostgresTextCutToMilliseconds() {
+        var instants = Self.instants()
+        instants += [-1, -0.000_000_4, -86_400.5, -62_135_596_800, 253_402_300_799.999_999, 253_402_300_800, 1e12]
+        for _ in 0..<2_000 { instants.append(Double.random(in: -62_135_596_800..<0)) }
+        for instant in instants {
+            let date = Date(timeIntervalSince1970: instant)
+            let text = PostgresTimestamp.format(date)
+            #expect(JSONText.timestamp(date) == text.prefix(10) + "T" + text.dropFirst(11).prefix(12) + "Z", "\(instant)")
+        }
+    }
 }

@@ -14,50 +14,83 @@ public enum PostgresTimestamp {
     }
 
     static func format(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
-        var seconds = micros / 1_000_000
-        var fraction = micros % 1_000_000
-        if fraction < 0 {
-            fraction += 1_000_000
-            seconds -= 1
+        let fields = Fields(date)
+        guard (0...9999).contains(fields.year) else {
+            // Outside four-digit years the fixed layout does not apply.
+            return "\(fields.year)-\(fields.month)-\(fields.day) \(fields.secondOfDay / 3600):\(fields.secondOfDay / 60 % 60):\(fields.secondOfDay % 60).\(fields.microsecond)+00"
         }
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 {
-            secondOfDay += 86_400
-            days -= 1
-        }
-        let (year, month, day) = CivilDate.civil(fromDays: days)
         // "YYYY-MM-DD HH:MM:SS.ffffff+00", written digit by digit (this runs for every
         // timestamp of every batched row).
-        var bytes = [UInt8](repeating: UInt8(ascii: "0"), count: 29)
-        func put(_ value: Int64, at offset: Int, width: Int) {
-            var remaining = value
-            for position in stride(from: offset + width - 1, through: offset, by: -1) {
-                bytes[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
+        return fields.text(dateTimeSeparator: " ", fractionDigits: 6, suffix: "+00")
+    }
+
+    /// RFC 3339 UTC with milliseconds, `2026-11-27T17:40:00.123Z`: `format`'s text with `T`
+    /// for the space, its fraction cut to three digits and `Z` for the offset, written
+    /// directly (three of these per order answered).
+    static func formatRFC3339Milliseconds(_ date: Date) -> String {
+        let fields = Fields(date)
+        guard (0...9999).contains(fields.year) else {
+            let text = format(date)
+            return text.prefix(10) + "T" + text.dropFirst(11).prefix(12) + "Z"
+        }
+        return fields.text(dateTimeSeparator: "T", fractionDigits: 3, suffix: "Z")
+    }
+
+    /// A date's UTC calendar fields, from its time rounded to whole microseconds.
+    private struct Fields {
+        var year: Int64, month: Int64, day: Int64
+        var secondOfDay: Int64
+        var microsecond: Int64
+
+        init(_ date: Date) {
+            let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+            var seconds = micros / 1_000_000
+            var fraction = micros % 1_000_000
+            if fraction < 0 {
+                fraction += 1_000_000
+                seconds -= 1
             }
+            var days = seconds / 86_400
+            var secondOfDay = seconds % 86_400
+            if secondOfDay < 0 {
+                secondOfDay += 86_400
+                days -= 1
+            }
+            (year, month, day) = CivilDate.civil(fromDays: days)
+            self.secondOfDay = secondOfDay
+            microsecond = fraction
         }
-        put(year, at: 0, width: 4)
-        bytes[4] = UInt8(ascii: "-")
-        put(month, at: 5, width: 2)
-        bytes[7] = UInt8(ascii: "-")
-        put(day, at: 8, width: 2)
-        bytes[10] = UInt8(ascii: " ")
-        put(secondOfDay / 3600, at: 11, width: 2)
-        bytes[13] = UInt8(ascii: ":")
-        put(secondOfDay / 60 % 60, at: 14, width: 2)
-        bytes[16] = UInt8(ascii: ":")
-        put(secondOfDay % 60, at: 17, width: 2)
-        bytes[19] = UInt8(ascii: ".")
-        put(fraction, at: 20, width: 6)
-        bytes[26] = UInt8(ascii: "+")
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard (0...9999).contains(year) else {
-            // Outside four-digit years the fixed layout does not apply.
-            return "\(year)-\(month)-\(day) \(secondOfDay / 3600):\(secondOfDay / 60 % 60):\(secondOfDay % 60).\(fraction)+00"
+
+        /// `YYYY-MM-DD<separator>HH:MM:SS.<fraction><suffix>` for a four-digit year; the
+        /// fraction truncated to `fractionDigits` (3 or 6).
+        func text(dateTimeSeparator: Character, fractionDigits: Int, suffix: String) -> String {
+            let suffixBytes = Array(suffix.utf8)
+            var bytes = [UInt8](repeating: UInt8(ascii: "0"), count: 20 + fractionDigits + suffixBytes.count)
+            func put(_ value: Int64, at offset: Int, width: Int) {
+                var remaining = value
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    bytes[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                    remaining /= 10
+                }
+            }
+            put(year, at: 0, width: 4)
+            bytes[4] = UInt8(ascii: "-")
+            put(month, at: 5, width: 2)
+            bytes[7] = UInt8(ascii: "-")
+            put(day, at: 8, width: 2)
+            bytes[10] = dateTimeSeparator.asciiValue ?? UInt8(ascii: " ")
+            put(secondOfDay / 3600, at: 11, width: 2)
+            bytes[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, at: 14, width: 2)
+            bytes[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, at: 17, width: 2)
+            bytes[19] = UInt8(ascii: ".")
+            var fraction = microsecond
+            for _ in fractionDigits..<6 { fraction /= 10 }
+            put(fraction, at: 20, width: fractionDigits)
+            bytes.replaceSubrange((20 + fractionDigits)..., with: suffixBytes)
+            return String(decoding: bytes, as: UTF8.self)
         }
-        return text
     }
 
     /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]]` (also with `T`); nil if malformed.

@@ -50,8 +50,7 @@ public enum JSONText {
 
     /// RFC 3339 UTC with milliseconds: `2026-11-27T17:40:00.123Z`.
     public static func timestamp(_ date: Date) -> String {
-        let text = PostgresTimestamp.format(date)  // "YYYY-MM-DD HH:MM:SS.ffffff+00"
-        return text.prefix(10) + "T" + text.dropFirst(11).prefix(12) + "Z"
+        PostgresTimestamp.formatRFC3339Milliseconds(date)
     }
 }
 

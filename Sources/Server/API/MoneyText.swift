@@ -20,6 +20,10 @@ struct MoneyText: Decodable, Sendable {
 struct UUIDText: Decodable, Sendable {
     var uuid: UUID
 
+    init(uuid: UUID) {
+        self.uuid = uuid
+    }
+
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)

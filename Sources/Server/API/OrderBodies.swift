@@ -14,6 +14,11 @@ struct CreateOrderRequest: Decodable, Sendable {
             case quantity
         }
 
+        init(productID: UUIDText, quantity: Int) {
+            self.productID = productID
+            self.quantity = quantity
+        }
+
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             productID = try container.decode(UUIDText.self, forKey: .productID)

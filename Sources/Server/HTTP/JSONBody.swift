@@ -28,15 +28,29 @@ enum JSONBody {
     /// the field path.
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         let bytes = Array(buffer: buffer)
-        let summary: StrictJSON.Summary
+        return try decode(type, validated: bytes, summary: try validate(bytes))
+    }
+
+    /// `decode`, trying the type's reader of its common shape first.
+    static func decode<T: CommonShapeDecodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        let bytes = Array(buffer: buffer)
+        let summary = try validate(bytes)
+        if let common = T(commonShape: bytes) { return common }
+        return try decode(type, validated: bytes, summary: summary)
+    }
+
+    private static func validate(_ bytes: [UInt8]) throws -> StrictJSON.Summary {
         do {
-            summary = try StrictJSON.validate(bytes)
+            return try StrictJSON.validate(bytes)
         } catch {
             switch error {
             case .malformed(let reason): throw Problem.malformedJSON("the body is not valid JSON: \(reason)")
             case .invalid(let path, let reason): throw Problem.validation("\(path): \(reason)")
             }
         }
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, validated bytes: [UInt8], summary: StrictJSON.Summary) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
