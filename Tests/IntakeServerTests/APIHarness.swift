@@ -108,7 +108,7 @@ func withAPI(_ body: @Sendable (APIHarness) async throws -> Void) async throws {
                 cache: ReadThroughCache(redis: redis, prefix: prefix + "cache:"),
                 settings: .init(defaultStockShards: 4), data: data)
             let app = Application(router: api.makeRouter(), logger: Logger(label: "test.http"))
-            try await withRunningServices([writer]) {
+            try await withRunningServices([writer, api.sessions.tracking]) {
                 try await app.test(.router) { client in
                     try await body(APIHarness(api: api, client: client, db: db, redis: redis, webhook: webhook))
                 }

@@ -1,7 +1,9 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-import IntakeServer
+import IntakeRuntime
+import IntakeTestSupport
+@testable import IntakeServer
 import Testing
 
 @Suite("Users and sessions over HTTP")
@@ -77,6 +79,32 @@ struct AuthRoutesTests {
             #expect(try await h.call(.get, "/v1/users/\(other)/export", token: admin).status == .notFound)
             // The address may sign up again.
             #expect(try await h.call(.post, "/v1/users", json: #"{"email":"erase-me@example.com","password":"password-123"}"#).status == .created)
+        }
+    }
+
+    /// Session checks are answered from memory while Redis's invalidations flow: a session
+    /// ended by another process (another instance's logout, an operator deleting the key)
+    /// must still be refused here as soon as Redis announces it.
+    @Test func aSessionEndedElsewhereIsRefusedHere() async throws {
+        try await withAPI { h in
+            try await waitUntil("session checks are tracked") { h.api.sessions.tracking.isTracking }
+            let (id, token) = try await h.customer()
+            let (otherID, otherToken) = try await h.customer()
+            for _ in 0..<3 {
+                #expect(try await h.call(.get, "/v1/users/\(id)", token: token).status == .ok)
+                #expect(try await h.call(.get, "/v1/users/\(otherID)", token: otherToken).status == .ok)
+            }
+            let anotherInstance = SessionStore(redis: h.redis, prefix: h.api.sessions.prefix)
+            let principal = try #require(await h.api.tokens.verify(token))
+            try await anotherInstance.end(principal.sessionID, userID: principal.userID)
+            try await waitUntil("the logout elsewhere is seen") { try await h.call(.get, "/v1/users/\(id)", token: token).status == .unauthorized }
+
+            let otherPrincipal = try #require(await h.api.tokens.verify(otherToken))
+            try await h.redis.command("DEL", RedisArgument(h.api.sessions.sessionKey(otherPrincipal.sessionID)))
+            try await waitUntil("the deleted session is seen") {
+                try await h.call(.get, "/v1/users/\(otherID)", token: otherToken).status == .unauthorized
+            }
+            #expect(try await h.call(.get, "/v1/users/\(otherID)", token: otherToken).status == .unauthorized)
         }
     }
 

@@ -63,7 +63,7 @@ private struct ListenLoop: Sendable {
                 } catch {
                     connection.close()
                     logger.warning("listener cannot connect; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
-                    sleep(backoff, unless: isStopped)
+                    BlockingThread.sleep(backoff, unless: isStopped)
                     backoff = min(backoff * 2, .seconds(2))
                     continue
                 }
@@ -84,16 +84,6 @@ private struct ListenLoop: Sendable {
                     yield(.notification(notification))
                 }
             }
-        }
-    }
-
-    /// Sleeps in short steps so that a stop request is honoured quickly.
-    private func sleep(_ duration: Duration, unless isStopped: () -> Bool) {
-        var remaining = duration
-        while remaining > .zero, !isStopped() {
-            let step = min(remaining, .milliseconds(50))
-            usleep(UInt32(step.nanoseconds / 1000))
-            remaining -= step
         }
     }
 }

@@ -83,6 +83,45 @@ final class RedisConnection: PoolableConnection {
         return replies
     }
 
+    /// Sends `command` without reading its reply: on a subscribed connection replies and
+    /// messages arrive interleaved, and `pushes` reads them.
+    func sendOnly(_ command: RedisCommand) throws {
+        guard let context else { throw RedisError(code: .connectionLost, message: "the connection is closed") }
+        try Self.append(command, to: context)
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else { throw lost(context) }
+        }
+    }
+
+    /// What a subscribed connection received: the replies already buffered, else whatever
+    /// arrives within `timeoutMilliseconds` (empty when nothing did). A closed or broken
+    /// connection throws.
+    func pushes(timeoutMilliseconds: Int32) throws -> [RedisValue] {
+        guard let context else { throw RedisError(code: .connectionLost, message: "the connection is closed") }
+        var received = try bufferedReplies(context)
+        if !received.isEmpty { return received }
+        switch Socket.wait(context.pointee.fd, write: false, timeoutMilliseconds: timeoutMilliseconds) {
+        case .timedOut: return []
+        case .failed: throw lost(context)
+        case .ready:
+            guard redisBufferRead(context) == REDIS_OK else { throw lost(context) }
+            received = try bufferedReplies(context)
+            return received
+        }
+    }
+
+    private func bufferedReplies(_ context: UnsafeMutablePointer<redisContext>) throws -> [RedisValue] {
+        var replies: [RedisValue] = []
+        while true {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw lost(context) }
+            guard let raw else { return replies }
+            replies.append(Self.decode(raw.assumingMemoryBound(to: redisReply.self)))
+            freeReplyObject(raw)
+        }
+    }
+
     private func lost(_ context: UnsafeMutablePointer<redisContext>) -> RedisError {
         let message = Self.errorString(context)
         let timedOut = context.pointee.err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)

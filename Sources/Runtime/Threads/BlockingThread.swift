@@ -62,6 +62,16 @@ final class BlockingThread: Sendable {
         if wasRunning { signal.signal() }
     }
 
+    /// Sleeps the calling thread in short steps, so that a stop request is honoured quickly.
+    static func sleep(_ duration: Duration, unless isStopped: () -> Bool) {
+        var remaining = duration
+        while remaining > .zero, !isStopped() {
+            let step = min(remaining, .milliseconds(50))
+            usleep(UInt32(step.nanoseconds / 1000))
+            remaining -= step
+        }
+    }
+
     private func loop() {
         while true {
             signal.wait()

@@ -79,7 +79,7 @@ public struct IntakeServices: Sendable {
         api = IntakeAPI(
             orders: orders,
             users: UserDirectory(db: db, vault: try PIIVault(masterKey: secrets.piiKey), history: orders.history),
-            sessions: SessionStore(redis: infrastructure.redis),
+            sessions: SessionStore(redis: infrastructure.redis, logger: logger),
             tokens: await TokenIssuer(secret: secrets.jwtSecret, lifetime: configuration.tokenTTL),
             passwords: PasswordHasher(cost: UInt8(configuration.bcryptCost)),
             webhook: WebhookSignature(secret: secrets.webhookSecret),
@@ -119,6 +119,6 @@ public struct IntakeServices: Sendable {
 
     /// Start order; a `ServiceGroup` shuts down in reverse.
     public var all: [any Service] {
-        [groupCommit, relay, idleCollector, workQueue, rescuer, scheduler] + (data.map { [$0.metrics] } ?? [])
+        [groupCommit, relay, idleCollector, workQueue, rescuer, scheduler, api.sessions.tracking] + (data.map { [$0.metrics] } ?? [])
     }
 }
