@@ -70,11 +70,13 @@ struct OrderServiceTests {
             #expect(try await count(db, "SELECT sum(quantity)::int8 FROM order_items WHERE order_id = $1", [.uuid(order.id)]) == 3)
             #expect(try await count(db, "SELECT count(*) FROM orders WHERE id = $1 AND idempotency_key = 'k1'", [.uuid(order.id)]) == 1)
             #expect(try await count(db, "SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND event_type = 'com.example.order.created'", [.text(order.id.uuidString.lowercased())]) == 1)
-            // The creating actor joined the registry: read back from its memory...
-            #expect(service.orders.isActive(order.id))
+            // Creation takes no mailbox (nothing can name a fresh order): the first command
+            // activates the order from its row — the same order, times included (kept at
+            // whole microseconds, as stored)...
+            #expect(!service.orders.isActive(order.id))
             #expect(try await service.order(order.id) == order)
-            // ...and, passivated, through a fresh activation from the row: the same order,
-            // times included (kept at whole microseconds, as stored).
+            #expect(service.orders.isActive(order.id))
+            // ...and so does a fresh activation after passivation.
             await service.orders.collect(now: .now + .seconds(3600))
             #expect(!service.orders.isActive(order.id))
             #expect(try await service.order(order.id) == order)

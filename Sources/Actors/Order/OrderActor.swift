@@ -11,7 +11,6 @@ import Tracing
 /// commit's outcome `WriteSubmitter`'s, the SQL `OrderQueries`'.
 public actor OrderActor: VirtualActor {
     public enum Message: Sendable {
-        case create(NewOrder)
         case get
         case pay(paymentID: String, amount: Money, succeeded: Bool)
         case cancel(by: Role, reason: CancelReason)
@@ -24,7 +23,6 @@ public actor OrderActor: VirtualActor {
         /// The span of its handling: `order.create`, `order.pay`, ...
         var spanName: String {
             switch self {
-            case .create: "order.create"
             case .get: "order.get"
             case .pay: "order.pay"
             case .cancel: "order.cancel"
@@ -105,7 +103,6 @@ public actor OrderActor: VirtualActor {
 
     private func decide(_ message: Message) async throws -> Order {
         switch message {
-        case .create(let request): return try await create(request)
         case .get: return try existing()
         case .pay(let paymentID, let amount, let succeeded): return try await pay(paymentID: paymentID, amount: amount, succeeded: succeeded)
         case .cancel(let role, let reason): return try await transition(.cancel(by: role, reason: reason))
@@ -118,71 +115,6 @@ public actor OrderActor: VirtualActor {
     private func existing() throws(DomainError) -> Order {
         guard let order else { throw DomainError(.notFound, "no order \(id.lowercasedString)") }
         return order
-    }
-
-    // MARK: Create
-
-    /// Reserves every line's units (all or nothing) and commits the order with its items,
-    /// stock moves, events and idempotency key in one write set.
-    private func create(_ request: NewOrder) async throws -> Order {
-        if let order { return order }
-        try request.validate()
-        var items: [OrderItem] = []
-        var lines: [Reservation.Line] = []
-        for line in request.lines {
-            guard let product = try await context.catalog.product(line.productID) else {
-                let productID = line.productID.lowercasedString
-                throw DomainError(.unknownProduct, "no product \(productID)", subject: productID)
-            }
-            items.append(OrderItem(productID: product.id, quantity: line.quantity, unitPrice: product.price))
-            lines.append(
-                Reservation.Line(
-                    productID: product.id, quantity: line.quantity,
-                    shardOrder: ReservationPlan.shardOrder(orderID: id, shardCount: product.stockShards)))
-        }
-        // The order's time is its id's (ids are made from the clock to 1/4096 ms): listed
-        // newest first by id, orders are newest first by `created_at` too.
-        let now = PostgresTimestamp.stored(UUIDv7.date(of: id) ?? Date())
-        let order = Order(
-            id: id, userID: request.userID, status: .pending, amount: try Order.amount(of: items), items: items, region: request.region,
-            createdAt: now, updatedAt: now, expiresAt: now.addingTimeInterval(Double(context.paymentTTL.components.seconds)))
-        let taken: [Allocation]
-        do {
-            taken = try await ShardReserver(shards: context.shards).reserve(
-                lines, confirmation: { .confirm($0) },
-                shortage: { productID, _ in
-                    let product = productID.lowercasedString
-                    return DomainError(.insufficientStock, "not enough stock of product \(product)", subject: product)
-                }
-            ) { taken in
-                await context.writer.submit(writeSet(creating: order, for: request, from: taken), landed: Self.rowExists(id, in: context.db))
-            }
-        } catch let unknown as ShardReserver.OutcomeUnknown {
-            needsReload = true
-            throw unknown.underlying
-        } catch let error as PostgresError where error.code == .uniqueViolation && error.constraint == "orders_idempotency" {
-            throw DomainError(.duplicateRequest, "another order was created with this idempotency key", subject: request.idempotencyKey)
-        }
-        self.order = order
-        self.allocations = taken
-        return order
-    }
-
-    private func writeSet(creating order: Order, for request: NewOrder, from taken: [Allocation]) -> WriteSet {
-        var writeSet = WriteSet()
-        writeSet.append(OrderQueries.orderRow(order, request: request), to: OrderQueries.insertOrder)
-        for hold in taken {
-            let price = order.items.first { $0.productID == hold.productID }?.unitPrice ?? .zero
-            writeSet.append(OrderQueries.itemRow(order: order.id, hold: hold, unitPrice: price), to: OrderQueries.insertItem)
-            writeSet.append(OrderQueries.stockMove(hold, reserve: hold.quantity), to: OrderQueries.moveStock)
-        }
-        OutboxQueries.append(context.events.orderCreated(order), to: &writeSet)
-        OrderQueries.appendInventoryUpdates(taken.map(\.productID), events: context.events, to: &writeSet)
-        return writeSet
-    }
-
-    private static func rowExists(_ id: UUID, in db: PostgresClient) -> @Sendable () async throws -> Bool {
-        { try await !db.query("SELECT 1 FROM orders WHERE id = $1", [.uuid(id)]).isEmpty }
     }
 
     // MARK: Changes

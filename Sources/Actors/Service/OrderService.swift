@@ -112,10 +112,7 @@ public final class OrderService: Sendable {
             let live = try await db.query("SELECT 1 FROM users WHERE id = $1 AND erased_at IS NULL", [.uuid(request.userID)])
             guard !live.isEmpty else { throw DomainError(.validation, "no user \(request.userID.lowercasedString)", subject: "user_id") }
         }
-        let id = UUIDv7.make()
-        let context = orders.context
-        // A fresh time-ordered id has nothing to load: skip the activation's read.
-        let order = try await orders.send(.create(request), to: id) { OrderActor(id: id, context: context, order: nil, allocations: []) }
+        let order = try await OrderCreation(context: orders.context).create(id: UUIDv7.make(), request)
         return await changed(order, stockMoved: true, created: true)
     }
 
