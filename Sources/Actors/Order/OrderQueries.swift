@@ -102,14 +102,21 @@ public enum OrderQueries {
     /// product, type and CloudEvent JSON, written in Swift with `"newStockLevel":-1`; the level
     /// is put in here, read after the batch's stock moves, which run first (their template
     /// appears first in every write set that adds these rows). The event kept for a product
-    /// is the first write set's, with its `traceparent` when tracing.
+    /// is the first write set's, with its `traceparent` when tracing. The levels are summed in
+    /// one pass over the batch's products' shards, not a scan per product (a subquery per row
+    /// was 11 µs of Postgres CPU per order: the planner scans the small, hot `stock_shards`
+    /// table whole, dead row versions included, for each).
     static let insertInventoryEvents = BatchedStatement(
         """
+        WITH u AS (
+            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS u(id, product_id, event_type, event)
+        ), levels AS (
+            SELECT product_id, sum(available) AS level FROM stock_shards WHERE product_id = ANY($2::uuid[]) GROUP BY product_id
+        )
         INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, event)
         SELECT u.id, 'product', u.product_id::text, u.event_type,
-            replace(u.event, '"newStockLevel":-1', '"newStockLevel":'
-                || (SELECT COALESCE(sum(available), 0) FROM stock_shards WHERE product_id = u.product_id))
-        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS u(id, product_id, event_type, event)
+            replace(u.event, '"newStockLevel":-1', '"newStockLevel":' || COALESCE(levels.level, 0))
+        FROM u LEFT JOIN levels ON levels.product_id = u.product_id
         """, columns: 4, coalescingOn: 1)
 
     /// Adds an `inventory.updated` row for each of `products` (after the write set's stock
