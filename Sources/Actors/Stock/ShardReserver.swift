@@ -55,7 +55,7 @@ struct ShardReserver {
                 }
             case .confirm(let holds):
                 for hold in holds {
-                    shards.deliver(confirmation(hold.quantity), to: hold.key)
+                    await shards.deliverNow(confirmation(hold.quantity), to: hold.key)
                     shards.unpin(hold.key)
                 }
                 return holds

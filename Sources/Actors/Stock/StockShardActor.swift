@@ -47,6 +47,9 @@ public actor StockShardActor: VirtualActor {
 
     private var stock: StockShard
 
+    /// Every message is a change of counters in memory: `handle` never suspends.
+    public static var handlesWithoutSuspending: Bool { true }
+
     init(stock: StockShard) {
         self.stock = stock
     }

@@ -98,6 +98,31 @@ final class Activation<A: VirtualActor>: Sendable {
         }
     }
 
+    /// Claims the activation for one message handled in the sender's own task
+    /// (`VirtualActor.handlesWithoutSuspending`): only when its instance is loaded and nothing
+    /// is queued or being handled. Holds `draining` until `endDirect`, so messages arriving
+    /// meanwhile queue behind it, as they would behind a drain.
+    @inlinable
+    func beginDirect() -> A? {
+        state.withLock { state in
+            guard state.lifecycle == .valid, !state.draining, state.mailbox.isEmpty, let instance = state.instance else { return nil }
+            state.draining = true
+            return instance
+        }
+    }
+
+    /// Ends a direct handling. True when messages queued meanwhile: `draining` stays set and
+    /// the caller must start a drain for them.
+    @inlinable
+    func endDirect() -> Bool {
+        state.withLock { state in
+            state.lastUsed = .now
+            if !state.mailbox.isEmpty { return true }
+            state.draining = false
+            return false
+        }
+    }
+
     /// Retires the activation if it is idle (nothing queued, nothing running) and, with
     /// `idleSince`, unused since then. Returns the instance to deactivate (nil if it never
     /// activated) wrapped in `.some`, or nil when it is not idle.

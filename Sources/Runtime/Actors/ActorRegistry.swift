@@ -80,6 +80,7 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
     func send(_ message: A.Message, to key: A.Key, activator: (@Sendable () async throws -> A)?) async throws -> A.Reply {
         while true {
             let activation = try activation(for: key)
+            if let result = await handleDirectly(message, by: activation) { return try result.get() }
             let result: Result<A.Reply, any Error>? = await withCheckedContinuation { delivery in
                 switch activation.enqueue(.init(message: message, delivery: delivery, activator: activator, enqueuedAt: .now)) {
                 case .accepted(let startDrain, let depth):
@@ -139,6 +140,38 @@ public final class ActorRegistry<A: VirtualActor>: Sendable {
                 continue
             }
         }
+    }
+
+    /// Like `deliver`, but a message that finds the activation idle is handled before this
+    /// returns, in the caller's task (see `VirtualActor.handlesWithoutSuspending`); otherwise
+    /// it is queued as `deliver` queues it. Its reply, or error, is dropped either way.
+    @inlinable
+    public func deliverNow(_ message: A.Message, to key: A.Key) async {
+        let activation: Activation<A>
+        do {
+            activation = try self.activation(for: key)
+        } catch {
+            return  // shut down: no activation outlives the registry
+        }
+        if await handleDirectly(message, by: activation) != nil { return }
+        deliver(message, to: key)
+    }
+
+    /// Handles `message` in the caller's task when `A` allows it and the activation is idle
+    /// and loaded; nil (nothing done) otherwise.
+    @inlinable
+    func handleDirectly(_ message: A.Message, by activation: Activation<A>) async -> Result<A.Reply, any Error>? {
+        guard A.handlesWithoutSuspending, let instance = activation.beginDirect() else { return nil }
+        let started = ContinuousClock.now
+        let result: Result<A.Reply, any Error>
+        do {
+            result = .success(try await instance.handle(message))
+        } catch {
+            result = .failure(error)
+        }
+        latency.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+        if activation.endDirect() { Task { await self.drain(activation) } }
+        return result
     }
 
     /// Messages waiting in the mailbox of `key`'s activation (not counting the one being

@@ -17,6 +17,13 @@ public protocol VirtualActor: Actor {
 
     func handle(_ message: Message) async throws -> Reply
 
+    /// True when `handle` never suspends once the activation is loaded (no `await` inside):
+    /// then a message that finds the activation idle is handled in the sender's own task —
+    /// one hop onto the actor, no mailbox entry, continuation or drain task — and is still
+    /// serial with every other message (the activation is claimed meanwhile). A handler that
+    /// awaits must not claim it: a sender's cancellation would reach into its awaits.
+    static var handlesWithoutSuspending: Bool { get }
+
     /// Called once when the activation is passivated (idle, or evicted past the cap), after
     /// its mailbox is empty.
     func deactivate() async
@@ -24,4 +31,5 @@ public protocol VirtualActor: Actor {
 
 extension VirtualActor {
     public func deactivate() async {}
+    public static var handlesWithoutSuspending: Bool { false }
 }

@@ -9,6 +9,8 @@ public struct RedisStreamSink: OutboxSink {
     /// More commands a batch of records calls for, sent in the same pipeline (one round trip)
     /// and retried with the batch when any fails: a cache's invalidations of what they changed.
     public let alongside: (@Sendable ([OutboxRecord]) -> [RedisCommand])?
+    /// `XADD <stream> [MAXLEN ~ n] * event`, the arguments every entry's command starts with.
+    private let xaddPrefix: [RedisArgument]
 
     public init(
         redis: RedisClient, stream: String = "intake:events", maxLength: Int? = nil,
@@ -18,13 +20,18 @@ public struct RedisStreamSink: OutboxSink {
         self.stream = stream
         self.maxLength = maxLength
         self.alongside = alongside
+        xaddPrefix = ["XADD", RedisArgument(stream)] + (maxLength.map { ["MAXLEN", "~", RedisArgument($0)] } ?? []) + ["*", "event"]
     }
 
     public func publish(_ records: [OutboxRecord]) async throws {
-        let trim: [RedisArgument] = maxLength.map { ["MAXLEN", "~", RedisArgument($0)] } ?? []
-        let commands = records.map { record in
-            RedisCommand(arguments: ["XADD", RedisArgument(stream)] + trim + ["*", "event", RedisArgument(record.event)])
-        } + (alongside?(records) ?? [])
+        var commands: [RedisCommand] = []
+        commands.reserveCapacity(records.count * 2)
+        for record in records {
+            var arguments = xaddPrefix
+            arguments.append(RedisArgument(record.event))
+            commands.append(RedisCommand(arguments: arguments))
+        }
+        commands += alongside?(records) ?? []
         for reply in try await redis.pipeline(commands) {
             _ = try reply.throwingErrorReply()
         }

@@ -67,10 +67,8 @@ final class RedisConnection: PoolableConnection {
     /// Error replies come back as `.error` values; a broken connection throws.
     func send(_ commands: [RedisCommand]) throws -> [RedisValue] {
         guard let context else { throw RedisError(code: .connectionLost, message: "the connection is closed") }
-        for command in commands {
-            try Self.append(command, to: context)
-            if context.pointee.err != 0 { throw lost(context) }
-        }
+        try Self.append(commands, to: context)
+        if context.pointee.err != 0 { throw lost(context) }
         var replies: [RedisValue] = []
         replies.reserveCapacity(commands.count)
         for _ in commands {
@@ -87,7 +85,7 @@ final class RedisConnection: PoolableConnection {
     /// messages arrive interleaved, and `pushes` reads them.
     func sendOnly(_ command: RedisCommand) throws {
         guard let context else { throw RedisError(code: .connectionLost, message: "the connection is closed") }
-        try Self.append(command, to: context)
+        try Self.append([command], to: context)
         var done: Int32 = 0
         while done == 0 {
             guard redisBufferWrite(context, &done) == REDIS_OK else { throw lost(context) }
@@ -130,28 +128,17 @@ final class RedisConnection: PoolableConnection {
         return RedisError(code: timedOut ? .timeout : .connectionLost, message: message.isEmpty ? "connection lost" : message)
     }
 
-    private static func append(_ command: RedisCommand, to context: UnsafeMutablePointer<redisContext>) throws {
-        let arguments = command.arguments
-        var storage: [UInt8] = []
-        storage.reserveCapacity(arguments.reduce(1) { $0 + $1.bytes.count })
-        var offsets: [Int] = []
-        var lengths: [Int] = []
-        for argument in arguments {
-            offsets.append(storage.count)
-            lengths.append(argument.bytes.count)
-            storage.append(contentsOf: argument.bytes)
+    /// Queues `commands` in hiredis's output buffer, encoded in Swift as one RESP buffer: one
+    /// copy per pipeline, where `redisAppendCommandArgv` made an argument vector, a formatted
+    /// string and a buffer growth per command.
+    private static func append(_ commands: [RedisCommand], to context: UnsafeMutablePointer<redisContext>) throws {
+        var resp: [UInt8] = []
+        resp.reserveCapacity(commands.reduce(0) { $0 + $1.encodedSizeEstimate })
+        for command in commands { command.appendRESP(to: &resp) }
+        let status = resp.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
         }
-        storage.append(0)  // keeps the buffer non-empty so it has a base address
-        storage.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            let charBase = UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self)
-            var pointers: [UnsafePointer<CChar>?] = offsets.map { charBase + $0 }
-            pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { argvlen in
-                    _ = redisAppendCommandArgv(context, Int32(arguments.count), argv.baseAddress, argvlen.baseAddress)
-                }
-            }
-        }
+        guard status == REDIS_OK else { throw RedisError(code: .connectionLost, message: "hiredis could not queue the commands") }
     }
 
     private static func decode(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {

@@ -57,4 +57,34 @@ public struct RedisCommand: Sendable, Hashable {
 
     public init(_ arguments: RedisArgument...) { self.arguments = arguments }
     public init(arguments: [RedisArgument]) { self.arguments = arguments }
+
+    /// The command as RESP sends it: `*<n>\r\n` then `$<length>\r\n<bytes>\r\n` per argument.
+    func appendRESP(to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "*"))
+        Self.appendDecimal(arguments.count, to: &out)
+        for argument in arguments {
+            out.append(UInt8(ascii: "$"))
+            Self.appendDecimal(argument.bytes.count, to: &out)
+            out.append(contentsOf: argument.bytes)
+            out.append(0x0D)
+            out.append(0x0A)
+        }
+    }
+
+    /// Bytes `appendRESP` writes, give or take the length digits.
+    var encodedSizeEstimate: Int { arguments.reduce(16) { $0 + $1.bytes.count + 16 } }
+
+    /// `value` (≥ 0) in decimal, then CRLF.
+    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var remaining = value
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(remaining / divisor))
+            remaining %= divisor
+            divisor /= 10
+        }
+        out.append(0x0D)
+        out.append(0x0A)
+    }
 }

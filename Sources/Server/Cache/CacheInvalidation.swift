@@ -21,10 +21,11 @@ enum CacheInvalidation {
     static func keys(of records: [OutboxRecord]) -> Set<String> {
         var keys = Set<String>()
         for record in records {
-            guard let id = UUID(uuidString: record.aggregateID) else { continue }
             switch record.aggregateType {
-            case "order" where !record.eventType.hasSuffix(".created"): keys.insert(CacheKey.order(id))
-            case "product": keys.insert(CacheKey.product(id))
+            case "order" where !record.eventType.hasSuffix(".created"):
+                if let id = UUID(uuidString: record.aggregateID) { keys.insert(CacheKey.order(id)) }
+            case "product":
+                if let id = UUID(uuidString: record.aggregateID) { keys.insert(CacheKey.product(id)) }
             default: break
             }
         }
