@@ -85,6 +85,41 @@ struct OutboxRelayTests {
         }
     }
 
+    /// Counts the relay's publication cycles.
+    final class CountingSink: OutboxSink {
+        let cycles = Mutex(0)
+        let events = Mutex(0)
+        func publish(_ records: [OutboxRecord]) async throws {
+            cycles.withLock { $0 += 1 }
+            events.withLock { $0 += records.count }
+        }
+    }
+
+    /// Events committed one transaction at a time, each with its notification, go out in a
+    /// few cycles spaced by `minimumCycleInterval`, not one cycle per commit.
+    @Test func publicationCyclesAreSpacedWhileEventsKeepComing() async throws {
+        try await TestServices.withRuntimeSchema { db, _ in
+            let sink = CountingSink()
+            var settings = Self.quick
+            settings.minimumCycleInterval = .milliseconds(250)
+            let relay = OutboxRelay(client: db, sinks: [sink], settings: settings)
+            try await withRunningServices([relay]) {
+                let clock = ContinuousClock()
+                let start = clock.now
+                var committed = 0
+                while clock.now - start < .milliseconds(750) {
+                    _ = try await commitEvents(db, count: 1)
+                    committed += 1
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                try await waitUntil("every event is published") { sink.events.withLock { $0 } == committed }
+                let cycles = sink.cycles.withLock { $0 }
+                #expect(committed >= 20)
+                #expect(cycles <= 6, "\(cycles) cycles for \(committed) commits over 750 ms")
+            }
+        }
+    }
+
     /// Publishes the first half of its first batch, then fails, as a relay that dies between
     /// publishing and marking.
     final class DyingSink: OutboxSink {
