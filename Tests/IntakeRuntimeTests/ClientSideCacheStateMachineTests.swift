@@ -139,6 +139,19 @@ import Testing
         #expect(result22 == .hit([0]))
     }
 
+    /// What Redis does not announce (`SWAPDB`) is bounded by the age of what is kept.
+    @Test func aValueIsAnsweredOnlyUntilItsMaximumAge() throws {
+        var machine = Machine(capacity: 10, prefixes: [""], maximumAge: .seconds(1))
+        machine.trackingStarted()
+        let readAt = ContinuousClock.now
+        let first = try ticket(machine.lookup("a", now: readAt))
+        let filled = machine.fill(first, with: [1], now: readAt)
+        #expect(filled)
+        let fresh = machine.lookup("a", now: readAt + .milliseconds(999))
+        #expect(fresh == .hit([1]))
+        _ = try ticket(machine.lookup("a", now: readAt + .seconds(1)))
+    }
+
     @Test func invalidationMessagesAreRead() {
         let channel = RedisValue.bulk(Array(RedisInvalidationListener.channel.utf8))
         let message = RedisValue.bulk(Array("message".utf8))

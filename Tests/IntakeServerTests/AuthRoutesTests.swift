@@ -108,6 +108,36 @@ struct AuthRoutesTests {
         }
     }
 
+    /// A sign-in that passed its password check just before an erasure must leave no session
+    /// behind (hostile review, session 8: 30 tokens issued after the erasure's 204 kept
+    /// working): the erasure fences its user's new sessions.
+    @Test func aSessionStartedDuringAnErasureIsRefused() async throws {
+        try await withAPI { h in
+            let (id, _) = try await h.customer()
+            let (otherID, _) = try await h.customer()
+            let user = try #require(UUID(uuidString: id))
+            try await h.api.sessions.endAll(userID: user)
+            let refused = try await h.api.sessions.start(userID: user, lifetime: .seconds(60))
+            #expect(refused == nil)
+            let other = try await h.api.sessions.start(userID: try #require(UUID(uuidString: otherID)), lifetime: .seconds(60))
+            #expect(other != nil, "other users sign in as before")
+        }
+    }
+
+    /// A user's set of sessions lives as long as the longest of them: a later, shorter session
+    /// (an instance with a shorter token lifetime) must not make erasure miss the older ones.
+    @Test func aShorterSessionDoesNotShortenTheUsersSessionSet() async throws {
+        try await withAPI { h in
+            let user = UUID()
+            let long = try #require(try await h.api.sessions.start(userID: user, lifetime: .seconds(3600)))
+            _ = try #require(try await h.api.sessions.start(userID: user, lifetime: .seconds(2)))
+            let ttl = try await h.redis.command("TTL", RedisArgument(h.api.sessions.userKey(user))).integer ?? 0
+            #expect(ttl > 3000, "the set expires with its longest session (TTL \(ttl) s)")
+            try await h.api.sessions.endAll(userID: user)
+            #expect(try await h.api.sessions.isActive(long, userID: user) == false)
+        }
+    }
+
     @Test func anotherCustomersUserIsNotFoundAndAdminsSeeEveryone() async throws {
         try await withAPI { h in
             let (alice, aliceToken) = try await h.customer()

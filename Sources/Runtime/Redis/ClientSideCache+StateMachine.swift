@@ -9,7 +9,7 @@ extension ClientSideCache {
     /// along with any value; the read's result is stored only over its own marker.
     struct StateMachine {
         enum Entry: Equatable {
-            case value([UInt8]?)
+            case value([UInt8]?, readAt: ContinuousClock.Instant)
             case filling(ticket: UInt64)
         }
 
@@ -29,20 +29,25 @@ extension ClientSideCache {
         }
 
         let capacity: Int
+        /// A value is answered from memory at most this long after it was read: the bound on
+        /// what Redis does not announce (`SWAPDB`, a change during a stall shorter than the
+        /// listener's `PING` limit).
+        let maximumAge: Duration
         /// Only keys under these are announced (`BCAST PREFIX`): any other is never kept.
         let prefixes: [String]
         private(set) var tracking = false
         private(set) var entries: [String: Entry] = [:]
         private var lastTicket: UInt64 = 0
 
-        init(capacity: Int, prefixes: [String]) {
+        init(capacity: Int, prefixes: [String], maximumAge: Duration = .seconds(1)) {
             self.capacity = capacity
             self.prefixes = prefixes
+            self.maximumAge = maximumAge
         }
 
-        mutating func lookup(_ key: String) -> Lookup {
+        mutating func lookup(_ key: String, now: ContinuousClock.Instant = .now) -> Lookup {
             guard tracking, prefixes.contains(where: { key.hasPrefix($0) }) else { return .bypass }
-            if case .value(let value) = entries[key] { return .hit(value) }
+            if case .value(let value, let readAt) = entries[key], now - readAt < maximumAge { return .hit(value) }
             // A read already under way (or one that failed and never filled) is superseded:
             // its result is no longer stored, this one's is.
             if entries[key] == nil, entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
@@ -54,9 +59,9 @@ extension ClientSideCache {
         /// Stores a read's result if nothing invalidated its key since the read began; returns
         /// whether it was stored.
         @discardableResult
-        mutating func fill(_ ticket: Ticket, with value: [UInt8]?) -> Bool {
+        mutating func fill(_ ticket: Ticket, with value: [UInt8]?, now: ContinuousClock.Instant = .now) -> Bool {
             guard tracking, entries[ticket.key] == .filling(ticket: ticket.id) else { return false }
-            entries[ticket.key] = .value(value)
+            entries[ticket.key] = .value(value, readAt: now)
             return true
         }
 

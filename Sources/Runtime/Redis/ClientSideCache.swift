@@ -20,7 +20,9 @@ import Synchronization
 /// 2 s: every lookup then reads Redis. What a change made elsewhere leaves stale here is the
 /// time its invalidation takes to arrive (a message on a local socket: well under a
 /// millisecond on a loopback host); `invalidate` makes this process's own changes visible at
-/// once. Values are kept at most `capacity` keys (all dropped when full); keys outside
+/// once. A value is answered from memory for at most `maximumAge` after it was read, which
+/// bounds what Redis does not announce (`SWAPDB`; a change during a stall shorter than the
+/// listener's `PING` limit). Values are kept at most `capacity` keys (all dropped when full); keys outside
 /// `prefixes` are never kept. The invalidation connection is named `intake-cache-<name>`
 /// (`CLIENT LIST`).
 public final class ClientSideCache: Service, Sendable {
@@ -30,9 +32,12 @@ public final class ClientSideCache: Service, Sendable {
     private let misses: Counter
     private let bypasses: Counter
 
-    public init(configuration: RedisConfiguration, prefixes: [String], name: String, capacity: Int = 100_000, logger: Logger) {
+    public init(
+        configuration: RedisConfiguration, prefixes: [String], name: String, capacity: Int = 100_000, maximumAge: Duration = .seconds(1),
+        logger: Logger
+    ) {
         listener = RedisInvalidationListener(configuration: configuration, prefixes: prefixes, connectionName: "intake-cache-\(name)", logger: logger)
-        state = Mutex(StateMachine(capacity: capacity, prefixes: prefixes))
+        state = Mutex(StateMachine(capacity: capacity, prefixes: prefixes, maximumAge: maximumAge))
         let label = "intake_client_cache_lookups_total"
         hits = Counter(label: label, dimensions: [("cache", name), ("result", "hit")])
         misses = Counter(label: label, dimensions: [("cache", name), ("result", "miss")])

@@ -31,17 +31,34 @@ public struct SessionStore: Sendable {
     func sessionKey(_ sessionID: String) -> String { "\(prefix)session:\(sessionID)" }
     func userKey(_ userID: UUID) -> String { "\(prefix)user-sessions:\(userID.lowercased)" }
 
-    /// Starts a session; returns its id.
-    public func start(userID: UUID, lifetime: Duration) async throws -> String {
+    /// How long an erasure refuses new sessions of its user: longer than a sign-in can take
+    /// between its password check and its session (`start`).
+    static let erasureFence: Duration = .seconds(600)
+
+    func erasedKey(_ userID: UUID) -> String { "\(prefix)user-erased:\(userID.lowercased)" }
+
+    /// Creates the session, adds it to its user's set and extends the set's lifetime to the
+    /// session's (never shortens it: an older, longer session must stay findable by
+    /// `endAll`) — unless the user is being erased. One script, so an erasure's fence and
+    /// `SMEMBERS` see either all of it or none.
+    static let startScript = """
+        if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+        redis.call('SADD', KEYS[2], ARGV[3])
+        if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+        return 1
+        """
+
+    /// Starts a session; returns its id, or nil when the user is being erased (a sign-in
+    /// that passed its password check just before the erasure).
+    public func start(userID: UUID, lifetime: Duration) async throws -> String? {
         let sessionID = UUID().lowercasedString
         let seconds = max(1, Int(lifetime.components.seconds))
-        let replies = try await redis.pipeline([
-            RedisCommand("SET", .init(sessionKey(sessionID)), .init(userID.lowercased), "EX", .init(seconds)),
-            RedisCommand("SADD", .init(userKey(userID)), .init(sessionID)),
-            RedisCommand("EXPIRE", .init(userKey(userID)), .init(seconds)),
-        ])
-        for reply in replies { _ = try reply.throwingErrorReply() }
-        return sessionID
+        let started = try await redis.command(
+            "EVAL", RedisArgument(Self.startScript), "3", .init(sessionKey(sessionID)), .init(userKey(userID)), .init(erasedKey(userID)),
+            .init(userID.lowercased), .init(seconds), .init(sessionID)
+        ).throwingErrorReply()
+        return started.integer == 1 ? sessionID : nil
     }
 
     /// Whether the session exists and belongs to `userID`.
@@ -61,9 +78,16 @@ public struct SessionStore: Sendable {
         tracking.invalidate([sessionKey(sessionID)])
     }
 
-    /// Ends every session of a user.
+    /// Ends every session of a user, and refuses new ones for `erasureFence`: call it before
+    /// erasing the user, so that a Redis that cannot take it fails the erasure instead of
+    /// leaving the erased user's tokens alive.
     public func endAll(userID: UUID) async throws {
-        let members = try await redis.command("SMEMBERS", .init(userKey(userID))).throwingErrorReply().array ?? []
+        let fenced = try await redis.pipeline([
+            RedisCommand("SET", .init(erasedKey(userID)), "1", "EX", .init(Int(Self.erasureFence.components.seconds))),
+            RedisCommand("SMEMBERS", .init(userKey(userID))),
+        ])
+        _ = try fenced[0].throwingErrorReply()
+        let members = try fenced[1].throwingErrorReply().array ?? []
         let sessionKeys = members.compactMap(\.string).map(sessionKey)
         var commands = sessionKeys.map { RedisCommand("DEL", .init($0)) }
         commands.append(RedisCommand("DEL", .init(userKey(userID))))

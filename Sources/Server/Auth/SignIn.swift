@@ -28,7 +28,9 @@ struct SignIn: Sendable {
 
     /// Starts a session for `user`; its access token.
     func startSession(for user: User) async throws -> String {
-        let sessionID = try await sessions.start(userID: user.id, lifetime: tokens.lifetime)
+        guard let sessionID = try await sessions.start(userID: user.id, lifetime: tokens.lifetime) else {
+            throw Problem.unauthorized("wrong email or password")
+        }
         return try await tokens.issue(for: Principal(userID: user.id, role: user.role, sessionID: sessionID))
     }
 }

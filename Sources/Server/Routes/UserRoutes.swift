@@ -40,8 +40,11 @@ struct UserRoutes<Context: IntakeContext> {
 
     @Sendable func erase(_ request: Request, context: Context) async throws -> Response {
         let id = try visibleUserID(context)
-        guard try await users.erase(id) else { throw Problem.notFound("no user \(id.lowercased)") }
+        // Sessions first: if Redis cannot end them, nothing is erased and the request can be
+        // sent again; erased first, a failure left the erased user's tokens alive and every
+        // retry a 404.
         try await sessions.endAll(userID: id)
+        guard try await users.erase(id) else { throw Problem.notFound("no user \(id.lowercased)") }
         return Response(status: .noContent)
     }
 
