@@ -23,6 +23,8 @@ struct ShardReserver {
         var machine = Reservation.StateMachine(lines: lines)
         var action = machine.start()
         var failure: (any Error)?
+        var staleWrites = 0
+        var shortageReadBack = false
         while true {
             switch action {
             case .hold(let key, let quantity):
@@ -65,14 +67,56 @@ struct ShardReserver {
                 action = machine.retryDue()
             case .returnAndRefuse(let holds, let productID):
                 giveBack(holds)
+                // Another process on the database may have added stock this copy has not
+                // seen (a restock, a cancel): read the product's rows back once (one indexed
+                // read of its shards) and try again before refusing.
+                if !shortageReadBack {
+                    shortageReadBack = true
+                    try await readBack([productID])
+                    machine = Reservation.StateMachine(lines: lines)
+                    action = machine.start()
+                    continue
+                }
                 throw shortage(productID, holds.filter { $0.productID == productID }.reduce(0) { $0 + $1.quantity })
             case .returnAndFail(let holds):
                 giveBack(holds)
+                // The rows' checks refused the write: another process took units this copy
+                // still counted. Read the rows back and reserve again.
+                if let error = failure as? PostgresError, Self.provesStale(error), staleWrites < Self.staleRetries {
+                    staleWrites += 1
+                    failure = nil
+                    try await readBack(Set(lines.map(\.productID)))
+                    machine = Reservation.StateMachine(lines: lines)
+                    action = machine.start()
+                    continue
+                }
                 throw failure ?? RuntimeError(code: .shutDown, message: "a reservation failed without an error")
             case .keepAndReload(let holds):
                 holds.forEach { shards.unpin($0.key) }
                 throw OutcomeUnknown(underlying: failure ?? RuntimeError(code: .shutDown, message: "a commit's outcome is unknown"))
             }
+        }
+    }
+
+    /// Reservations whose write the rows refused as stale are tried again this many times.
+    static let staleRetries = 3
+
+    /// A write refused by a `stock_shards` check: this process's copy of a shard counted units
+    /// another process had taken.
+    static func provesStale(_ error: PostgresError) -> Bool {
+        error.code == .checkViolation && ["stock_available_nonnegative", "stock_reserved_nonnegative"].contains(error.constraint ?? "")
+    }
+
+    /// Gives the active shards of `products` their rows' committed figures (shards not
+    /// active load their rows when they next activate).
+    private func readBack(_ products: some Collection<UUID>) async throws {
+        let rows = try await shards.context.db.query(
+            "SELECT product_id, shard, available, reserved FROM stock_shards WHERE product_id = ANY($1::uuid[])",
+            [.array(products.map { .uuid($0) })])
+        for row in rows {
+            let key = ShardKey(productID: try row.decode("product_id"), shard: Int(try row.decode("shard", as: Int32.self)))
+            guard shards.isActive(key) else { continue }
+            await shards.deliverNow(.resync(available: Int(try row.decode("available", as: Int32.self)), reserved: Int(try row.decode("reserved", as: Int32.self))), to: key)
         }
     }
 

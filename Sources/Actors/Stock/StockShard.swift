@@ -58,6 +58,17 @@ public struct StockShard: Sendable, Hashable {
         held -= min(quantity, held)
     }
 
+    /// Takes the shard's committed figures from its row, keeping the holds in flight: another
+    /// process on the same database changed the row (its orders, restocks, write-offs), so
+    /// this copy was stale. A hold whose commit landed before the row was read but whose
+    /// confirmation is still queued is counted twice until the next resync (an
+    /// under-estimate: a refused order resyncs again), never an over-estimate the row's
+    /// checks would not catch.
+    public mutating func resync(available rowAvailable: Int, reserved rowReserved: Int) {
+        available = max(0, rowAvailable - held)
+        reserved = max(0, rowReserved)
+    }
+
     /// Adds (or, negative, writes off) available units; throws `insufficientStock` when a
     /// write-off would take `available` below zero.
     public mutating func restock(_ delta: Int) throws(DomainError) {

@@ -31,6 +31,8 @@ public actor StockShardActor: VirtualActor {
         case restocked(Int)
         /// A committed write-off took these held units.
         case writtenOff(Int)
+        /// The shard's row as read now (another process changed it): see `StockShard.resync`.
+        case resync(available: Int, reserved: Int)
         case snapshot
     }
 
@@ -77,6 +79,7 @@ public actor StockShardActor: VirtualActor {
         case .consume(let quantity): stock.consume(quantity)
         case .restocked(let quantity): try stock.restock(quantity)
         case .writtenOff(let quantity): stock.writeOffHeld(quantity)
+        case .resync(let available, let reserved): stock.resync(available: available, reserved: reserved)
         case .snapshot: break
         }
         return Reply(taken: taken, state: stock)
