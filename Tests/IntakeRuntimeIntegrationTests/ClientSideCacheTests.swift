@@ -65,7 +65,7 @@ struct ClientSideCacheTests {
     @Test func anExpiredKeyIsNotServed() async throws {
         try await withCache { cache, redis, prefix, _ in
             let key = "\(prefix)session:short"
-            try await redis.command("SET", RedisArgument(key), "alice", "PX", "150")
+            try await redis.command("SET", RedisArgument(key), "alice", "PX", "3000")
             #expect(try await cache.value(of: key) { try await redis.command("GET", RedisArgument(key)).bytes } == Array("alice".utf8))
             try await waitUntil("Redis announces the expiry") {
                 try await cache.value(of: key) { try await redis.command("GET", RedisArgument(key)).bytes } == nil

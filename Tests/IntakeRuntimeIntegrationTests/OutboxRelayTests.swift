@@ -104,18 +104,17 @@ struct OutboxRelayTests {
             settings.minimumCycleInterval = .milliseconds(250)
             let relay = OutboxRelay(client: db, sinks: [sink], settings: settings)
             try await withRunningServices([relay]) {
+                // Forty commits as fast as they go, each with its notification.
                 let clock = ContinuousClock()
                 let start = clock.now
-                var committed = 0
-                while clock.now - start < .milliseconds(750) {
-                    _ = try await commitEvents(db, count: 1)
-                    committed += 1
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                try await waitUntil("every event is published") { sink.events.withLock { $0 } == committed }
+                _ = try await commitEvents(db, count: 40)
+                let elapsed = clock.now - start
+                try await waitUntil("every event is published") { sink.events.withLock { $0 } == 40 }
                 let cycles = sink.cycles.withLock { $0 }
-                #expect(committed >= 20)
-                #expect(cycles <= 6, "\(cycles) cycles for \(committed) commits over 750 ms")
+                // One cycle per interval the commits took, plus the first and the one after.
+                let bound = Int(elapsed / settings.minimumCycleInterval) + 2
+                #expect(bound < 40, "the commits took \(elapsed): too slow to tell spaced cycles from one per commit")
+                #expect(cycles <= bound, "\(cycles) cycles for 40 commits over \(elapsed)")
             }
         }
     }
