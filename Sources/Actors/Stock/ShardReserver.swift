@@ -24,7 +24,6 @@ struct ShardReserver {
         var action = machine.start()
         var failure: (any Error)?
         var staleWrites = 0
-        var shortageReadBack = false
         while true {
             switch action {
             case .hold(let key, let quantity):
@@ -67,21 +66,14 @@ struct ShardReserver {
                 action = machine.retryDue()
             case .returnAndRefuse(let holds, let productID):
                 giveBack(holds)
-                // Another process on the database may have added stock this copy has not
-                // seen (a restock, a cancel): read the product's rows back once (one indexed
-                // read of its shards) and try again before refusing.
-                if !shortageReadBack {
-                    shortageReadBack = true
-                    try await readBack([productID])
-                    machine = Reservation.StateMachine(lines: lines)
-                    action = machine.start()
-                    continue
-                }
                 throw shortage(productID, holds.filter { $0.productID == productID }.reduce(0) { $0 + $1.quantity })
             case .returnAndFail(let holds):
                 giveBack(holds)
                 // The rows' checks refused the write: another process took units this copy
-                // still counted. Read the rows back and reserve again.
+                // still counted (in one process the copy is exact and never over-counts, so
+                // this never runs there). Read the rows back and reserve again. A shortage is
+                // not read back: in one process that would count a committed change whose
+                // message is still on its way twice, and break the copy's exactness.
                 if let error = failure as? PostgresError, Self.provesStale(error), staleWrites < Self.staleRetries {
                     staleWrites += 1
                     failure = nil
