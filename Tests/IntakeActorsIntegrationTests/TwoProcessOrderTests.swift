@@ -11,82 +11,80 @@ import Testing
 /// commits; the other reloads, decides again on what it finds, and refuses.
 @Suite("Two processes on one database")
 struct TwoProcessOrderTests {
+    /// Two order services — two processes — with writers of their own on one fresh schema.
+    func withTwoProcesses(_ body: (OrderService, OrderService, PostgresClient) async throws -> Void) async throws {
+        try await TestServices.withSchema(poolSize: 12) { db, _ in
+            try await Migrator(client: db).migrate([try RuntimeMigrations.set(), try DomainMigrations.set()])
+            let writerA = GroupCommit(client: db)
+            let writerB = GroupCommit(client: db)
+            let a = OrderService(db: db, groupCommit: writerA)
+            let b = OrderService(db: db, groupCommit: writerB)
+            try await withRunningServices([writerA, writerB]) { try await body(a, b, db) }
+        }
+    }
+
     /// Each process keeps its own copy of a shard's stock. When the other process took units
     /// this copy still counts, the write is refused by the row's check — the order must then
     /// be decided again on the row (201 or 409), never fail as a 500 (hostile review, session
     /// 8: 466 of 576 orders across two instances were 500s).
-    @Test func eachProcessSeesTheOthersStockChanges() async throws {
-        try await TestServices.withSchema(poolSize: 12) { db, _ in
-            try await Migrator(client: db).migrate([try RuntimeMigrations.set(), try DomainMigrations.set()])
-            let writerA = GroupCommit(client: db)
-            let writerB = GroupCommit(client: db)
-            let a = OrderService(db: db, groupCommit: writerA)
-            let b = OrderService(db: db, groupCommit: writerB)
-            try await withRunningServices([writerA, writerB]) {
-                let product = try await a.createProduct(sku: "SHARED", name: "Shared", price: Money("1.00")!, initialStock: 10, shards: 1)
-                func order(_ service: OrderService, _ quantity: Int) async throws -> Order {
-                    try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: quantity)]))
-                }
-                _ = try await order(a, 1)  // A's copy: 9 available
-                _ = try await order(b, 8)  // B's copy (loaded from the row): 9 → 1
-                // A still counts 9: its write is refused by the row, read back, decided again.
-                await expectDomainError(.insufficientStock) { _ = try await order(a, 2) }
-                #expect(try await order(a, 1).status == .pending, "the last unit is A's to sell")
-                await expectDomainError(.insufficientStock) { _ = try await order(a, 1) }
-                let row = try await db.query("SELECT sum(available) AS available, sum(reserved) AS reserved FROM stock_shards WHERE product_id = $1", [.uuid(product.id)])[0]
-                #expect(try row.decode("available", as: Int.self) == 0)
-                #expect(try row.decode("reserved", as: Int.self) == 10)
+    @Test func aCopyOvertakenByTheOtherProcessIsDecidedAgainOnTheRow() async throws {
+        try await withTwoProcesses { a, b, db in
+            let product = try await a.createProduct(sku: "SHARED", name: "Shared", price: Money("1.00")!, initialStock: 10, shards: 1)
+            func order(_ service: OrderService, _ quantity: Int) async throws -> Order {
+                try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: quantity)]))
             }
+            _ = try await order(a, 1)  // A's copy: 9 available
+            _ = try await order(b, 8)  // B's copy (loaded from the row): 9 → 1
+            // A still counts 9: its write is refused by the row, read back, decided again.
+            await expectDomainError(.insufficientStock) { _ = try await order(a, 2) }
+            #expect(try await order(a, 1).status == .pending, "the last unit is A's to sell")
+            await expectDomainError(.insufficientStock) { _ = try await order(a, 1) }
+            let row = try await db.query("SELECT sum(available) AS available, sum(reserved) AS reserved FROM stock_shards WHERE product_id = $1", [.uuid(product.id)])[0]
+            #expect(try row.decode("available", as: Int.self) == 0)
+            #expect(try row.decode("reserved", as: Int.self) == 10)
         }
     }
 
     @Test func payInOneProcessAndCancelInAnotherNeverBothWin() async throws {
-        try await TestServices.withSchema(poolSize: 12) { db, _ in
-            try await Migrator(client: db).migrate([try RuntimeMigrations.set(), try DomainMigrations.set()])
-            let writerA = GroupCommit(client: db)
-            let writerB = GroupCommit(client: db)
-            let a = OrderService(db: db, groupCommit: writerA)
-            let b = OrderService(db: db, groupCommit: writerB)
-            try await withRunningServices([writerA, writerB]) {
-                let product = try await a.createProduct(sku: "TWO", name: "Two", price: Money("3.00")!, initialStock: 1_000, shards: 2)
-                var paidWins = 0
-                var cancelWins = 0
-                for round in 0..<40 {
-                    let order = try await a.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 2)]))
-                    // Both processes hold the order in memory (PENDING) before the race.
-                    #expect(try await b.order(order.id).status == .pending)
-                    async let paid = outcome { try await a.pay(orderID: order.id, paymentID: "p-\(round)", amount: order.amount, succeeded: true) }
-                    async let canceled = outcome { try await b.cancel(orderID: order.id, by: .customer, reason: .user) }
-                    let (payment, cancel) = await (paid, canceled)
-                    let final = try await db.query("SELECT status FROM orders WHERE id = $1", [.uuid(order.id)])[0].decode("status", as: String.self)
-                    switch (payment, cancel) {
-                    case (.success(let p), .failure):
-                        #expect(p.status == .paid && final == "PAID", "round \(round)")
-                        paidWins += 1
-                    case (.failure, .success(let c)):
-                        #expect(c.status == .canceled && final == "CANCELED", "round \(round)")
-                        cancelWins += 1
-                    case (.success, .success):
-                        Issue.record("round \(round): both the payment and the cancel succeeded (final \(final))")
-                    case (.failure(let p), .failure(let c)):
-                        Issue.record("round \(round): neither succeeded: \(p) / \(c)")
-                    }
-                    let events = try await db.query(
-                        "SELECT event_type FROM outbox WHERE aggregate_id = $1 AND event_type <> 'com.example.order.created' ORDER BY id",
-                        [.text(order.id.uuidString.lowercased())]
-                    ).map { try $0.decode("event_type", as: String.self) }
-                    #expect(events == [final == "PAID" ? "com.example.order.paid" : "com.example.order.canceled"], "round \(round): \(events)")
-                    #expect(try await count(db, "SELECT count(*) FROM payments WHERE order_id = $1", [.uuid(order.id)]) == (final == "PAID" ? 1 : 0))
+        try await withTwoProcesses { a, b, db in
+            let product = try await a.createProduct(sku: "TWO", name: "Two", price: Money("3.00")!, initialStock: 1_000, shards: 2)
+            var paidWins = 0
+            var cancelWins = 0
+            for round in 0..<40 {
+                let order = try await a.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 2)]))
+                // Both processes hold the order in memory (PENDING) before the race.
+                #expect(try await b.order(order.id).status == .pending)
+                async let paid = outcome { try await a.pay(orderID: order.id, paymentID: "p-\(round)", amount: order.amount, succeeded: true) }
+                async let canceled = outcome { try await b.cancel(orderID: order.id, by: .customer, reason: .user) }
+                let (payment, cancel) = await (paid, canceled)
+                let final = try await db.query("SELECT status FROM orders WHERE id = $1", [.uuid(order.id)])[0].decode("status", as: String.self)
+                switch (payment, cancel) {
+                case (.success(let p), .failure):
+                    #expect(p.status == .paid && final == "PAID", "round \(round)")
+                    paidWins += 1
+                case (.failure, .success(let c)):
+                    #expect(c.status == .canceled && final == "CANCELED", "round \(round)")
+                    cancelWins += 1
+                case (.success, .success):
+                    Issue.record("round \(round): both the payment and the cancel succeeded (final \(final))")
+                case (.failure(let p), .failure(let c)):
+                    Issue.record("round \(round): neither succeeded: \(p) / \(c)")
                 }
-                let stock = try await db.query(
-                    "SELECT sum(available)::int8 AS a, sum(reserved)::int8 AS r, sum(shipped)::int8 AS s FROM stock_shards WHERE product_id = $1",
-                    [.uuid(product.id)])[0]
-                let reserved = try await count(
-                    db, "SELECT COALESCE(sum(i.quantity), 0)::int8 FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.status IN ('PENDING', 'PAID')")
-                #expect(try stock.decode("a", as: Int.self) + stock.decode("r", as: Int.self) + stock.decode("s", as: Int.self) == 1_000)
-                #expect(try stock.decode("r", as: Int.self) == reserved)
-                print("TWO PROCESSES: payment won \(paidWins), cancel won \(cancelWins) of 40 races")
+                let events = try await db.query(
+                    "SELECT event_type FROM outbox WHERE aggregate_id = $1 AND event_type <> 'com.example.order.created' ORDER BY id",
+                    [.text(order.id.uuidString.lowercased())]
+                ).map { try $0.decode("event_type", as: String.self) }
+                #expect(events == [final == "PAID" ? "com.example.order.paid" : "com.example.order.canceled"], "round \(round): \(events)")
+                #expect(try await count(db, "SELECT count(*) FROM payments WHERE order_id = $1", [.uuid(order.id)]) == (final == "PAID" ? 1 : 0))
             }
+            let stock = try await db.query(
+                "SELECT sum(available)::int8 AS a, sum(reserved)::int8 AS r, sum(shipped)::int8 AS s FROM stock_shards WHERE product_id = $1",
+                [.uuid(product.id)])[0]
+            let reserved = try await count(
+                db, "SELECT COALESCE(sum(i.quantity), 0)::int8 FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.status IN ('PENDING', 'PAID')")
+            #expect(try stock.decode("a", as: Int.self) + stock.decode("r", as: Int.self) + stock.decode("s", as: Int.self) == 1_000)
+            #expect(try stock.decode("r", as: Int.self) == reserved)
+            print("TWO PROCESSES: payment won \(paidWins), cancel won \(cancelWins) of 40 races")
         }
     }
 }
