@@ -22,7 +22,10 @@ struct ClientSideCacheTests {
     func withCache(_ body: (ClientSideCache, RedisClient, String, String) async throws -> Void) async throws {
         try await TestServices.withRedis { redis, prefix in
             let name = "test-\(UUID().uuidString.prefix(8))"
-            let cache = ClientSideCache(configuration: redis.configuration, prefixes: [prefix], name: name, logger: Logger(label: "test.cache"))
+            // An hour, not the default second: what these tests wait for must come from Redis's
+            // invalidations (or a flush), never from an entry growing old.
+            let cache = ClientSideCache(
+                configuration: redis.configuration, prefixes: [prefix], name: name, maximumAge: .seconds(3600), logger: Logger(label: "test.cache"))
             try await withRunningServices([cache]) {
                 try await waitUntil("the cache tracks its prefix") { cache.isTracking }
                 try await body(cache, redis, prefix, "intake-cache-\(name)")

@@ -103,7 +103,9 @@ func withAPI(_ body: @Sendable (APIHarness) async throws -> Void) async throws {
             let api = IntakeAPI(
                 orders: orders,
                 users: UserDirectory(db: db, vault: try PIIVault(masterKey: (0..<32).map { _ in .random(in: 0...255) }), history: orders.history),
-                sessions: SessionStore(redis: redis, prefix: prefix), tokens: await TokenIssuer(secret: Array("jwt-secret-for-tests-0123456789abcdef".utf8), lifetime: .seconds(3600)),
+                // An hour, not a second: revocation here must come from Redis's invalidations,
+                // not from a cached check growing old while a test waits.
+                sessions: SessionStore(redis: redis, prefix: prefix, maximumAge: .seconds(3600)), tokens: await TokenIssuer(secret: Array("jwt-secret-for-tests-0123456789abcdef".utf8), lifetime: .seconds(3600)),
                 passwords: PasswordHasher(cost: 4), webhook: webhook, readiness: Readiness(db: db, redis: redis, migrations: migrations),
                 cache: ReadThroughCache(redis: redis, prefix: prefix + "cache:"),
                 settings: .init(defaultStockShards: 4), data: data)

@@ -94,7 +94,7 @@ struct AuthRoutesTests {
                 #expect(try await h.call(.get, "/v1/users/\(id)", token: token).status == .ok)
                 #expect(try await h.call(.get, "/v1/users/\(otherID)", token: otherToken).status == .ok)
             }
-            let anotherInstance = SessionStore(redis: h.redis, prefix: h.api.sessions.prefix)
+            let anotherInstance = SessionStore(redis: h.redis, prefix: h.api.sessions.prefix, maximumAge: .seconds(3600))
             let principal = try #require(await h.api.tokens.verify(token))
             try await anotherInstance.end(principal.sessionID, userID: principal.userID)
             try await waitUntil("the logout elsewhere is seen") { try await h.call(.get, "/v1/users/\(id)", token: token).status == .unauthorized }

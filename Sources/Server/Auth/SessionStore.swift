@@ -21,11 +21,15 @@ public struct SessionStore: Sendable {
     private let lookups: RedisBatcher
     public let tracking: ClientSideCache
 
-    public init(redis: RedisClient, prefix: String = "intake:", logger: Logger = Logger(label: "intake.sessions")) {
+    /// `maximumAge`: how long a check answered from memory may be (see `ClientSideCache`).
+    public init(
+        redis: RedisClient, prefix: String = "intake:", maximumAge: Duration = .seconds(1), logger: Logger = Logger(label: "intake.sessions")
+    ) {
         self.redis = redis
         self.prefix = prefix
         lookups = RedisBatcher(redis: redis)
-        tracking = ClientSideCache(configuration: redis.configuration, prefixes: ["\(prefix)session:"], name: "sessions", logger: logger)
+        tracking = ClientSideCache(
+            configuration: redis.configuration, prefixes: ["\(prefix)session:"], name: "sessions", maximumAge: maximumAge, logger: logger)
     }
 
     func sessionKey(_ sessionID: String) -> String { "\(prefix)session:\(sessionID)" }
