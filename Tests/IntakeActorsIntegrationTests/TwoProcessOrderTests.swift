@@ -45,6 +45,30 @@ struct TwoProcessOrderTests {
         }
     }
 
+    /// Units the other process added — a restock, a cancellation — are sold here at once: a
+    /// shortage by this copy is decided on the rows, read back in order with this process's
+    /// own commits (hostile review, session 8: stock restocked on B was refused on A until
+    /// A's shards passivated, minutes later).
+    @Test func unitsTheOtherProcessAddedAreSoldHere() async throws {
+        try await withTwoProcesses { a, b, db in
+            let product = try await a.createProduct(sku: "ADDED", name: "Added", price: Money("1.00")!, initialStock: 2, shards: 1)
+            func order(_ service: OrderService, _ quantity: Int) async throws -> Order {
+                try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: quantity)]))
+            }
+            let first = try await order(a, 2)  // A's copy: 0 available
+            _ = try await b.restock(productID: product.id, delta: 3)
+            #expect(try await order(a, 3).status == .pending, "B's restock sells on A")
+            _ = try await b.cancel(orderID: first.id, by: .customer, reason: .user)
+            #expect(try await order(a, 2).status == .pending, "units B's cancellation released sell on A")
+            await expectDomainError(.insufficientStock) { _ = try await order(a, 1) }
+            let key = ShardKey(productID: product.id, shard: 0)
+            let copy = try await a.shards.send(.snapshot, to: key).state
+            let row = try await db.query("SELECT available, reserved FROM stock_shards WHERE product_id = $1", [.uuid(product.id)])[0]
+            #expect(copy.available == Int(try row.decode("available", as: Int32.self)) && copy.held == 0)
+            #expect(copy.reserved == Int(try row.decode("reserved", as: Int32.self)))
+        }
+    }
+
     @Test func payInOneProcessAndCancelInAnotherNeverBothWin() async throws {
         try await withTwoProcesses { a, b, db in
             let product = try await a.createProduct(sku: "TWO", name: "Two", price: Money("3.00")!, initialStock: 1_000, shards: 2)

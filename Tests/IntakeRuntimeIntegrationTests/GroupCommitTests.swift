@@ -35,6 +35,52 @@ struct GroupCommitTests {
         }
     }
 
+    /// A `readsAfterWrites` write set sees exactly the writes of the transactions numbered up
+    /// to its own — those of its own batch included, wherever it was queued among them — so
+    /// a transaction number tells its reader which commits it saw (`StockShard.resync`).
+    @Test func aReadAfterWritesSeesExactlyTheTransactionsNumberedUpToItsOwn() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE marks (n int PRIMARY KEY)")
+            let writer = GroupCommit(client: db)
+            try await withRunningServices([writer]) {
+                try await withThrowingTaskGroup(of: (write: Int?, read: (transaction: Int, seen: Set<Int>)?).self) { group in
+                    for n in 0..<600 {
+                        group.addTask {
+                            if n % 3 == 0 {
+                                let receipt = try await writer.commit(WriteSet([PostgresStatement("SELECT n FROM marks")], readsAfterWrites: true))
+                                return (nil, (receipt.transaction, Set(try receipt.rows[0].map { try $0.decode("n", as: Int.self) })))
+                            }
+                            // Batched rows run first in a batch anyway; statements run in queue order.
+                            var writeSet = WriteSet()
+                            if n % 2 == 0 {
+                                writeSet.append([.int32(Int32(n))], to: Self.insertMark)
+                            } else {
+                                writeSet.append(PostgresStatement("INSERT INTO marks VALUES ($1)", [.int32(Int32(n))]))
+                            }
+                            let receipt = try await writer.commit(writeSet)
+                            return ((receipt.transaction << 16) | n, nil)
+                        }
+                    }
+                    var writes: [(transaction: Int, n: Int)] = []
+                    var reads: [(transaction: Int, seen: Set<Int>)] = []
+                    for try await result in group {
+                        if let write = result.write { writes.append((write >> 16, write & 0xFFFF)) }
+                        if let read = result.read { reads.append(read) }
+                    }
+                    var sameBatch = 0
+                    for read in reads {
+                        let expected = Set(writes.filter { $0.transaction <= read.transaction }.map(\.n))
+                        #expect(read.seen == expected, "read in transaction \(read.transaction)")
+                        if writes.contains(where: { $0.transaction == read.transaction }) { sameBatch += 1 }
+                    }
+                    #expect(sameBatch > 0, "no read shared a transaction with writes: the ordering inside a batch went untested")
+                }
+            }
+        }
+    }
+
+    static let insertMark = BatchedStatement("INSERT INTO marks (n) SELECT * FROM unnest($1::int4[])", columns: 1)
+
     static let insertItem = BatchedStatement(
         "INSERT INTO items (id, qty, note) SELECT * FROM unnest($1::uuid[], $2::int4[], $3::text[])", columns: 3)
 

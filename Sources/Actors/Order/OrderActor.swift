@@ -173,9 +173,10 @@ public actor OrderActor: VirtualActor {
         let landed: @Sendable () async throws -> Bool = { [id] in
             try await db.query("SELECT status FROM orders WHERE id = $1", [.uuid(id)]).first?.decode("status", as: String.self) == status.rawValue
         }
+        let transaction: Int?
         switch await context.writer.submit(writeSet, landed: landed) {
-        case .committed:
-            break
+        case .committed(let committedIn):
+            transaction = committedIn
         case .failed(let error):
             touched.forEach(context.shards.unpin)
             if let error = error as? PostgresError,
@@ -195,8 +196,8 @@ public actor OrderActor: VirtualActor {
         }
         for allocation in allocations {
             switch effect {
-            case .release: context.shards.deliver(.release(allocation.quantity), to: allocation.key)
-            case .consume: context.shards.deliver(.consume(allocation.quantity), to: allocation.key)
+            case .release: context.shards.deliver(.release(allocation.quantity, committedIn: transaction), to: allocation.key)
+            case .consume: context.shards.deliver(.consume(allocation.quantity, committedIn: transaction), to: allocation.key)
             case .none: break
             }
         }

@@ -44,8 +44,8 @@ struct OrderCreation: Sendable {
             id: id, userID: request.userID, status: .pending, amount: try Order.amount(of: items), items: items, region: request.region,
             createdAt: now, updatedAt: now, expiresAt: now.addingTimeInterval(Double(context.paymentTTL.components.seconds)))
         do {
-            _ = try await ShardReserver(shards: context.shards).reserve(
-                lines, confirmation: { .confirm($0) },
+            _ = try await ShardReserver(shards: context.shards, groupCommit: context.groupCommit).reserve(
+                lines, confirmation: { .confirm($0, committedIn: $1) },
                 shortage: { productID, _ in
                     let product = productID.lowercasedString
                     return DomainError(.insufficientStock, "not enough stock of product \(product)", subject: product)

@@ -3,7 +3,9 @@ import IntakeRuntime
 
 /// How a write set's commit ended.
 enum CommitOutcome {
-    case committed
+    /// Committed in writer transaction `transaction` (nil: found committed after the
+    /// connection broke, in a transaction not known).
+    case committed(transaction: Int?)
     case failed(any Error)
     /// The connection broke mid-commit and the database could not be asked in time.
     case unknown(any Error)
@@ -24,8 +26,7 @@ struct WriteSubmitter: Sendable {
 
     func submit(_ writeSet: WriteSet, landed: @Sendable () async throws -> Bool) async -> CommitOutcome {
         do {
-            try await groupCommit.submit(writeSet)
-            return .committed
+            return .committed(transaction: try await groupCommit.commit(writeSet).transaction)
         } catch let error as PostgresError where error.code == .connectionLost {
             let deadline = ContinuousClock.now + Self.outcomeWait
             var settled = error.backend == nil
@@ -35,7 +36,7 @@ struct WriteSubmitter: Sendable {
                         try await db.settle(backend)
                         settled = true
                     }
-                    return try await landed() ? .committed : .failed(error)
+                    return try await landed() ? .committed(transaction: nil) : .failed(error)
                 } catch {
                     // Unreachable still: ask again shortly, until the deadline.
                     do { try await Task.sleep(for: .milliseconds(200)) } catch { return .unknown(error) }

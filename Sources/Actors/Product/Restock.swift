@@ -29,8 +29,8 @@ extension OrderService {
             let keys = perShard.indices.filter { perShard[$0] > 0 }.map { ShardKey(productID: productID, shard: $0) }
             try await shards.loadAndPin(keys)
             switch await writer.submit(Self.adjustment(productID, perShard, event: event), landed: landed) {
-            case .committed:
-                for key in keys { shards.deliver(.restocked(perShard[key.shard]), to: key) }
+            case .committed(let transaction):
+                for key in keys { shards.deliver(.restocked(perShard[key.shard], committedIn: transaction), to: key) }
                 keys.forEach(shards.unpin)
             case .failed(let error as PostgresError)
             where error.sqlState == "22003" || (error.code == .checkViolation && error.constraint == "stock_shards_capacity"):
@@ -46,8 +46,8 @@ extension OrderService {
         } else if delta < 0 {
             let line = Reservation.Line(productID: productID, quantity: -delta, shardOrder: Array(0..<product.stockShards))
             do {
-                _ = try await ShardReserver(shards: shards).reserve(
-                    [line], confirmation: { .writtenOff($0) },
+                _ = try await ShardReserver(shards: shards, groupCommit: groupCommit).reserve(
+                    [line], confirmation: { .writtenOff($0, committedIn: $1) },
                     shortage: { _, available in
                         DomainError(
                             .insufficientStock, "cannot write off \(-delta) units of \(productID.lowercasedString): only \(available) available",

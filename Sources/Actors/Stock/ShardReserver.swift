@@ -5,6 +5,8 @@ import IntakeRuntime
 /// reservation protocol, shared by orders and write-offs.
 struct ShardReserver {
     let shards: ActorRegistry<StockShardActor>
+    /// Reads shard rows back in order with this process's commits (`StockShard.resync`).
+    let groupCommit: GroupCommit
 
     /// The commit's outcome was unknown: the holds were kept (not given back) and their shards
     /// unpinned to reload; the caller reloads its own state before its next decision.
@@ -13,17 +15,22 @@ struct ShardReserver {
     }
 
     /// Reserves `lines`, commits with `commit` (which builds the write set from the holds), and
-    /// returns the holds, confirmed on their shards as `confirmation(quantity)`. On a shortage
-    /// the holds are returned and `shortage(productID, units that were available)` is thrown; on a failed hold or commit,
-    /// its error, after the holds are returned; on an unknown outcome, `OutcomeUnknown`.
+    /// returns the holds, confirmed on their shards as `confirmation(quantity, writer
+    /// transaction)`. On a shortage the holds are returned and `shortage(productID, units
+    /// that were available)` is thrown — once the short product's rows, read back, agree
+    /// (another process may have added units this copy does not count); on a failed hold or
+    /// commit, its error, after the holds are returned; on an unknown outcome, `OutcomeUnknown`.
     func reserve(
-        _ lines: [Reservation.Line], confirmation: (Int) -> StockShardActor.Message, shortage: (_ productID: UUID, _ available: Int) -> any Error,
+        _ lines: [Reservation.Line], confirmation: (_ quantity: Int, _ committedIn: Int?) -> StockShardActor.Message,
+        shortage: (_ productID: UUID, _ available: Int) -> any Error,
         isolation: isolated (any Actor)? = #isolation, commit: ([Reservation.Hold]) async -> CommitOutcome
     ) async throws -> [Reservation.Hold] {
         var machine = Reservation.StateMachine(lines: lines)
         var action = machine.start()
         var failure: (any Error)?
+        var committedIn: Int?
         var staleWrites = 0
+        var shortagesReadBack: Set<UUID> = []
         while true {
             switch action {
             case .hold(let key, let quantity):
@@ -45,7 +52,8 @@ struct ShardReserver {
                 }
             case .commit(let taken):
                 switch await commit(taken) {
-                case .committed:
+                case .committed(let transaction):
+                    committedIn = transaction
                     action = machine.committed()
                 case .failed(let error):
                     failure = error
@@ -56,7 +64,7 @@ struct ShardReserver {
                 }
             case .confirm(let holds):
                 for hold in holds {
-                    await shards.deliverNow(confirmation(hold.quantity), to: hold.key)
+                    await shards.deliverNow(confirmation(hold.quantity, committedIn), to: hold.key)
                     shards.unpin(hold.key)
                 }
                 return holds
@@ -66,18 +74,24 @@ struct ShardReserver {
                 action = machine.retryDue()
             case .returnAndRefuse(let holds, let productID):
                 giveBack(holds)
+                // Short by this copy: another process may have added units since it was read
+                // (a restock, a cancellation). Once per product, the rows decide.
+                if shortagesReadBack.insert(productID).inserted {
+                    try await readBack(lines.filter { $0.productID == productID })
+                    machine = Reservation.StateMachine(lines: lines)
+                    action = machine.start()
+                    continue
+                }
                 throw shortage(productID, holds.filter { $0.productID == productID }.reduce(0) { $0 + $1.quantity })
             case .returnAndFail(let holds):
                 giveBack(holds)
                 // The rows' checks refused the write: another process took units this copy
                 // still counted (in one process the copy is exact and never over-counts, so
-                // this never runs there). Read the rows back and reserve again. A shortage is
-                // not read back: in one process that would count a committed change whose
-                // message is still on its way twice, and break the copy's exactness.
+                // this never runs there). Read the rows back and reserve again.
                 if let error = failure as? PostgresError, Self.provesStale(error), staleWrites < Self.staleRetries {
                     staleWrites += 1
                     failure = nil
-                    try await readBack(Set(lines.map(\.productID)))
+                    try await readBack(lines)
                     machine = Reservation.StateMachine(lines: lines)
                     action = machine.start()
                     continue
@@ -99,16 +113,42 @@ struct ShardReserver {
         error.code == .checkViolation && ["stock_available_nonnegative", "stock_reserved_nonnegative"].contains(error.constraint ?? "")
     }
 
-    /// Gives the active shards of `products` their rows' committed figures (shards not
-    /// active load their rows when they next activate).
-    private func readBack(_ products: some Collection<UUID>) async throws {
-        let rows = try await shards.context.db.query(
-            "SELECT product_id, shard, available, reserved FROM stock_shards WHERE product_id = ANY($1::uuid[])",
-            [.array(products.map { .uuid($0) })])
-        for row in rows {
-            let key = ShardKey(productID: try row.decode("product_id"), shard: Int(try row.decode("shard", as: Int32.self)))
-            guard shards.isActive(key) else { continue }
-            await shards.deliverNow(.resync(available: Int(try row.decode("available", as: Int32.self)), reserved: Int(try row.decode("reserved", as: Int32.self))), to: key)
+    /// Gives the active shards of `lines`' products their rows' committed figures, read
+    /// through the writer so that each shard can tell which of this process's changes the
+    /// read saw (`StockShard.resync`). Shards not active load their rows when they next
+    /// activate.
+    private func readBack(_ lines: [Reservation.Line]) async throws {
+        let keys = Set(lines.flatMap { line in line.shardOrder.map { ShardKey(productID: line.productID, shard: $0) } }).filter(shards.isActive)
+        var begun: [ShardKey] = []
+        for key in keys {
+            try shards.pin(key)
+            begun.append(key)
+            await shards.deliverNow(.beginResync, to: key)
+        }
+        defer { begun.forEach(shards.unpin) }
+        let transaction: Int
+        var figures: [ShardKey: (available: Int, reserved: Int)] = [:]
+        do {
+            let receipt = try await groupCommit.commit(WriteSet([
+                PostgresStatement(
+                    "SELECT product_id, shard, available, reserved FROM stock_shards WHERE product_id = ANY($1::uuid[])",
+                    [.array(Set(lines.map(\.productID)).map { .uuid($0) })]),
+            ], readsAfterWrites: true))
+            transaction = receipt.transaction
+            for row in receipt.rows.first.map(Array.init) ?? [] {
+                let key = ShardKey(productID: try row.decode("product_id"), shard: Int(try row.decode("shard", as: Int32.self)))
+                figures[key] = (Int(try row.decode("available", as: Int32.self)), Int(try row.decode("reserved", as: Int32.self)))
+            }
+        } catch {
+            for key in begun { await shards.deliverNow(.abandonResync, to: key) }
+            throw error
+        }
+        for key in begun {
+            if let row = figures[key] {
+                await shards.deliverNow(.resync(available: row.available, reserved: row.reserved, readIn: transaction), to: key)
+            } else {
+                await shards.deliverNow(.abandonResync, to: key)
+            }
         }
     }
 

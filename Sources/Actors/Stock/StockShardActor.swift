@@ -21,18 +21,24 @@ public struct ShardKey: Hashable, Sendable, CustomStringConvertible {
 /// the orders' own write sets; this actor never writes, so its messages never wait on I/O
 /// once it is active.
 public actor StockShardActor: VirtualActor {
+    /// Changes committed by this process name the writer transaction that committed them
+    /// (`committedIn`, nil when unknown): see `StockShard`.
     public enum Message: Sendable {
         case hold(upTo: Int)
-        case confirm(Int)
+        case confirm(Int, committedIn: Int?)
         case releaseHold(Int)
-        case release(Int)
-        case consume(Int)
+        case release(Int, committedIn: Int?)
+        case consume(Int, committedIn: Int?)
         /// A committed restock added these units.
-        case restocked(Int)
+        case restocked(Int, committedIn: Int?)
         /// A committed write-off took these held units.
-        case writtenOff(Int)
-        /// The shard's row as read now (another process changed it): see `StockShard.resync`.
-        case resync(available: Int, reserved: Int)
+        case writtenOff(Int, committedIn: Int?)
+        /// The shard's row is about to be read back: see `StockShard.beginResync`.
+        case beginResync
+        /// The shard's row as read in writer transaction `readIn`: see `StockShard.resync`.
+        case resync(available: Int, reserved: Int, readIn: Int)
+        /// The read-back begun failed.
+        case abandonResync
         case snapshot
     }
 
@@ -73,13 +79,15 @@ public actor StockShardActor: VirtualActor {
                 span.attributes["intake.quantity"] = quantity
                 return stock.hold(upTo: quantity)
             }
-        case .confirm(let quantity): stock.confirm(quantity)
+        case .confirm(let quantity, let transaction): stock.confirm(quantity, committedIn: transaction)
         case .releaseHold(let quantity): stock.releaseHold(quantity)
-        case .release(let quantity): stock.release(quantity)
-        case .consume(let quantity): stock.consume(quantity)
-        case .restocked(let quantity): try stock.restock(quantity)
-        case .writtenOff(let quantity): stock.writeOffHeld(quantity)
-        case .resync(let available, let reserved): stock.resync(available: available, reserved: reserved)
+        case .release(let quantity, let transaction): stock.release(quantity, committedIn: transaction)
+        case .consume(let quantity, let transaction): stock.consume(quantity, committedIn: transaction)
+        case .restocked(let quantity, let transaction): try stock.restock(quantity, committedIn: transaction)
+        case .writtenOff(let quantity, let transaction): stock.writeOffHeld(quantity, committedIn: transaction)
+        case .beginResync: stock.beginResync()
+        case .resync(let available, let reserved, let transaction): stock.resync(available: available, reserved: reserved, readIn: transaction)
+        case .abandonResync: stock.abandonResync()
         case .snapshot: break
         }
         return Reply(taken: taken, state: stock)

@@ -33,8 +33,17 @@ public final class GroupCommit: Service, Sendable {
 
     /// A write set's rows and the span of the batch that committed it.
     struct Committed {
-        var rows: [PostgresRows]
+        var receipt: Receipt
         var batch: ServiceContext
+    }
+
+    /// A committed write set: the rows of each of its statements, in order, and the writer
+    /// transaction that committed it. Transactions are numbered 1, 2, … in the order they
+    /// commit (one writer, one transaction at a time): a change committed in transaction n is
+    /// visible to a `readsAfterWrites` write set committed in n or later, and to none before.
+    public struct Receipt: Sendable {
+        public var rows: [PostgresRows]
+        public var transaction: Int
     }
 
     private let client: PostgresClient
@@ -73,11 +82,17 @@ public final class GroupCommit: Service, Sendable {
     /// linked to the `group_commit.batch` span that committed it.
     @discardableResult
     public func submit(_ writeSet: WriteSet) async throws -> [PostgresRows] {
-        if writeSet.isEmpty { return [] }
+        try await commit(writeSet).rows
+    }
+
+    /// Like `submit`, also naming the writer transaction that committed `writeSet` (an empty
+    /// one commits nothing: it names the last transaction sent).
+    public func commit(_ writeSet: WriteSet) async throws -> Receipt {
+        if writeSet.isEmpty { return Receipt(rows: [], transaction: transactionsCommitted) }
         return try await withSpan("group_commit.wait") { span in
             let committed = try await enqueue(writeSet, context: span.context)
             span.addLink(SpanLink(context: committed.batch, attributes: [:]))
-            return committed.rows
+            return committed.receipt
         }
     }
 
@@ -148,12 +163,18 @@ public final class GroupCommit: Service, Sendable {
 
     private func commit(_ batch: [Waiter], in batchContext: ServiceContext) async {
         var remaining = batch
+        if remaining.contains(where: \.writeSet.readsAfterWrites) {
+            remaining = remaining.filter { !$0.writeSet.readsAfterWrites } + remaining.filter(\.writeSet.readsAfterWrites)
+        }
         var conflicts = 0
         while !remaining.isEmpty {
             let merged = Self.mergedStatements(remaining.map(\.writeSet))
             let statements = merged + remaining.flatMap(\.writeSet.statements)
             let start = ContinuousClock.now
-            transactionCount.withLock { $0 += 1 }
+            let transaction = transactionCount.withLock { count in
+                count += 1
+                return count
+            }
             transactions.increment()
             do {
                 let results = try await client.pipeline(statements)
@@ -162,7 +183,8 @@ public final class GroupCommit: Service, Sendable {
                 var offset = merged.count
                 for waiter in remaining {
                     let count = waiter.writeSet.statements.count
-                    waiter.continuation.resume(returning: Committed(rows: Array(results[offset..<offset + count]), batch: batchContext))
+                    let receipt = Receipt(rows: Array(results[offset..<offset + count]), transaction: transaction)
+                    waiter.continuation.resume(returning: Committed(receipt: receipt, batch: batchContext))
                     offset += count
                 }
                 return

@@ -6,14 +6,19 @@
 /// write set of a batch into one statement per template (`INSERT ... SELECT FROM unnest`),
 /// so that a thousand orders cost one INSERT per table instead of a thousand. In a batch,
 /// the merged statements run first, in the order their templates first appear, then each
-/// write set's own statements.
+/// write set's own statements — those of write sets marked `readsAfterWrites` last.
 public struct WriteSet: Sendable, Hashable {
     public var statements: [PostgresStatement]
     public private(set) var rows: [BatchedRow]
+    /// A read ordered against the writer's commits: its statements run after every write of
+    /// the transaction that carries them, so they see exactly the write sets committed in
+    /// that transaction (`GroupCommit.Receipt.transaction`) and before it.
+    public var readsAfterWrites: Bool
 
-    public init(_ statements: [PostgresStatement] = [], rows: [BatchedRow] = []) {
+    public init(_ statements: [PostgresStatement] = [], rows: [BatchedRow] = [], readsAfterWrites: Bool = false) {
         self.statements = statements
         self.rows = rows
+        self.readsAfterWrites = readsAfterWrites
     }
 
     public mutating func append(_ statement: PostgresStatement) {
