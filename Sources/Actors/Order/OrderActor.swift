@@ -41,6 +41,7 @@ public actor OrderActor: VirtualActor {
         public var catalog: ProductCatalog
         public var events: DomainEvents
         public var paymentTTL: Duration
+        public var inventoryUpdates: InventoryUpdates
 
         var writer: WriteSubmitter { WriteSubmitter(groupCommit: groupCommit, db: db) }
     }
@@ -164,9 +165,6 @@ public actor OrderActor: VirtualActor {
             }
         }
         OutboxQueries.append(context.events.orderStatusChanged(next, reason: transition.cancelReason), to: &writeSet)
-        if effect == .release {
-            OrderQueries.appendInventoryUpdates(allocations.map(\.productID), events: context.events, to: &writeSet)
-        }
         let touched = effect == .none ? [] : allocations.map(\.key)
         try await context.shards.loadAndPin(touched)
         let db = context.db
@@ -202,6 +200,7 @@ public actor OrderActor: VirtualActor {
             }
         }
         touched.forEach(context.shards.unpin)
+        if effect == .release { context.inventoryUpdates.changed(allocations.map(\.productID)) }
         self.order = next
         return next
     }

@@ -44,7 +44,7 @@ struct OrderCreation: Sendable {
             id: id, userID: request.userID, status: .pending, amount: try Order.amount(of: items), items: items, region: request.region,
             createdAt: now, updatedAt: now, expiresAt: now.addingTimeInterval(Double(context.paymentTTL.components.seconds)))
         do {
-            _ = try await ShardReserver(shards: context.shards, groupCommit: context.groupCommit).reserve(
+            let holds = try await ShardReserver(shards: context.shards, groupCommit: context.groupCommit).reserve(
                 lines, confirmation: { .confirm($0, committedIn: $1) },
                 shortage: { productID, _ in
                     let product = productID.lowercasedString
@@ -53,6 +53,7 @@ struct OrderCreation: Sendable {
             ) { taken in
                 await context.writer.submit(writeSet(creating: order, for: request, from: taken), landed: rowExists(id))
             }
+            context.inventoryUpdates.changed(holds.map(\.productID))
         } catch let unknown as ShardReserver.OutcomeUnknown {
             // Whether the order exists is unknown; nothing in memory holds it, so nothing
             // needs reloading: whoever names it later loads it from its row, if any.
@@ -72,7 +73,6 @@ struct OrderCreation: Sendable {
             writeSet.append(OrderQueries.stockMove(hold, reserve: hold.quantity), to: OrderQueries.moveStock)
         }
         OutboxQueries.append(context.events.orderCreated(order), to: &writeSet)
-        OrderQueries.appendInventoryUpdates(taken.map(\.productID), events: context.events, to: &writeSet)
         return writeSet
     }
 

@@ -23,13 +23,15 @@ public enum OrderQueries {
 
     /// Moves `n` units of a shard between counters: reserve (`available → reserved`), release
     /// (`reserved → available`) or ship (`reserved → shipped`). Rows of one shard are summed
-    /// first: an `UPDATE ... FROM` applies one joined row per target row.
+    /// first: an `UPDATE ... FROM` applies one joined row per target row. A move that changes
+    /// `available` marks the shard's level as owing an event (`InventoryUpdates`).
     static let moveStock = BatchedStatement(
         """
         UPDATE stock_shards s SET
             available = s.available - d.reserve + d.release,
             reserved = s.reserved + d.reserve - d.release - d.ship,
-            shipped = s.shipped + d.ship
+            shipped = s.shipped + d.ship,
+            level_changed = s.level_changed OR d.reserve <> d.release
         FROM (
             SELECT product_id, shard, sum(reserve) AS reserve, sum(release) AS release, sum(ship) AS ship
             FROM unnest($1::uuid[], $2::int4[], $3::int4[], $4::int4[], $5::int4[]) AS m(product_id, shard, reserve, release, ship)
@@ -97,17 +99,13 @@ public enum OrderQueries {
             replace($4, '"newStockLevel":-1', '"newStockLevel":' || (SELECT sum(available) FROM stock_shards WHERE product_id = $2::uuid)::text)
         """
 
-    /// `inventory.updated` events of the products whose `available` a batch changed, one per
-    /// product per batch (the template coalesces on the product). Each row is the event's id,
-    /// product, type and CloudEvent JSON, written in Swift with `"newStockLevel":-1`; the level
-    /// is put in here, read after the batch's stock moves, which run first (their template
-    /// appears first in every write set that adds these rows). The event kept for a product
-    /// is the first write set's, with its `traceparent` when tracing. The levels are summed in
-    /// one pass over the batch's products' shards, not a scan per product (a subquery per row
-    /// was 11 µs of Postgres CPU per order: the planner scans the small, hot `stock_shards`
-    /// table whole, dead row versions included, for each).
-    static let insertInventoryEvents = BatchedStatement(
-        """
+    /// `inventory.updated` events (`InventoryUpdates`), one per product. Each row is the
+    /// event's id, product, type and CloudEvent JSON, written in Swift with
+    /// `"newStockLevel":-1`; the level is put in here. The levels are summed in one pass over
+    /// the products' shards, not a scan per product (a subquery per row was 11 µs of Postgres
+    /// CPU per order: the planner scans the small, hot `stock_shards` table whole, dead row
+    /// versions included, for each).
+    static let insertInventoryEvents = """
         WITH u AS (
             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS u(id, product_id, event_type, event)
         ), levels AS (
@@ -117,16 +115,7 @@ public enum OrderQueries {
         SELECT u.id, 'product', u.product_id::text, u.event_type,
             replace(u.event, '"newStockLevel":-1', '"newStockLevel":' || COALESCE(levels.level, 0))
         FROM u LEFT JOIN levels ON levels.product_id = u.product_id
-        """, columns: 4, coalescingOn: 1)
-
-    /// Adds an `inventory.updated` row for each of `products` (after the write set's stock
-    /// moves).
-    static func appendInventoryUpdates(_ products: some Sequence<UUID>, events: DomainEvents, to writeSet: inout WriteSet) {
-        for product in Set(products) {
-            let event = OutboxQueries.traced(events.inventoryUpdated(productID: product, newStockLevel: -1).event)
-            writeSet.append([.uuid(event.id), .uuid(product), .text(event.type), .text(event.structuredJSON())], to: insertInventoryEvents)
-        }
-    }
+        """
 
     static let insertPayment = "INSERT INTO payments (payment_id, order_id, amount, status) VALUES ($1, $2, $3, $4)"
 

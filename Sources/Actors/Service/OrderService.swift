@@ -14,16 +14,21 @@ public final class OrderService: Sendable {
         public var eventTypePrefix: String
         public var orderActors: ActorRegistry<OrderActor>.Settings
         public var shardActors: ActorRegistry<StockShardActor>.Settings
+        /// The window over which orders' and cancellations' `inventory.updated` events are
+        /// coalesced (`InventoryUpdates`).
+        public var inventoryUpdateWindow: Duration
 
         public init(
             paymentTTL: Duration = .seconds(900), eventTypePrefix: String = "com.example",
             orderActors: ActorRegistry<OrderActor>.Settings = .init(idleTimeout: .seconds(60)),
-            shardActors: ActorRegistry<StockShardActor>.Settings = .init(mailboxCapacity: 100_000, idleTimeout: .seconds(600))
+            shardActors: ActorRegistry<StockShardActor>.Settings = .init(mailboxCapacity: 100_000, idleTimeout: .seconds(600)),
+            inventoryUpdateWindow: Duration = .milliseconds(100)
         ) {
             self.paymentTTL = paymentTTL
             self.eventTypePrefix = eventTypePrefix
             self.orderActors = orderActors
             self.shardActors = shardActors
+            self.inventoryUpdateWindow = inventoryUpdateWindow
         }
     }
 
@@ -34,6 +39,9 @@ public final class OrderService: Sendable {
     public let db: PostgresClient
     let groupCommit: GroupCommit
     let events: DomainEvents
+    /// Orders' and cancellations' coalesced `inventory.updated` events; register its job
+    /// (`InventoryUpdates.periodicJob`) on the work queue.
+    public let inventoryUpdates: InventoryUpdates
 
     public init(db: PostgresClient, groupCommit: GroupCommit, settings: Settings = Settings(), logger: Logger = Logger(label: "intake.orders")) {
         self.db = db
@@ -42,11 +50,12 @@ public final class OrderService: Sendable {
         history = OrderHistory(db: db)
         events = DomainEvents(typePrefix: settings.eventTypePrefix)
         shards = ActorRegistry(name: "stock-shards", context: .init(db: db), settings: settings.shardActors, logger: logger)
+        inventoryUpdates = InventoryUpdates(groupCommit: groupCommit, db: db, events: events, interval: settings.inventoryUpdateWindow, logger: logger)
         orders = ActorRegistry(
             name: "orders",
             context: .init(
                 db: db, groupCommit: groupCommit, shards: shards, catalog: catalog,
-                events: DomainEvents(typePrefix: settings.eventTypePrefix), paymentTTL: settings.paymentTTL),
+                events: DomainEvents(typePrefix: settings.eventTypePrefix), paymentTTL: settings.paymentTTL, inventoryUpdates: inventoryUpdates),
             settings: settings.orderActors, logger: logger)
     }
 

@@ -53,6 +53,7 @@ public struct IntakeServices: Sendable {
             db: db, groupCommit: groupCommit,
             settings: .init(paymentTTL: configuration.paymentTTL, eventTypePrefix: configuration.eventTypePrefix), logger: logger)
         PaymentTimeoutSweep(service: orders, logger: logger).register(on: workQueue)
+        orders.inventoryUpdates.register(on: workQueue)
         idleCollector = IdleCollector(registries: orders.registries)
         let data: DataPlatform?
         do {
@@ -94,6 +95,7 @@ public struct IntakeServices: Sendable {
         [
             OutboxPruner.job(client: db).periodicJob(), IdempotencyRecords.pruningJob(client: db).periodicJob(),
             JobPruner.job(client: db).periodicJob(schedule: .every(.seconds(60))), PaymentTimeoutSweep.periodicJob(),
+            InventoryUpdates.periodicJob(),
         ] + (data?.periodicJobs ?? [])
     }
 
