@@ -58,12 +58,17 @@ struct TracingTests {
             #expect(spans.contains { $0.name == "outbox.publish" && $0.links.contains { $0.spanID == create.spanID && $0.traceID == traceID } },
                     "the relay's publish links to the span that produced the event")
 
-            // The event in the stream carries the trace: the order span is its producer.
-            let entries = try await harness.redis.command("XRANGE", RedisArgument(harness.stream), "-", "+").array ?? []
-            let events = entries.compactMap { $0.array?.last?.array?.compactMap(\.string).joined(separator: " ") }
+            // The event in the stream carries the trace: the order span is its producer. The
+            // stock level event, coalesced over a window (`InventoryUpdates`) and written when
+            // it closes, names the trace of the window's first change: this order's.
+            var events: [String] = []
+            try await waitUntil("the order's stock level event is in the stream") {
+                let entries = try await harness.redis.command("XRANGE", RedisArgument(harness.stream), "-", "+").array ?? []
+                events = entries.compactMap { $0.array?.last?.array?.compactMap(\.string).joined(separator: " ") }
+                return events.contains { $0.contains("inventory.updated") && $0.contains(product) && $0.contains("\"newStockLevel\":9") }
+            }
             let created = try #require(events.first { $0.contains("order.created") && $0.contains(order) }, "\(events)")
             #expect(created.contains(#""traceparent":"00-\#(traceID)-\#(create.spanID)-01""#), "\(created)")
-            // The stock level event, coalesced per batch in SQL, names the order's span too.
             let inventory = events.filter { $0.contains("inventory.updated") && $0.contains(product) }
             #expect(inventory.contains { $0.contains(#""traceparent":"00-\#(traceID)-"#) }, "\(inventory)")
 
