@@ -40,14 +40,7 @@ public struct StockShard: Sendable, Hashable {
     /// The order's transaction committed (in writer transaction `transaction`): its held
     /// units are reserved now.
     public mutating func confirm(_ quantity: Int, committedIn transaction: Int? = nil) {
-        let count = min(quantity, held)
-        held -= count
-        if isInRow(transaction) {
-            availableBalance += count  // the resync took them from the row's figure and from `held` both
-        } else {
-            reserved += count
-            record(transaction, available: -count, reserved: count)
-        }
+        settleHold(quantity, committedIn: transaction, intoReserved: true)
     }
 
     /// The order's transaction failed (or another item was short): the hold is returned.
@@ -76,12 +69,18 @@ public struct StockShard: Sendable, Hashable {
 
     /// A write-off of held units committed: they leave the shard.
     public mutating func writeOffHeld(_ quantity: Int, committedIn transaction: Int? = nil) {
+        settleHold(quantity, committedIn: transaction, intoReserved: false)
+    }
+
+    /// A hold's commit landed: its units leave `held`, into `reserved` or out of the shard.
+    private mutating func settleHold(_ quantity: Int, committedIn transaction: Int?, intoReserved: Bool) {
         let count = min(quantity, held)
         held -= count
         if isInRow(transaction) {
             availableBalance += count  // the resync took them from the row's figure and from `held` both
         } else {
-            record(transaction, available: -count, reserved: 0)
+            if intoReserved { reserved += count }
+            record(transaction, available: -count, reserved: intoReserved ? count : 0)
         }
     }
 
