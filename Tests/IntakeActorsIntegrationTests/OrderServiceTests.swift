@@ -315,6 +315,33 @@ extension InventoryEventTests {
     }
 }
 
+extension InventoryEventTests {
+    /// A restock's event carries the level its own transaction saw, but the relay publishes
+    /// by transaction id, assigned at a transaction's first write: another process's
+    /// coalesced event, read before the restock committed, could be published after it with
+    /// the level before it (hostile review, session 9). So a restock's product is announced
+    /// once more, from a transaction begun after the restock committed, and its mark is set
+    /// in the restock's own transaction in case this process stops first.
+    @Test func aRestockIsAnnouncedAgainAfterItCommits() async throws {
+        try await withOrderService { service, db in
+            let product = try await service.createProduct(sku: "AGAIN", name: "Again", price: Money("1")!, initialStock: 5, shards: 2)
+            _ = try await service.restock(productID: product.id, delta: 7)
+            var rows: [(txid: UInt64, event: String)] = []
+            try await waitUntil("the restock's product is announced again", timeout: .seconds(10)) {
+                rows = try await db.query(
+                    "SELECT txid::text::int8 AS txid, event FROM outbox WHERE event_type = 'com.example.inventory.updated' AND aggregate_id = $1 ORDER BY id",
+                    [.text(product.id.lowercasedString)]
+                ).map { (UInt64(try $0.decode("txid", as: Int.self)), try $0.decode("event", as: String.self)) }
+                return rows.count == 3
+            }
+            #expect(rows.map { $0.event.contains("\"newStockLevel\":12") } == [false, true, true], "\(rows.map(\.event))")
+            #expect(rows[2].txid > rows[1].txid, "the second announcement comes from a later transaction")
+            let marked = try await db.query("SELECT count(*)::int8 AS n FROM stock_shards WHERE product_id = $1 AND level_changed", [.uuid(product.id)])
+            #expect(try marked[0].decode("n", as: Int.self) == 0, "announced: no mark left")
+        }
+    }
+}
+
 @Suite("Restock and write-off")
 struct RestockTests {
     @Test func restockSpreadsOverShardsAndWriteOffNeverTakesHeldUnits() async throws {
@@ -325,12 +352,13 @@ struct RestockTests {
             let perShard = try await db.query("SELECT available FROM stock_shards WHERE product_id = $1 ORDER BY shard", [.uuid(product.id)])
                 .map { try $0.decode("available", as: Int.self) }
             #expect(perShard == [4, 4, 3, 3])
-            // The product's creation announced its first level; the restock the new one.
+            // The product's creation announced its first level; the restock the new one (and,
+            // once its window closes, again: `aRestockIsAnnouncedAgainAfterItCommits`).
             let levels = try await db.query("SELECT event FROM outbox WHERE event_type = 'com.example.inventory.updated' ORDER BY id")
                 .map { try $0.decode("event", as: String.self) }
-            #expect(levels.count == 2)
+            #expect((2...3).contains(levels.count), "\(levels)")
             #expect(levels.first?.contains("\"newStockLevel\":4") == true, "\(levels)")
-            #expect(levels.last?.contains("\"newStockLevel\":14") == true, "\(levels)")
+            #expect(levels.dropFirst().allSatisfy { $0.contains("\"newStockLevel\":14") }, "\(levels)")
             // An order holds 12 of the 14: a write-off of 3 must fail and take nothing.
             let order = try await service.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 12)]))
             _ = await expectDomainError(.insufficientStock) { _ = try await service.restock(productID: product.id, delta: -3) }

@@ -81,9 +81,10 @@ public enum OrderQueries {
         [.uuid(order.id), .text(order.status.rawValue), .timestamptz(order.updatedAt), .text(decidedOn.rawValue)]
     }
 
-    /// Adds `delta` (negative: writes off) to shards' available units.
+    /// Adds `delta` (negative: writes off) to shards' available units, marking their level
+    /// as owing an event (`InventoryUpdates`).
     static let adjustStock = """
-        UPDATE stock_shards s SET available = s.available + d.delta
+        UPDATE stock_shards s SET available = s.available + d.delta, level_changed = true
         FROM unnest($1::uuid[], $2::int4[], $3::int4[]) AS d(product_id, shard, delta)
         WHERE s.product_id = d.product_id AND s.shard = d.shard
         """

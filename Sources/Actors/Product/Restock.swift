@@ -62,7 +62,15 @@ extension OrderService {
                 throw unknown.underlying
             }
         }
-        if delta != 0 { await stockChanged(productID) }
+        if delta != 0 {
+            // The event above carries the level as the restock's own transaction saw it.
+            // Another process's coalesced event read before this commit but published after
+            // it (the relay goes by transaction id, assigned at a transaction's first write)
+            // would end on a stale level: announce the product once more, read after this
+            // commit (hostile review, session 9).
+            inventoryUpdates.changed([productID])
+            await stockChanged(productID)
+        }
         guard let stock = try await catalog.stock(productID) else {
             throw DomainError(.notFound, "no product \(productID.lowercasedString)")
         }
