@@ -34,6 +34,30 @@ struct OrderRoutesTests {
         }
     }
 
+    /// Whatever order the request lists its items in, the 201, a replay of its idempotency
+    /// key, a GET and the list give the same body, items in product-id order (the order as
+    /// created and as read back from its rows list them alike).
+    @Test func aMultiItemOrderReadsTheSameEverywhere() async throws {
+        try await withAPI { h in
+            let admin = try await h.admin()
+            let products = [try await h.product(admin: admin, stock: 10), try await h.product(admin: admin, stock: 10),
+                            try await h.product(admin: admin, stock: 10)].sorted(by: >)
+            let (_, token) = try await h.customer()
+            let body = #"{"items":[\#(products.enumerated().map { #"{"product_id":"\#($1)","quantity":\#($0 + 1)}"# }.joined(separator: ","))]}"#
+            let headers: HTTPFields = [.init("Idempotency-Key")!: "multi-item-order"]
+            let created = try await h.call(.post, "/v1/orders", json: body, token: token, headers: headers)
+            #expect(created.status == .created)
+            let replay = try await h.call(.post, "/v1/orders", json: body, token: token, headers: headers)
+            #expect(replay.text == created.text, "the replay answers as the first time")
+            let id = try #require(created.object["id"] as? String)
+            let read = try await h.call(.get, "/v1/orders/\(id)", token: token)
+            #expect(read.text == created.text)
+            let listed = try await h.call(.get, "/v1/orders", token: token)
+            let first = try #require((listed.object["items"] as? [[String: Any]])?.first)
+            #expect((first["items"] as? [[String: Any]])?.compactMap { $0["product_id"] as? String } == products.sorted())
+        }
+    }
+
     @Test func customersSeeOnlyTheirOwnOrdersAndCannotActAsOthers() async throws {
         try await withAPI { h in
             let admin = try await h.admin()

@@ -37,6 +37,11 @@ struct OrderCreation: Sendable {
                     productID: product.id, quantity: line.quantity,
                     shardOrder: ReservationPlan.shardOrder(orderID: id, shardCount: product.stockShards)))
         }
+        // Items in the order every read of the order gives them (rows `ORDER BY product_id`,
+        // Postgres's uuid order: its bytes, so its lowercase text): the 201, a replay of its
+        // idempotency key, a GET and the events all list them alike (review, session 9: the
+        // 201 kept the request's order, every later read sorted).
+        if items.count > 1 { items.sort { $0.productID.lowercasedString < $1.productID.lowercasedString } }
         // The order's time is its id's (ids are made from the clock to 1/4096 ms): listed
         // newest first by id, orders are newest first by `created_at` too.
         let now = PostgresTimestamp.stored(UUIDv7.date(of: id) ?? Date())

@@ -75,10 +75,9 @@ struct OrderResponse: Encodable, Sendable {
         userID = order.userID.lowercasedString
         status = order.status.rawValue
         amount = order.amount.description
-        // In product-id order everywhere: the order as created (request order) and as read
-        // back from the database must give the same bytes (idempotent replays compare them).
+        // In product-id order, as the order lists them however it was made or read
+        // (`OrderCreation`): idempotent replays compare these bytes.
         items = order.items.map { Item(productID: $0.productID.lowercasedString, quantity: $0.quantity, unitPrice: $0.unitPrice.description) }
-            .sorted { $0.productID < $1.productID }
         region = order.region
         createdAt = Timestamp.string(order.createdAt)
         updatedAt = Timestamp.string(order.updatedAt)
