@@ -11,9 +11,13 @@ import Synchronization
 /// Restocks and product creation still write theirs in their own transaction.
 ///
 /// Durable without a write of its own on the order path: every stock move that changes
-/// `available` sets its shard's `level_changed` (migration 0008), and the transaction that
-/// writes a product's event clears it. A change whose process stopped before its window
-/// closed is announced by the `announcePending` job (every 30 s, one process at a time).
+/// `available` sets its shard's `level_changed` (migration 0008), and the `announcePending`
+/// job (every 30 s, one process at a time) announces every marked product and clears its
+/// marks in that transaction — so a change whose process stopped before its window closed is
+/// announced within 30 s. Window flushes leave the marks alone: clearing them there cost a
+/// second update of every changed shard row per window (2.7 µs of Postgres per order
+/// in-process, 1,000 products), where the job's extra event per product per 30 s costs
+/// nothing.
 ///
 /// Figures (BENCHMARKS.md, session 9): one event per product per batch cost Postgres
 /// ≈ 9 µs per order in `pg_stat_statements` (the insert with its level) plus the relay's
@@ -57,7 +61,7 @@ public final class InventoryUpdates: Sendable {
     private func flush() async {
         let due = state.withLock { $0.flushDue() }
         do {
-            if !due.isEmpty { try await groupCommit.submit(writeSet(announcing: due)) }
+            if !due.isEmpty { try await groupCommit.submit(writeSet(announcing: due, clearingMarks: false)) }
             if state.withLock({ $0.flushSucceeded() }) { scheduleFlush(after: interval) }
         } catch let error as RuntimeError where error.code == .shutDown {
             // The writer has stopped (the process is going down): the shards' `level_changed`
@@ -70,10 +74,12 @@ public final class InventoryUpdates: Sendable {
         }
     }
 
-    /// Clears the products' `level_changed` and writes one event per product with its level
-    /// read in the same transaction, after the batch's stock moves (`readsAfterWrites`: after
-    /// every other statement of the batch too).
-    private func writeSet(announcing due: [UUID: String?]) -> WriteSet {
+    /// Writes one event per product with its level read in this transaction, after the
+    /// batch's stock moves (`readsAfterWrites`: after every other statement of the batch too);
+    /// first, with `clearingMarks`, clears the products' `level_changed` — a change that
+    /// commits after the clear marks its shard again, one that committed before it is in the
+    /// level read after it.
+    private func writeSet(announcing due: [UUID: String?], clearingMarks: Bool) -> WriteSet {
         var products: [UUID] = [], ids: [UUID] = [], types: [String] = [], bodies: [String] = []
         for (product, traceparent) in due {
             var event = events.inventoryUpdated(productID: product, newStockLevel: -1).event
@@ -83,8 +89,9 @@ public final class InventoryUpdates: Sendable {
             types.append(event.type)
             bodies.append(event.structuredJSON())
         }
-        return WriteSet([
-            PostgresStatement("UPDATE stock_shards SET level_changed = false WHERE product_id = ANY($1::uuid[]) AND level_changed", [.uuidArray(products)]),
+        let clear = PostgresStatement(
+            "UPDATE stock_shards SET level_changed = false WHERE product_id = ANY($1::uuid[]) AND level_changed", [.uuidArray(products)])
+        return WriteSet((clearingMarks ? [clear] : []) + [
             PostgresStatement(OrderQueries.insertInventoryEvents, [.uuidArray(ids), .uuidArray(products), .textArray(types), .textArray(bodies)]),
             OutboxQueries.notify,
         ], readsAfterWrites: true)
@@ -104,12 +111,15 @@ public final class InventoryUpdates: Sendable {
         }
     }
 
-    /// Owes an event for every product whose shards changed without one (their process
-    /// stopped before its window closed); returns how many.
+    /// Announces every product with a marked shard (changed since the job last ran: its
+    /// process may have stopped before its window closed) and clears the marks, in one
+    /// transaction; returns how many products.
     @discardableResult
     public func announcePending() async throws -> Int {
         let products = try await db.query("SELECT DISTINCT product_id FROM stock_shards WHERE level_changed").map { try $0.decode("product_id", as: UUID.self) }
-        if !products.isEmpty, state.withLock({ $0.changed(products, traceparent: nil) }) { scheduleFlush(after: .zero) }
+        if !products.isEmpty {
+            try await groupCommit.submit(writeSet(announcing: Dictionary(uniqueKeysWithValues: products.map { ($0, nil) }), clearingMarks: true))
+        }
         return products.count
     }
 }
