@@ -119,3 +119,24 @@ import Testing
         #expect(JSONText.parseTimestamp("garbage") == nil)
     }
 }
+
+@Suite struct BufferedSystemRandomTests {
+    /// Across many refills of its 4 KiB buffer and from concurrent callers, no value comes
+    /// out twice (a buffer handed out again, or a race on its position, would repeat some)
+    /// and the bits are balanced.
+    @Test func valuesAreNeverRepeatedAcrossRefillsAndCallers() async {
+        let values = await withTaskGroup(of: [UInt64].self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var random = BufferedSystemRandom()
+                    return (0..<20_000).map { _ in random.next() }
+                }
+            }
+            return await group.reduce(into: [UInt64]()) { $0 += $1 }
+        }
+        #expect(Set(values).count == values.count)
+        let ones = values.reduce(0) { $0 + $1.nonzeroBitCount }
+        let share = Double(ones) / Double(values.count * 64)
+        #expect(abs(share - 0.5) < 0.005, "share of one bits \(share)")
+    }
+}

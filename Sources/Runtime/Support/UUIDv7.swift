@@ -10,9 +10,9 @@ import Foundation
 /// sorted by id; random bits alone inverted orders made 1–2 ms apart, hostile review).
 public enum UUIDv7 {
     public static func make(at date: Date = Date()) -> UUID {
-        // The system generator, not `UniqueID`: ids of orders, users and products are shown
+        // The kernel's generator, not `UniqueID`: ids of orders, users and products are shown
         // to their owners, and from one of those SplitMix64's next outputs could be computed.
-        var generator = SystemRandomNumberGenerator()
+        var generator = BufferedSystemRandom()
         let milliseconds = max(0, date.timeIntervalSince1970 * 1000)
         let whole = milliseconds.rounded(.down)
         let fraction = UInt16(min(4095, max(0, ((milliseconds - whole) * 4096).rounded(.down))))
@@ -25,16 +25,13 @@ public enum UUIDv7 {
         var random = generator.next() as UInt64
         let more = generator.next() as UInt64
         if let subMillisecond { random = (random & ~0xFFF) | UInt64(subMillisecond & 0xFFF) }
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (40 - 8 * index)) }
-        // 4 bits of version, then the 12 bits: their high 4 here, their low 8 in byte 7.
-        bytes[6] = 0x70 | UInt8(truncatingIfNeeded: (random >> 8) & 0x0F)
-        bytes[7] = UInt8(truncatingIfNeeded: random & 0xFF)
-        bytes[8] = 0x80 | UInt8(truncatingIfNeeded: (random >> 16) & 0x3F)
-        for index in 9..<16 { bytes[index] = UInt8(truncatingIfNeeded: more >> (8 * (index - 9))) }
+        func byte(_ value: UInt64, _ shift: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: value >> shift) }
+        // 48 bits of milliseconds; 4 bits of version, then the 12 bits (their high 4 in byte
+        // 6, their low 8 in byte 7); the variant; 62 random bits.
         return UUID(uuid: (
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+            byte(milliseconds, 40), byte(milliseconds, 32), byte(milliseconds, 24), byte(milliseconds, 16), byte(milliseconds, 8),
+            byte(milliseconds, 0), 0x70 | byte(random, 8) & 0x0F, byte(random, 0), 0x80 | byte(random, 16) & 0x3F,
+            byte(more, 0), byte(more, 8), byte(more, 16), byte(more, 24), byte(more, 32), byte(more, 40), byte(more, 48)))
     }
 
     /// The time a version-7 id made by `make(at:)` carries (to 1/4096 ms); nil for an id of
