@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import IntakeRuntime
 
 /// Drives a workload against a target, then verifies what it did.
 public struct LoadRunner: Sendable {
@@ -78,7 +79,7 @@ public struct LoadRunner: Sendable {
         worker: Int, runID: String, products: [LoadProduct], users: [LoadUser], ledger: Ledger, issued: Issued,
         deadline: ContinuousClock.Instant?
     ) async {
-        var random = SystemRandomNumberGenerator()
+        var random = UniqueID.Generator()
         var pending: [CreatedOrder] = []
         var sequence = 0
         let user = users[worker % users.count]
@@ -129,7 +130,7 @@ public struct LoadRunner: Sendable {
     }
 
     /// 1...maxItems distinct products; with hot products, `hotShare` percent of picks go to them.
-    private func pickLines(_ products: [LoadProduct], using random: inout SystemRandomNumberGenerator) -> [(UUID, Int)] {
+    private func pickLines(_ products: [LoadProduct], using random: inout UniqueID.Generator) -> [(UUID, Int)] {
         let count = Int.random(in: 1...options.maxItems, using: &random)
         var chosen: [UUID: Int] = [:]
         while chosen.count < count {

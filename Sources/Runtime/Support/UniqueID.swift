@@ -20,6 +20,21 @@ public enum UniqueID {
         mix(counter.wrappingAdd(gamma, ordering: .relaxed).newValue)
     }
 
+    /// A SplitMix64 stream of its own, seeded from `next()`: for many choices that need not be
+    /// secret, without an atomic add per value (a load generator's picks: made with
+    /// `SystemRandomNumberGenerator`, five `getrandom` calls per order, they were charged to
+    /// intake's CPU in the in-process benchmark, `perf`, session 9).
+    public struct Generator: RandomNumberGenerator {
+        private var state = UniqueID.next()
+
+        public init() {}
+
+        public mutating func next() -> UInt64 {
+            state &+= UniqueID.gamma
+            return UniqueID.mix(state)
+        }
+    }
+
     static func mix(_ value: UInt64) -> UInt64 {
         var z = value
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
