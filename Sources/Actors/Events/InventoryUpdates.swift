@@ -117,8 +117,10 @@ public final class InventoryUpdates: Sendable {
     @discardableResult
     public func announcePending() async throws -> Int {
         let products = try await db.query("SELECT DISTINCT product_id FROM stock_shards WHERE level_changed").map { try $0.decode("product_id", as: UUID.self) }
-        if !products.isEmpty {
-            try await groupCommit.submit(writeSet(announcing: Dictionary(uniqueKeysWithValues: products.map { ($0, nil) }), clearingMarks: true))
+        // In chunks: one transaction holds at most 1,000 products' events and marks.
+        for start in stride(from: 0, to: products.count, by: 1000) {
+            let chunk = products[start..<min(start + 1000, products.count)]
+            try await groupCommit.submit(writeSet(announcing: Dictionary(uniqueKeysWithValues: chunk.map { ($0, nil) }), clearingMarks: true))
         }
         return products.count
     }
