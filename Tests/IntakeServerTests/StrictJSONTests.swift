@@ -66,7 +66,31 @@ struct StrictJSONTests {
             Issue.record("nesting past the limit is refused")
         }
         // Far past it: refused, not a stack overflow.
-        #expect(outcome(String(repeating: "[", count: 100_000)) != nil)
+        #expect(outcome(String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)) != nil)
+        // Past the limit, a syntax error still wins: the body is malformed (400), not too deep
+        // (review, session 9: an unterminated `[[[…` was a 422).
+        let deep = limit + 8
+        for body in [
+            String(repeating: "[", count: 40), String(repeating: "[", count: 100_000), String(repeating: "[", count: 40) + "x",
+            String(repeating: "[", count: deep) + String(repeating: "]", count: deep - 1),
+            String(repeating: "[", count: deep) + "1,]" + String(repeating: "]", count: deep - 1),
+            String(repeating: #"{"a":"#, count: deep) + "1" + String(repeating: "}", count: deep) + "}",
+            String(repeating: #"{"a":"#, count: deep) + #"{"b":1,}"# + String(repeating: "}", count: deep),
+            String(repeating: #"{"a":"#, count: deep) + #"{"b" 1}"# + String(repeating: "}", count: deep),
+            String(repeating: "[", count: deep) + #""\x""# + String(repeating: "]", count: deep),
+        ] {
+            #expect(isMalformed(body), "\(body.prefix(80))…")
+        }
+        for body in [
+            String(repeating: #"{"a":"#, count: deep) + #"[1,"x",{"b":null,"c":[true,false]},-2.5e3]"# + String(repeating: "}", count: deep),
+            String(repeating: "[", count: deep) + #"{},[],"s",{"k":{}}"# + String(repeating: "]", count: deep),
+        ] {
+            if case .invalid(_, let reason) = outcome(body) {
+                #expect(reason.contains("nested deeper"))
+            } else {
+                Issue.record("well-formed but too deep is a 422: \(body.prefix(80))…")
+            }
+        }
     }
 }
 

@@ -63,7 +63,12 @@ struct StrictJSON {
 
     private mutating func value(depth: Int) throws(Failure) {
         guard depth <= Self.maxDepth else {
-            throw .invalid(path: pathText(), "nested deeper than \(Self.maxDepth) levels")
+            // A rule broken, reported only if the whole body is well-formed: what lies deeper
+            // is checked for syntax without recursion (review, session 9: an unterminated
+            // `[[[…` was a 422 naming the depth, not a 400).
+            if firstInvalid == nil { firstInvalid = .invalid(path: pathText(), "nested deeper than \(Self.maxDepth) levels") }
+            try skipTooDeep()
+            return
         }
         guard position < bytes.count else { throw malformed("unexpected end of the body") }
         switch bytes[position] {
@@ -76,6 +81,71 @@ struct StrictJSON {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
         default: throw malformed("unexpected character")
         }
+    }
+
+    /// Checks the syntax of one value of any depth with an explicit stack of open containers
+    /// (`{` or `[`), nothing else: it is past the nesting limit, already refused.
+    private mutating func skipTooDeep() throws(Failure) {
+        var open: [UInt8] = []
+        while true {
+            skipWhitespace()
+            guard position < bytes.count else { throw malformed("unexpected end of the body") }
+            var container: UInt8?
+            switch bytes[position] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let opening = bytes[position]
+                position += 1
+                skipWhitespace()
+                if peek(opening == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    position += 1
+                } else {
+                    container = opening
+                }
+            case UInt8(ascii: "\""): _ = try string(collect: false)
+            case UInt8(ascii: "t"): try literal("true")
+            case UInt8(ascii: "f"): try literal("false")
+            case UInt8(ascii: "n"): try literal("null")
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
+            default: throw malformed("unexpected character")
+            }
+            if let container {
+                open.append(container)
+                if container == UInt8(ascii: "{") { try memberName() }
+                continue
+            }
+            // A value ended: close what it ends, or go on to the next element.
+            while let top = open.last {
+                skipWhitespace()
+                if peek(UInt8(ascii: ",")) {
+                    position += 1
+                    skipWhitespace()
+                    if top == UInt8(ascii: "{") {
+                        try memberName()
+                    } else if peek(UInt8(ascii: "]")) {
+                        throw malformed("trailing comma in an array")
+                    }
+                    break
+                }
+                if top == UInt8(ascii: "{") {
+                    guard peek(UInt8(ascii: "}")) else { throw malformed("expected ',' or '}' in an object") }
+                } else {
+                    guard peek(UInt8(ascii: "]")) else { throw malformed("expected ',' or ']' in an array") }
+                }
+                position += 1
+                open.removeLast()
+            }
+            if open.isEmpty { return }
+        }
+    }
+
+    /// A member name and its colon, in an object past the nesting limit.
+    private mutating func memberName() throws(Failure) {
+        skipWhitespace()
+        guard peek(UInt8(ascii: "\"")) else { throw malformed("expected a member name in double quotes") }
+        _ = try string(collect: false)
+        skipWhitespace()
+        guard peek(UInt8(ascii: ":")) else { throw malformed("expected ':' after a member name") }
+        position += 1
     }
 
     private mutating func object(depth: Int) throws(Failure) {
