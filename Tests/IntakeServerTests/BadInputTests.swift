@@ -99,6 +99,14 @@ struct BadInputTests {
                     chunked: false, rawBody: true)
                 #expect(broken.status == 400, "\(broken.head)")
                 #expect(broken.head.lowercased().contains("content-type: application/problem+json"))
+                // A transfer coding it does not implement is refused, not read as plain bytes.
+                let json = #"{"email":"te@example.com","password":"password-123","name":"T"}"#
+                let gzipChunked = try await RawHTTP.send(
+                    port: port, method: "POST", path: "/v1/users", headers: ["Transfer-Encoding: gzip, chunked"],
+                    body: Array((String(json.utf8.count, radix: 16) + "\r\n" + json + "\r\n0\r\n\r\n").utf8), chunked: false, rawBody: true)
+                #expect(gzipChunked.status == 400, "\(gzipChunked.head)")
+                #expect(gzipChunked.head.lowercased().contains("content-type: application/problem+json"))
+                #expect(gzipChunked.body.contains("malformed-request"), "\(gzipChunked.body)")
                 // The server still answers.
                 let after = try await RawHTTP.send(port: port, method: "GET", path: "/healthz", headers: [], body: [], chunked: false)
                 #expect(after.status == 200, "\(after.head)")
