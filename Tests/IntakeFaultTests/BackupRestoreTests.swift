@@ -186,9 +186,13 @@ struct BackupRestoreTests {
         let postgresData = try #require(owner["postgres_data"] as? String)
         let postmaster = try String(contentsOfFile: postgresData + "/postmaster.pid", encoding: .utf8)
         let postmasterPID = try #require(postmaster.split(separator: "\n").first.flatMap { Int32($0) })
+        // The embedded Redis dies with the disk too (left running, it outlived the test run).
+        let redisPID = (try? String(contentsOf: dataDirectory.appendingPathComponent("redis/redis.pid"), encoding: .utf8))
+            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         let destroyedAt = Date()
         _ = try await server.stop(signal: SIGKILL)
         kill(postmasterPID, SIGKILL)
+        if let redisPID { kill(redisPID, SIGKILL) }
         try await waitUntil("the postmaster is gone") { ChildProcess.exited(postmasterPID) }
         try FileManager.default.removeItem(atPath: postgresData)
 
