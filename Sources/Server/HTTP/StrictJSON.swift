@@ -74,6 +74,13 @@ struct StrictJSON {
         switch bytes[position] {
         case UInt8(ascii: "{"): try object(depth: depth)
         case UInt8(ascii: "["): try array(depth: depth)
+        default: try scalar()
+        }
+    }
+
+    /// A string, `true`, `false`, `null` or a number at `position`.
+    private mutating func scalar() throws(Failure) {
+        switch bytes[position] {
         case UInt8(ascii: "\""): _ = try string(collect: false)
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
@@ -101,12 +108,7 @@ struct StrictJSON {
                 } else {
                     container = opening
                 }
-            case UInt8(ascii: "\""): _ = try string(collect: false)
-            case UInt8(ascii: "t"): try literal("true")
-            case UInt8(ascii: "f"): try literal("false")
-            case UInt8(ascii: "n"): try literal("null")
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
-            default: throw malformed("unexpected character")
+            default: try scalar()
             }
             if let container {
                 open.append(container)
