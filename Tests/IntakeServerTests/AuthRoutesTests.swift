@@ -124,6 +124,27 @@ struct AuthRoutesTests {
         }
     }
 
+    /// An erasure ends the user's sessions before it erases the user: when they cannot be
+    /// ended, nothing is erased and the request can be sent again (hostile review, session 8:
+    /// erased first, the failure left the erased user's tokens alive and every retry a 404).
+    @Test func anErasureWhoseSessionsCannotBeEndedErasesNothing() async throws {
+        try await withAPI { h in
+            let (id, token) = try await h.customer()
+            let user = try #require(UUID(uuidString: id))
+            // The user's session set unreadable (a string where the set belongs, the set put
+            // aside): `SMEMBERS` fails.
+            let key = h.api.sessions.userKey(user)
+            try await h.redis.command("RENAME", RedisArgument(key), RedisArgument(key + ":aside")).throwingErrorReply()
+            try await h.redis.command("SET", RedisArgument(key), "not a set")
+            let failed = try await h.call(.delete, "/v1/users/\(id)", token: token)
+            #expect(failed.status != .noContent)
+            #expect(try await h.call(.get, "/v1/users/\(id)", token: token).status == .ok, "the user is still there, and so is the token")
+            try await h.redis.command("RENAME", RedisArgument(key + ":aside"), RedisArgument(key)).throwingErrorReply()
+            #expect(try await h.call(.delete, "/v1/users/\(id)", token: token).status == .noContent, "sent again, it erases")
+            #expect(try await h.call(.get, "/v1/users/\(id)", token: token).status == .unauthorized)
+        }
+    }
+
     /// A user's set of sessions lives as long as the longest of them: a later, shorter session
     /// (an instance with a shorter token lifetime) must not make erasure miss the older ones.
     @Test func aShorterSessionDoesNotShortenTheUsersSessionSet() async throws {

@@ -55,7 +55,7 @@ public final class OrderService: Sendable {
             name: "orders",
             context: .init(
                 db: db, groupCommit: groupCommit, shards: shards, catalog: catalog,
-                events: DomainEvents(typePrefix: settings.eventTypePrefix), paymentTTL: settings.paymentTTL, inventoryUpdates: inventoryUpdates),
+                events: events, paymentTTL: settings.paymentTTL, inventoryUpdates: inventoryUpdates),
             settings: settings.orderActors, logger: logger)
     }
 

@@ -119,20 +119,22 @@ struct ShardReserver {
     /// activate.
     private func readBack(_ lines: [Reservation.Line]) async throws {
         let keys = Set(lines.flatMap { line in line.shardOrder.map { ShardKey(productID: line.productID, shard: $0) } }).filter(shards.isActive)
+        // Every shard that began a resync ends it (applied or abandoned) and is unpinned,
+        // whatever fails: a resync left begun would keep its shard logging changes for good.
         var begun: [ShardKey] = []
-        for key in keys {
-            try shards.pin(key)
-            begun.append(key)
-            await shards.deliverNow(.beginResync, to: key)
-        }
         defer { begun.forEach(shards.unpin) }
         let transaction: Int
         var figures: [ShardKey: (available: Int, reserved: Int)] = [:]
         do {
+            for key in keys {
+                try shards.pin(key)
+                begun.append(key)
+                await shards.deliverNow(.beginResync, to: key)
+            }
             let receipt = try await groupCommit.commit(WriteSet([
                 PostgresStatement(
                     "SELECT product_id, shard, available, reserved FROM stock_shards WHERE product_id = ANY($1::uuid[])",
-                    [.array(Set(lines.map(\.productID)).map { .uuid($0) })]),
+                    [.uuidArray(Array(Set(lines.map(\.productID))))]),
             ], readsAfterWrites: true))
             transaction = receipt.transaction
             for row in receipt.rows.first.map(Array.init) ?? [] {
