@@ -31,18 +31,30 @@ public struct JobScheduler: Service {
         }
     }
 
-    /// Enqueues every job whose slot is due at `now`; returns the names it enqueued.
+    /// Enqueues every job whose slot is due at `now`; returns the names it enqueued. One read
+    /// of every job's slot per tick; a job's row is written only when it is missing or records
+    /// another schedule.
     @discardableResult
     public func tick(now: Date) async throws -> [String] {
+        let rows = try await client.query(
+            "SELECT name, next_run_at, schedule FROM job_schedules WHERE name = ANY($1)", [.textArray(jobs.map(\.name))])
+        var recorded: [String: (slot: Date, schedule: String)] = [:]
+        for row in rows {
+            recorded[try row.decode("name")] = (try row.decode("next_run_at"), try row.decode("schedule"))
+        }
         var enqueued: [String] = []
         for job in jobs {
-            if try await tick(job, now: now) { enqueued.append(job.name) }
+            var slot = recorded[job.name].flatMap { $0.schedule == job.schedule.description ? $0.slot : nil }
+            if slot == nil { slot = try await record(job, now: now) }
+            guard let slot, slot <= now else { continue }
+            if try await enqueue(job, slot: slot, now: now) { enqueued.append(job.name) }
         }
         return enqueued
     }
 
-    private func tick(_ job: PeriodicJob, now: Date) async throws -> Bool {
-        guard let first = job.schedule.next(after: now) else { return false }
+    /// Writes `job`'s row when it is missing or records another schedule, and returns its slot.
+    private func record(_ job: PeriodicJob, now: Date) async throws -> Date? {
+        guard let first = job.schedule.next(after: now) else { return nil }
         // A row computed from another schedule (the setting changed) gets its next slot anew;
         // a row from before schedules were recorded keeps its slot (it may be due).
         try await client.query(
@@ -54,9 +66,13 @@ public struct JobScheduler: Service {
             """,
             [.text(job.name), .timestamptz(first), .text(job.schedule.description)])
         let current = try await client.query("SELECT next_run_at FROM job_schedules WHERE name = $1", [.text(job.name)])
-        guard let slot = try current.first?.decode("next_run_at", as: Date.self), slot <= now,
-            let next = job.schedule.next(after: now)
-        else { return false }
+        return try current.first?.decode("next_run_at", as: Date.self)
+    }
+
+    /// Advances `job`'s row from `slot` to the next slot and enqueues the job, in one
+    /// statement: only the process whose compare-and-set wins enqueues it.
+    private func enqueue(_ job: PeriodicJob, slot: Date, now: Date) async throws -> Bool {
+        guard let next = job.schedule.next(after: now) else { return false }
         let request = job.request
         let results = try await client.pipeline([
             PostgresStatement(

@@ -6,6 +6,10 @@ import Logging
 /// the clients connected to them.
 public final class IntakeInfrastructure: Sendable {
     public let postgres: PostgresClient
+    /// The group-commit writer's own connection (a pool of one): every batch runs on the same
+    /// backend, whose caches and prepared statements stay warm, instead of on whichever pooled
+    /// connection another caller released last.
+    public let writer: PostgresClient
     public let redis: RedisClient
     public let embeddedPostgres: EmbeddedPostgres?
     public let embeddedRedis: EmbeddedRedis?
@@ -26,10 +30,11 @@ public final class IntakeInfrastructure: Sendable {
     }
 
     private init(
-        postgres: PostgresClient, redis: RedisClient, embeddedPostgres: EmbeddedPostgres?, embeddedRedis: EmbeddedRedis?,
+        postgres: PostgresClient, writer: PostgresClient, redis: RedisClient, embeddedPostgres: EmbeddedPostgres?, embeddedRedis: EmbeddedRedis?,
         lock: DataDirectoryLock?, backRest: PgBackRest?, logger: Logger
     ) {
         self.postgres = postgres
+        self.writer = writer
         self.redis = redis
         self.embeddedPostgres = embeddedPostgres
         self.embeddedRedis = embeddedRedis
@@ -108,10 +113,11 @@ public final class IntakeInfrastructure: Sendable {
         let postgres = PostgresClient(
             configuration: try PostgresConfiguration(url: databaseURL ?? "", poolSize: configuration.databasePoolSize),
             logger: logger)
+        let writer = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL ?? "", poolSize: 1), logger: logger)
         let redis = RedisClient(
             configuration: try RedisConfiguration(url: redisURL ?? "", poolSize: configuration.redisPoolSize), logger: logger)
         return IntakeInfrastructure(
-            postgres: postgres, redis: redis, embeddedPostgres: embeddedPostgres, embeddedRedis: embeddedRedis, lock: lock,
+            postgres: postgres, writer: writer, redis: redis, embeddedPostgres: embeddedPostgres, embeddedRedis: embeddedRedis, lock: lock,
             backRest: embeddedPostgres?.backRest ?? attachedBackRest, logger: logger)
     }
 
@@ -159,6 +165,7 @@ public final class IntakeInfrastructure: Sendable {
     /// gives up the data directory.
     public func shutdown() async {
         postgres.shutdown()
+        writer.shutdown()
         redis.shutdown()
         do {
             try await embeddedPostgres?.stop()

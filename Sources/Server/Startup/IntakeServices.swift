@@ -29,7 +29,7 @@ public struct IntakeServices: Sendable {
         logger: Logger
     ) async throws {
         let db = infrastructure.postgres
-        groupCommit = GroupCommit(client: db, logger: logger)
+        groupCommit = GroupCommit(client: infrastructure.writer, logger: logger)
         workQueue = WorkQueue(client: db, configuration: WorkQueueConfiguration(lease: configuration.jobLease), logger: logger)
         let outboxPruner = OutboxPruner.job(client: db)
         outboxPruner.register(on: workQueue)
