@@ -12,7 +12,7 @@ struct Intake: AsyncParsableCommand {
         discussion: "Settings come from INTAKE_* environment variables; flags override them. See README.md.",
         subcommands: [
             Serve.self, Migrate.self, Admin.self, Load.self, Env.self, Pay.self, Etl.self, WarehouseCommand.self, Jobs.self, Check.self,
-            Backup.self, Restore.self, LifecycleCommand.self,
+            Backup.self, Restore.self, LifecycleCommand.self, BenchFloor.self,
         ])
 }
 

@@ -142,6 +142,53 @@ struct GroupCommitTests {
         }
     }
 
+    /// Fusable templates run as one statement per batch (`BatchedStatement.Fusion`): every
+    /// write set's rows land, and a row that fails the fused statement fails its write set
+    /// alone — the batch is committed again one write set at a time.
+    @Test func fusedTemplatesCommitTogetherAndABadRowFailsAlone() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE items (id uuid PRIMARY KEY, qty int NOT NULL, note text)")
+            try await db.query("CREATE TABLE marks (n int NOT NULL)")
+            try await db.query("CREATE TABLE stock (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0))")
+            try await db.query("INSERT INTO stock VALUES (1, 39)")
+            let taken = UUID()
+            try await db.query("INSERT INTO items VALUES ($1, 0, 'taken')", [.uuid(taken)])
+            let item = BatchedStatement(Self.insertItem.sql, columns: 3, fusion: .modification)
+            let mark = BatchedStatement(Self.insertMark.sql, columns: 1, fusion: .modification)
+            let take = BatchedStatement(
+                "UPDATE stock s SET n = s.n - d.n FROM (SELECT sum(n)::int AS n FROM unnest($1::int4[]) AS u(n)) d WHERE s.id = 1",
+                columns: 1, fusion: .modification)
+            let count = BatchedStatement("SELECT count(*) FROM unnest($1::int4[])", columns: 1, fusion: .result)
+            let writer = GroupCommit(client: db)
+            let failures = try await withRunningServices([writer]) {
+                try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for n in 0..<40 {
+                        group.addTask {
+                            var writeSet = WriteSet()
+                            writeSet.append([.uuid(n == 17 ? taken : UUID()), .int32(Int32(n)), .null], to: item)
+                            writeSet.append([.int32(Int32(n))], to: mark)
+                            writeSet.append([.int32(1)], to: take)
+                            writeSet.append([.int32(1)], to: count)
+                            do {
+                                try await writer.submit(writeSet)
+                                return false
+                            } catch let error as PostgresError {
+                                #expect(error.code == .uniqueViolation)
+                                return true
+                            }
+                        }
+                    }
+                    return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+                }
+            }
+            #expect(failures == 1)
+            #expect(try await db.query("SELECT count(*) AS n FROM items")[0].decode("n", as: Int.self) == 40)
+            let marks = try await db.query("SELECT n FROM marks ORDER BY n").map { try $0.decode("n", as: Int.self) }
+            #expect(marks == Array(0..<40).filter { $0 != 17 }, "the failed write set's other rows are not written either")
+            #expect(try await db.query("SELECT n FROM stock")[0].decode("n", as: Int.self) == 0)
+        }
+    }
+
     struct MismatchedResult: Error {
         var expected: Int
         var got: Int

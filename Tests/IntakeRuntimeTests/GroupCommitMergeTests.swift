@@ -24,4 +24,43 @@ struct GroupCommitMergeTests {
         #expect(merged[0].parameters == [.array([.int32(1), .int32(2)]), .array([.text("a"), .text("b")])])
         #expect(merged[1].parameters == [.array([.text("first of 7"), .text("first of 8")]), .array([.int32(7), .int32(8)])])
     }
+
+    static let orders = BatchedStatement("INSERT INTO o SELECT * FROM unnest($1::int4[], $2::text[])", columns: 2, fusion: .modification)
+    static let stock = BatchedStatement("UPDATE s SET n = n - d.n FROM unnest($1::int4[]) AS d(n) WHERE s.id = d.n", columns: 1, fusion: .modification)
+    static let wake = BatchedStatement("SELECT pg_notify('c', '') FROM unnest($1::int4[])", columns: 1, fusion: .result)
+
+    /// The fusable templates of a batch become one statement at the place of the first, their
+    /// parameters in template order; the others stay as they were, in their order.
+    @Test func fusableTemplatesBecomeOneStatement() {
+        let merged = GroupCommit.mergedStatements([
+            Self.writeSet([(Self.plain, [.int32(1), .text("a")]), (Self.orders, [.int32(10), .text("x")]), (Self.wake, [.int32(1)])]),
+            Self.writeSet([(Self.stock, [.int32(5)]), (Self.orders, [.int32(11), .text("y")]), (Self.wake, [.int32(1)])]),
+        ])
+        #expect(merged.map(\.sql) == [
+            Self.plain.sql,
+            "WITH m0 AS (INSERT INTO o SELECT * FROM unnest($1::int4[], $2::text[])), "
+                + "m1 AS (UPDATE s SET n = n - d.n FROM unnest($3::int4[]) AS d(n) WHERE s.id = d.n) "
+                + "SELECT pg_notify('c', '') FROM unnest($4::int4[])",
+        ])
+        #expect(merged[1].parameters == [
+            .array([.int32(10), .int32(11)]), .array([.text("x"), .text("y")]), .array([.int32(5)]), .array([.int32(1), .int32(1)]),
+        ])
+        // Without a result template the fused statement selects nothing of its own.
+        let modificationsOnly = GroupCommit.mergedStatements([Self.writeSet([(Self.orders, [.int32(1), .text("x")]), (Self.stock, [.int32(2)])])])
+        #expect(modificationsOnly.map(\.sql) == [
+            "WITH m0 AS (INSERT INTO o SELECT * FROM unnest($1::int4[], $2::text[])), "
+                + "m1 AS (UPDATE s SET n = n - d.n FROM unnest($3::int4[]) AS d(n) WHERE s.id = d.n) SELECT 1",
+        ])
+        // A lone fusable template runs as it is.
+        let alone = GroupCommit.mergedStatements([Self.writeSet([(Self.plain, [.int32(1), .text("a")]), (Self.wake, [.int32(1)])])])
+        #expect(alone.map(\.sql) == [Self.plain.sql, Self.wake.sql])
+    }
+
+    /// Parameter references move by the offset, whatever their number of digits; a `$` not
+    /// followed by a digit (dollar quoting) is left alone.
+    @Test func parameterReferencesShift() {
+        let template = BatchedStatement("SELECT $1, $10, $2::text, $$a$$, 'x$'", columns: 10)
+        #expect(template.sql(shiftingParametersBy: 0) == template.sql)
+        #expect(template.sql(shiftingParametersBy: 95) == "SELECT $96, $105, $97::text, $$a$$, 'x$'")
+    }
 }

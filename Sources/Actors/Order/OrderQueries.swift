@@ -13,13 +13,13 @@ public enum OrderQueries {
                             idempotency_scope)
         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::text[], $6::timestamptz[],
                              $7::timestamptz[], $8::timestamptz[], $9::text[], $10::bytea[], $11::uuid[])
-        """, columns: 11)
+        """, columns: 11, fusion: .modification)
 
     static let insertItem = BatchedStatement(
         """
         INSERT INTO order_items (order_id, product_id, shard, quantity, unit_price)
         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::int4[], $5::numeric[])
-        """, columns: 5)
+        """, columns: 5, fusion: .modification)
 
     /// Moves `n` units of a shard between counters: reserve (`available → reserved`), release
     /// (`reserved → available`) or ship (`reserved → shipped`). Rows of one shard are summed
@@ -38,7 +38,7 @@ public enum OrderQueries {
             GROUP BY product_id, shard
         ) d
         WHERE s.product_id = d.product_id AND s.shard = d.shard
-        """, columns: 5)
+        """, columns: 5, fusion: .modification)
 
     /// Status changes, each only from the status its decision was made on (`$4`): a row that
     /// another process (or a stale activation) changed since fails the whole statement with

@@ -233,7 +233,36 @@ public final class GroupCommit: Service, Sendable {
                 rows[row.template, default: []].append(row.values)
             }
         }
-        return order.map { $0.statement(for: rows[$0] ?? []) }
+        return fused(order.map { ($0, rows[$0] ?? []) })
+    }
+
+    /// The merged statements, the fusable ones (`BatchedStatement.Fusion`) as one statement
+    /// where there are two or more: `WITH m0 AS (…), m1 AS (…) SELECT …`, at the place of the
+    /// first, each template's parameters after the previous one's. A batch of orders is then
+    /// one statement instead of five: Postgres binds, plans, starts and ends one executor.
+    static func fused(_ merged: [(template: BatchedStatement, rows: [[PostgresValue]])]) -> [PostgresStatement] {
+        let modifications = merged.indices.filter { merged[$0].template.fusion == .modification }
+        let result = merged.indices.first { merged[$0].template.fusion == .result }
+        let parts = modifications + (result.map { [$0] } ?? [])
+        guard parts.count >= 2, let first = parts.min() else { return merged.map { $0.template.statement(for: $0.rows) } }
+        var sql = ""
+        var parameters: [PostgresValue] = []
+        for (position, index) in modifications.enumerated() {
+            sql += position == 0 ? "WITH " : ", "
+            sql += "m\(position) AS (\(merged[index].template.sql(shiftingParametersBy: parameters.count)))"
+            parameters += merged[index].template.parameters(for: merged[index].rows)
+        }
+        if let result {
+            sql += (sql.isEmpty ? "" : " ") + merged[result].template.sql(shiftingParametersBy: parameters.count)
+            parameters += merged[result].template.parameters(for: merged[result].rows)
+        } else {
+            sql += " SELECT 1"
+        }
+        var statements: [PostgresStatement] = []
+        for index in merged.indices where index == first || !parts.contains(index) {
+            statements.append(index == first ? PostgresStatement(sql, parameters) : merged[index].template.statement(for: merged[index].rows))
+        }
+        return statements
     }
 
     /// The write set whose statement failed, when the error names a statement and the SQL

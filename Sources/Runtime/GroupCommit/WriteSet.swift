@@ -46,21 +46,38 @@ public struct WriteSet: Sendable, Hashable {
 /// `INSERT INTO t (a, b) SELECT * FROM unnest($1::uuid[], $2::int4[])`. Rows from many write
 /// sets are merged into one execution. Each parameter must carry its array cast.
 public struct BatchedStatement: Sendable, Hashable {
+    /// How a batch may run the template together with others.
+    public enum Fusion: Sendable, Hashable {
+        /// Always its own statement.
+        case alone
+        /// A single INSERT, UPDATE or DELETE without a WITH of its own, whose effect no other
+        /// template of a batch reads: the batch runs it as a data-modifying WITH query of one
+        /// statement with the other fusable templates. Those share one snapshot and cannot see
+        /// each other's rows (Postgres, "Data-Modifying Statements in WITH"), so a template
+        /// whose rows another template of the same batch updates or reads must stay `alone`.
+        case modification
+        /// A SELECT run for its side effect (such as `pg_notify`): the main query of that
+        /// statement.
+        case result
+    }
+
     public let sql: String
     public let columns: Int
     /// When set, a batch keeps only the first row of each value of this column (0-based):
     /// rows that say the same thing of one subject, once per commit (an event that carries
     /// state read at commit time, such as a product's stock level).
     public let coalescingColumn: Int?
+    public let fusion: Fusion
     /// The SQL's hash, computed once: merging looks a template up once per row, and hashing
     /// a few hundred characters each time showed up in the order path.
     private let sqlHash: Int
 
-    public init(_ sql: String, columns: Int, coalescingOn coalescingColumn: Int? = nil) {
+    public init(_ sql: String, columns: Int, coalescingOn coalescingColumn: Int? = nil, fusion: Fusion = .alone) {
         precondition(coalescingColumn.map { (0..<columns).contains($0) } ?? true, "coalescing column out of range")
         self.sql = sql
         self.columns = columns
         self.coalescingColumn = coalescingColumn
+        self.fusion = fusion
         self.sqlHash = sql.hashValue
     }
 
@@ -69,17 +86,47 @@ public struct BatchedStatement: Sendable, Hashable {
     }
 
     public static func == (lhs: BatchedStatement, rhs: BatchedStatement) -> Bool {
-        lhs.sqlHash == rhs.sqlHash && lhs.columns == rhs.columns && lhs.coalescingColumn == rhs.coalescingColumn && lhs.sql == rhs.sql
+        lhs.sqlHash == rhs.sqlHash && lhs.columns == rhs.columns && lhs.coalescingColumn == rhs.coalescingColumn
+            && lhs.fusion == rhs.fusion && lhs.sql == rhs.sql
     }
 
     /// The statement for `rows` (all of this template), one array parameter per column.
     func statement(for rows: [[PostgresValue]]) -> PostgresStatement {
+        PostgresStatement(sql, parameters(for: rows))
+    }
+
+    func parameters(for rows: [[PostgresValue]]) -> [PostgresValue] {
         var arrays = Array(repeating: [PostgresValue](), count: columns)
         for column in 0..<columns { arrays[column].reserveCapacity(rows.count) }
         for row in rows {
             for column in 0..<columns { arrays[column].append(row[column]) }
         }
-        return PostgresStatement(sql, arrays.map { .array($0) })
+        return arrays.map { .array($0) }
+    }
+
+    /// `sql` with every parameter reference `$n` moved to `$(n + offset)`.
+    func sql(shiftingParametersBy offset: Int) -> String {
+        guard offset != 0 else { return sql }
+        var shifted = ""
+        shifted.reserveCapacity(sql.utf8.count + 16)
+        var scalars = sql.unicodeScalars.makeIterator()
+        var pending = scalars.next()
+        while let scalar = pending {
+            pending = scalars.next()
+            shifted.unicodeScalars.append(scalar)
+            guard scalar == "$", let first = pending, Self.digit(first) != nil else { continue }
+            var number = 0
+            while let digit = pending, let value = Self.digit(digit) {
+                number = number * 10 + value
+                pending = scalars.next()
+            }
+            shifted += String(number + offset)
+        }
+        return shifted
+    }
+
+    private static func digit(_ scalar: Unicode.Scalar) -> Int? {
+        (48...57).contains(scalar.value) ? Int(scalar.value - 48) : nil
     }
 }
 

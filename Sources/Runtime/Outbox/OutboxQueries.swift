@@ -38,11 +38,12 @@ public enum OutboxQueries {
 
     /// `insertRows` as a batched template: group commit merges a batch's events into one
     /// statement.
-    static let insertBatched = BatchedStatement(insertRows, columns: 5)
+    static let insertBatched = BatchedStatement(insertRows, columns: 5, fusion: .modification)
 
     /// One NOTIFY for the relay per batch, however many write sets asked for it.
     static let notifyBatched = BatchedStatement(
-        "SELECT pg_notify('\(channel)', '') FROM (SELECT DISTINCT 1 FROM unnest($1::int4[])) AS once", columns: 1)
+        "SELECT pg_notify('\(channel)', '') FROM (SELECT DISTINCT 1 FROM unnest($1::int4[])) AS once", columns: 1,
+        fusion: .result)
 
     /// Adds `event` to `writeSet` (as a batched row) and wakes the relay after its commit.
     public static func append(_ event: OutboxEvent, to writeSet: inout WriteSet) {
