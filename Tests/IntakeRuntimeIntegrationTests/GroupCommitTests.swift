@@ -144,7 +144,8 @@ struct GroupCommitTests {
 
     /// Fusable templates run as one statement per batch (`BatchedStatement.Fusion`): every
     /// write set's rows land, and a row that fails the fused statement fails its write set
-    /// alone — the batch is committed again one write set at a time.
+    /// alone — the batch is committed again one write set at a time — with the error of its
+    /// first template that fails.
     @Test func fusedTemplatesCommitTogetherAndABadRowFailsAlone() async throws {
         try await TestServices.withSchema { db, _ in
             try await db.query("CREATE TABLE items (id uuid PRIMARY KEY, qty int NOT NULL, note text)")
@@ -167,7 +168,10 @@ struct GroupCommitTests {
                             var writeSet = WriteSet()
                             writeSet.append([.uuid(n == 17 ? taken : UUID()), .int32(Int32(n)), .null], to: item)
                             writeSet.append([.int32(Int32(n))], to: mark)
-                            writeSet.append([.int32(1)], to: take)
+                            // The bad write set breaks two rules: its first template's
+                            // (a duplicate key) is the one reported, as when the templates ran
+                            // as separate statements in their order.
+                            writeSet.append([.int32(n == 17 ? 1000 : 1)], to: take)
                             writeSet.append([.int32(1)], to: count)
                             do {
                                 try await writer.submit(writeSet)

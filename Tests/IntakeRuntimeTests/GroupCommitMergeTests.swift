@@ -38,8 +38,8 @@ struct GroupCommitMergeTests {
         ])
         #expect(merged.map(\.sql) == [
             Self.plain.sql,
-            "WITH m0 AS (INSERT INTO o SELECT * FROM unnest($1::int4[], $2::text[])), "
-                + "m1 AS (UPDATE s SET n = n - d.n FROM unnest($3::int4[]) AS d(n) WHERE s.id = d.n) "
+            "WITH m1 AS (UPDATE s SET n = n - d.n FROM unnest($3::int4[]) AS d(n) WHERE s.id = d.n), "
+                + "m0 AS (INSERT INTO o SELECT * FROM unnest($1::int4[], $2::text[])) "
                 + "SELECT pg_notify('c', '') FROM unnest($4::int4[])",
         ])
         #expect(merged[1].parameters == [
@@ -48,8 +48,8 @@ struct GroupCommitMergeTests {
         // Without a result template the fused statement selects nothing of its own.
         let modificationsOnly = GroupCommit.mergedStatements([Self.writeSet([(Self.orders, [.int32(1), .text("x")]), (Self.stock, [.int32(2)])])])
         #expect(modificationsOnly.map(\.sql) == [
-            "WITH m0 AS (INSERT INTO o SELECT * FROM unnest($1::int4[], $2::text[])), "
-                + "m1 AS (UPDATE s SET n = n - d.n FROM unnest($3::int4[]) AS d(n) WHERE s.id = d.n) SELECT 1",
+            "WITH m1 AS (UPDATE s SET n = n - d.n FROM unnest($3::int4[]) AS d(n) WHERE s.id = d.n), "
+                + "m0 AS (INSERT INTO o SELECT * FROM unnest($1::int4[], $2::text[])) SELECT 1",
         ])
         // A lone fusable template runs as it is.
         let alone = GroupCommit.mergedStatements([Self.writeSet([(Self.plain, [.int32(1), .text("a")]), (Self.wake, [.int32(1)])])])
@@ -57,10 +57,10 @@ struct GroupCommitMergeTests {
     }
 
     /// Parameter references move by the offset, whatever their number of digits; a `$` not
-    /// followed by a digit (dollar quoting) is left alone.
+    /// followed by a digit (dollar quoting) and quoted text are left alone.
     @Test func parameterReferencesShift() {
-        let template = BatchedStatement("SELECT $1, $10, $2::text, $$a$$, 'x$'", columns: 10)
+        let template = BatchedStatement("SELECT $1, $10, $2::text, $$a$$, 'x$1', \"a$1\", 'it''s $2', $3", columns: 10)
         #expect(template.sql(shiftingParametersBy: 0) == template.sql)
-        #expect(template.sql(shiftingParametersBy: 95) == "SELECT $96, $105, $97::text, $$a$$, 'x$'")
+        #expect(template.sql(shiftingParametersBy: 95) == "SELECT $96, $105, $97::text, $$a$$, 'x$1', \"a$1\", 'it''s $2', $98")
     }
 }

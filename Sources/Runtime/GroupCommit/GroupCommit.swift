@@ -237,9 +237,14 @@ public final class GroupCommit: Service, Sendable {
     }
 
     /// The merged statements, the fusable ones (`BatchedStatement.Fusion`) as one statement
-    /// where there are two or more: `WITH m0 AS (…), m1 AS (…) SELECT …`, at the place of the
+    /// where there are two or more: `WITH m1 AS (…), m0 AS (…) SELECT …`, at the place of the
     /// first, each template's parameters after the previous one's. A batch of orders is then
     /// one statement instead of five: Postgres binds, plans, starts and ends one executor.
+    /// The modifications are listed last first: Postgres 15 runs unreferenced WITH queries in
+    /// the reverse of their order in the statement (`ExecPostprocessPlan` over
+    /// `es_auxmodifytables`, built with `lcons`), so they run — and the first that fails
+    /// names the error — in template order, as separate statements did. Not a documented
+    /// guarantee; nothing depends on it but which of two errors a write set reports.
     static func fused(_ merged: [(template: BatchedStatement, rows: [[PostgresValue]])]) -> [PostgresStatement] {
         let modifications = merged.indices.filter { merged[$0].template.fusion == .modification }
         let result = merged.indices.first { merged[$0].template.fusion == .result }
@@ -247,11 +252,12 @@ public final class GroupCommit: Service, Sendable {
         guard parts.count >= 2, let first = parts.min() else { return merged.map { $0.template.statement(for: $0.rows) } }
         var sql = ""
         var parameters: [PostgresValue] = []
+        var queries: [String] = []
         for (position, index) in modifications.enumerated() {
-            sql += position == 0 ? "WITH " : ", "
-            sql += "m\(position) AS (\(merged[index].template.sql(shiftingParametersBy: parameters.count)))"
+            queries.append("m\(position) AS (\(merged[index].template.sql(shiftingParametersBy: parameters.count)))")
             parameters += merged[index].template.parameters(for: merged[index].rows)
         }
+        if !queries.isEmpty { sql = "WITH " + queries.reversed().joined(separator: ", ") }
         if let result {
             sql += (sql.isEmpty ? "" : " ") + merged[result].template.sql(shiftingParametersBy: parameters.count)
             parameters += merged[result].template.parameters(for: merged[result].rows)

@@ -74,6 +74,7 @@ public struct BatchedStatement: Sendable, Hashable {
 
     public init(_ sql: String, columns: Int, coalescingOn coalescingColumn: Int? = nil, fusion: Fusion = .alone) {
         precondition(coalescingColumn.map { (0..<columns).contains($0) } ?? true, "coalescing column out of range")
+        precondition(Self.fits(sql, fusion), "a \(fusion) template must be one plain \(fusion == .result ? "SELECT" : "INSERT, UPDATE or DELETE"), without comments or backslashes: \(sql)")
         self.sql = sql
         self.columns = columns
         self.coalescingColumn = coalescingColumn
@@ -104,16 +105,26 @@ public struct BatchedStatement: Sendable, Hashable {
         return arrays.map { .array($0) }
     }
 
-    /// `sql` with every parameter reference `$n` moved to `$(n + offset)`.
+    /// `sql` with every parameter reference `$n` moved to `$(n + offset)`; quoted text
+    /// (`'…'`, `"…"`) is copied as it is.
     func sql(shiftingParametersBy offset: Int) -> String {
         guard offset != 0 else { return sql }
         var shifted = ""
         shifted.reserveCapacity(sql.utf8.count + 16)
+        var quote: Unicode.Scalar?
         var scalars = sql.unicodeScalars.makeIterator()
         var pending = scalars.next()
         while let scalar = pending {
             pending = scalars.next()
             shifted.unicodeScalars.append(scalar)
+            if let open = quote {
+                if scalar == open { quote = nil }
+                continue
+            }
+            if scalar == "'" || scalar == "\"" {
+                quote = scalar
+                continue
+            }
             guard scalar == "$", let first = pending, Self.digit(first) != nil else { continue }
             var number = 0
             while let digit = pending, let value = Self.digit(digit) {
@@ -123,6 +134,18 @@ public struct BatchedStatement: Sendable, Hashable {
             shifted += String(number + offset)
         }
         return shifted
+    }
+
+    /// Whether `sql` can be fused as `fusion` says: the statement kind it needs, and nothing
+    /// the parameter shifting cannot read (comments; backslash escapes of `E'…'` strings).
+    private static func fits(_ sql: String, _ fusion: Fusion) -> Bool {
+        let head = sql.drop { $0.isWhitespace }.prefix(6).uppercased()
+        switch fusion {
+        case .alone: return true
+        case .modification: guard head == "INSERT" || head == "UPDATE" || head == "DELETE" else { return false }
+        case .result: guard head == "SELECT" else { return false }
+        }
+        return !sql.contains("--") && !sql.contains("/*") && !sql.contains("\\")
     }
 
     private static func digit(_ scalar: Unicode.Scalar) -> Int? {

@@ -14,12 +14,13 @@ public final class PostgresClient: Sendable {
     let pool: ConnectionPool<PostgresConnection>
     let logger: Logger
 
-    public init(configuration: PostgresConfiguration, logger: Logger = Logger(label: "intake.postgres")) {
+    /// `name` labels the pool's metrics (`intake_pool_*{pool="…"}`): give each client its own.
+    public init(configuration: PostgresConfiguration, name: String = "postgres", logger: Logger = Logger(label: "intake.postgres")) {
         self.configuration = configuration
         self.logger = logger
         let leaseTimeout = configuration.leaseTimeout
         self.pool = ConnectionPool(
-            name: "postgres",
+            name: name,
             size: configuration.poolSize,
             leaseTimeout: leaseTimeout,
             makeConnection: { PostgresConnection(configuration: configuration) },

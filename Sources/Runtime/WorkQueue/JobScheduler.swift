@@ -70,7 +70,9 @@ public struct JobScheduler: Service {
     }
 
     /// Advances `job`'s row from `slot` to the next slot and enqueues the job, in one
-    /// statement: only the process whose compare-and-set wins enqueues it.
+    /// statement: only the process whose compare-and-set wins enqueues it — and only while the
+    /// row still records this process's schedule (another process may have recorded its own
+    /// since this tick read the row).
     private func enqueue(_ job: PeriodicJob, slot: Date, now: Date) async throws -> Bool {
         guard let next = job.schedule.next(after: now) else { return false }
         let request = job.request
@@ -78,7 +80,7 @@ public struct JobScheduler: Service {
             PostgresStatement(
                 """
                 WITH won AS (
-                    UPDATE job_schedules SET next_run_at = $2 WHERE name = $1 AND next_run_at = $3 RETURNING 1
+                    UPDATE job_schedules SET next_run_at = $2 WHERE name = $1 AND next_run_at = $3 AND schedule = $10 RETURNING 1
                 )
                 INSERT INTO jobs (kind, queue, args, priority, max_attempts, unique_key)
                 SELECT $4, $5, $6::jsonb, $7, $8, $9 FROM won
@@ -87,7 +89,7 @@ public struct JobScheduler: Service {
                 [
                     .text(job.name), .timestamptz(next), .timestamptz(slot), .text(request.kind), .text(request.queue),
                     .text(request.args), .int16(request.priority), .int32(Int32(clamping: request.maxAttempts)),
-                    .text("schedule:\(job.name):\(PostgresTimestamp.format(slot))"),
+                    .text("schedule:\(job.name):\(PostgresTimestamp.format(slot))"), .text(job.schedule.description),
                 ]),
             JobQueries.notify(kinds: [request.kind]),
         ])

@@ -113,7 +113,8 @@ public final class IntakeInfrastructure: Sendable {
         let postgres = PostgresClient(
             configuration: try PostgresConfiguration(url: databaseURL ?? "", poolSize: configuration.databasePoolSize),
             logger: logger)
-        let writer = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL ?? "", poolSize: 1), logger: logger)
+        let writer = PostgresClient(
+            configuration: try PostgresConfiguration(url: databaseURL ?? "", poolSize: 1), name: "postgres-writer", logger: logger)
         let redis = RedisClient(
             configuration: try RedisConfiguration(url: redisURL ?? "", poolSize: configuration.redisPoolSize), logger: logger)
         return IntakeInfrastructure(
