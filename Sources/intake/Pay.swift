@@ -58,13 +58,24 @@ struct Pay: AsyncParsableCommand {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "Intake-Signature", value: WebhookSignature(secret: Array(secret.utf8)).header(for: body))
             request.body = .bytes(body)
-            let response: HTTPClientResponse
-            let answer: String
+            // A refused or unreachable server is an answer: said at once, not retried until the
+            // request's deadline (AsyncHTTPClient's default).
+            var clientConfiguration = HTTPClient.Configuration()
+            clientConfiguration.connectionPool.retryConnectionEstablishment = false
+            clientConfiguration.timeout.connect = .seconds(5)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+            let exchange: Result<(HTTPClientResponse, String), any Error>
             do {
-                response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-                answer = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                let response = try await client.execute(request, timeout: .seconds(30))
+                exchange = .success((response, String(buffer: try await response.body.collect(upTo: 1 << 20))))
             } catch {
-                throw ValidationError("cannot reach \(base): \(HTTPLoadTarget.describe(error))")
+                exchange = .failure(error)
+            }
+            // Nothing is in flight any more; a failure to close changes nothing the user is told.
+            try? await client.shutdown()
+            guard case .success(let (response, answer)) = exchange else {
+                if case .failure(let error) = exchange { throw ValidationError("cannot reach \(base): \(HTTPLoadTarget.describe(error))") }
+                return
             }
             print(answer)
             guard (200..<300).contains(response.status.code) else {
