@@ -119,6 +119,62 @@ struct OutboxRelayTests {
         }
     }
 
+    /// While this process's relay leads, group commit wakes it in memory: the event goes out at
+    /// once (the relay's poll is a minute away) and no NOTIFY reaches Postgres's listeners.
+    /// Without a relay leading here, the batch sends the NOTIFY as before.
+    @Test func aLocalLeaderIsWokenInMemoryWithoutANotification() async throws {
+        try await TestServices.withRuntimeSchema(poolSize: 4) { db, configuration in
+            // The writers commit on a connection of their own, so that what its backend sends
+            // can be told from the notifications of tests running in other schemas.
+            var one = configuration
+            one.poolSize = 1
+            let writerClient = PostgresClient(configuration: one)
+            defer { writerClient.shutdown() }
+            let writerBackend = try await writerClient.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int32.self)
+            let sink = CountingSink()
+            var settings = Self.quick
+            settings.pollInterval = .seconds(60)
+            let relay = OutboxRelay(client: db, sinks: [sink], settings: settings)
+            let writer = GroupCommit(client: writerClient)
+            relay.receivesNotificationsLocally(from: writer)
+            let heard = Mutex<[String]>([])
+            let fromWriter = Mutex(0)
+            let listening = Task {
+                for await event in db.listener(channels: [OutboxQueries.channel]) {
+                    guard case .notification(let notification) = event else { continue }
+                    heard.withLock { $0.append(notification.payload) }
+                    if notification.senderPID == writerBackend { fromWriter.withLock { $0 += 1 } }
+                }
+            }
+            defer { listening.cancel() }
+            func notify(_ payload: String) async throws { try await db.query("SELECT pg_notify($1, $2)", [.text(OutboxQueries.channel), .text(payload)]) }
+            func event() -> WriteSet {
+                var writeSet = WriteSet()
+                let event = CloudEvent(source: "/test", type: "com.example.test.happened", subject: "a", data: "{}")
+                OutboxQueries.append(OutboxEvent(aggregateType: "test", aggregateID: "a", event: event), to: &writeSet)
+                return writeSet
+            }
+            let ready = "ready-\(UUID())", marker = "marker-\(UUID())"
+            try await withRunningServices([writer, relay]) {
+                try await waitUntil("the relay leads") { relay.isLeader }
+                try await waitUntil("the listener hears") {
+                    try await notify(ready)
+                    return heard.withLock { $0.contains(ready) }
+                }
+                try await writer.submit(event())
+                try await waitUntil("the event is published without waiting for the poll") { sink.events.withLock { $0 } == 1 }
+                try await notify(marker)
+                try await waitUntil("the marker is heard") { heard.withLock { $0.contains(marker) } }
+                #expect(fromWriter.withLock { $0 } == 0, "the writer's batch sent no NOTIFY")
+            }
+            // No relay runs here now: the batch notifies through Postgres.
+            let second = GroupCommit(client: writerClient)
+            relay.receivesNotificationsLocally(from: second)
+            try await withRunningServices([second]) { try await second.submit(event()) }
+            try await waitUntil("the NOTIFY is heard") { fromWriter.withLock { $0 } == 1 }
+        }
+    }
+
     /// Publishes the first half of its first batch, then fails, as a relay that dies between
     /// publishing and marking.
     final class DyingSink: OutboxSink {

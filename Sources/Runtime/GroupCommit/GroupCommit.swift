@@ -46,9 +46,28 @@ public final class GroupCommit: Service, Sendable {
         public var transaction: Int
     }
 
+    /// A batched template whose only effect is a NOTIFY that a component of this process
+    /// receives (the outbox relay's wake-up). While `isReceivedHere()` says so, a batch leaves
+    /// its rows out and calls `deliver()` once it has committed: no Postgres notification, no
+    /// listening backend woken, no round trip back through a listener connection. Asked per
+    /// batch before it is sent; a receiver that stops receiving here meanwhile is replaced by
+    /// one that finds the commit on its own (the relay's poll).
+    public struct LocalNotification: Sendable {
+        public var template: BatchedStatement
+        public var isReceivedHere: @Sendable () -> Bool
+        public var deliver: @Sendable () -> Void
+
+        public init(template: BatchedStatement, isReceivedHere: @escaping @Sendable () -> Bool, deliver: @escaping @Sendable () -> Void) {
+            self.template = template
+            self.isReceivedHere = isReceivedHere
+            self.deliver = deliver
+        }
+    }
+
     private let client: PostgresClient
     private let logger: Logger
     private let state: Mutex<State>
+    private let localNotifications = Mutex<[LocalNotification]>([])
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     private let batchSize = Recorder(label: "intake_group_commit_batch_write_sets")
@@ -76,6 +95,11 @@ public final class GroupCommit: Service, Sendable {
 
     /// Transactions committed (or attempted) so far.
     public var transactionsCommitted: Int { transactionCount.withLock { $0 } }
+
+    /// Delivers `notification`'s template in memory whenever its receiver is in this process.
+    public func deliverLocally(_ notification: LocalNotification) {
+        localNotifications.withLock { $0.append(notification) }
+    }
 
     /// Commits `writeSet` (in a batch with others) and returns the rows of each of its
     /// statements, in order. Traced as `group_commit.wait` (a child of the caller's span),
@@ -166,9 +190,11 @@ public final class GroupCommit: Service, Sendable {
         if remaining.contains(where: \.writeSet.readsAfterWrites) {
             remaining = remaining.filter { !$0.writeSet.readsAfterWrites } + remaining.filter(\.writeSet.readsAfterWrites)
         }
+        let local = localNotifications.withLock { $0 }.filter { $0.isReceivedHere() }
+        let leftOut = Set(local.map(\.template))
         var conflicts = 0
         while !remaining.isEmpty {
-            let merged = Self.mergedStatements(remaining.map(\.writeSet))
+            let merged = Self.mergedStatements(remaining.map(\.writeSet), leavingOut: leftOut)
             let statements = merged + remaining.flatMap(\.writeSet.statements)
             let start = ContinuousClock.now
             let transaction = transactionCount.withLock { count in
@@ -181,6 +207,9 @@ public final class GroupCommit: Service, Sendable {
                 commitLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
                 batchSize.record(remaining.count)
                 var offset = merged.count
+                for notification in local where remaining.contains(where: { $0.writeSet.rows.contains { $0.template == notification.template } }) {
+                    notification.deliver()
+                }
                 for waiter in remaining {
                     let count = waiter.writeSet.statements.count
                     let receipt = Receipt(rows: Array(results[offset..<offset + count]), transaction: transaction)
@@ -219,13 +248,13 @@ public final class GroupCommit: Service, Sendable {
 
     /// One statement per batched template, rows of every write set merged (of a coalescing
     /// template, the first row per value of its column), templates in the order they first
-    /// appear.
-    static func mergedStatements(_ batch: [WriteSet]) -> [PostgresStatement] {
+    /// appear; rows of the `leftOut` templates (delivered in memory) are dropped.
+    static func mergedStatements(_ batch: [WriteSet], leavingOut leftOut: Set<BatchedStatement> = []) -> [PostgresStatement] {
         var order: [BatchedStatement] = []
         var rows: [BatchedStatement: [[PostgresValue]]] = [:]
         var coalesced: [BatchedStatement: Set<PostgresValue>] = [:]
         for writeSet in batch {
-            for row in writeSet.rows {
+            for row in writeSet.rows where leftOut.isEmpty || !leftOut.contains(row.template) {
                 if rows[row.template] == nil { order.append(row.template) }
                 if let column = row.template.coalescingColumn, !coalesced[row.template, default: []].insert(row.values[column]).inserted {
                     continue

@@ -41,6 +41,8 @@ public final class OutboxRelay: Service, Sendable {
     private let settings: Settings
     private let logger: Logger
     private let leader = Mutex(false)
+    /// The wake-up of the running relay's cycle (nil while it does not run).
+    private let wakeUp = Mutex<AsyncStream<Void>.Continuation?>(nil)
     private let publishedCount = Mutex(0)
     private let attempts = Mutex(0)
     private let lagGauge = Gauge(label: "intake_outbox_lag_seconds")
@@ -63,8 +65,22 @@ public final class OutboxRelay: Service, Sendable {
     /// Events this relay has published (and marked) so far.
     public var publishedEvents: Int { publishedCount.withLock { $0 } }
 
+    /// The outbox's NOTIFY as `writer` may deliver it in memory: while this relay leads, a
+    /// batch that wrote events wakes it directly once committed, and no notification goes
+    /// through Postgres (whose every listening backend it would wake). While another process's
+    /// relay leads, the NOTIFY is sent as before.
+    public func receivesNotificationsLocally(from writer: GroupCommit) {
+        writer.deliverLocally(
+            GroupCommit.LocalNotification(
+                template: OutboxQueries.notifyBatched,
+                isReceivedHere: { [self] in isLeader && wakeUp.withLock { $0 != nil } },
+                deliver: { [self] in wakeUp.withLock { _ = $0?.yield() } }))
+    }
+
     public func run() async throws {
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        wakeUp.withLock { $0 = wake }
+        defer { wakeUp.withLock { $0 = nil } }
         let listener = Task {
             for await _ in client.listener(channels: [OutboxQueries.channel]) { wake.yield() }
         }

@@ -48,6 +48,7 @@ public struct IntakeServices: Sendable {
             sinks.append(WebhookSink(client: db, urls: configuration.eventWebhooks))
         }
         relay = OutboxRelay(client: db, sinks: sinks, logger: logger)
+        relay.receivesNotificationsLocally(from: groupCommit)
         rescuer = JobRescuer(client: db, logger: logger)
         orders = OrderService(
             db: db, groupCommit: groupCommit,
