@@ -113,29 +113,37 @@ struct GroupCommitTests {
         }
     }
 
+    /// Submits `count` write sets at once through one writer; how many failed, each with a
+    /// unique violation (any other outcome is an issue).
+    static func uniqueViolations(_ db: PostgresClient, count: Int, _ writeSet: @escaping @Sendable (Int) -> WriteSet) async throws -> Int {
+        let writer = GroupCommit(client: db)
+        return try await withRunningServices([writer]) {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for n in 0..<count {
+                    group.addTask {
+                        do {
+                            try await writer.submit(writeSet(n))
+                            return false
+                        } catch let error as PostgresError {
+                            #expect(error.code == .uniqueViolation)
+                            return true
+                        }
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+        }
+    }
+
     @Test func badBatchedRowFailsAloneAndTheRestCommit() async throws {
         try await TestServices.withSchema { db, _ in
             try await db.query("CREATE TABLE items (id uuid PRIMARY KEY, qty int NOT NULL, note text)")
             let taken = UUID()
             try await db.query("INSERT INTO items VALUES ($1, 0, 'taken')", [.uuid(taken)])
-            let writer = GroupCommit(client: db)
-            let failures = try await withRunningServices([writer]) {
-                try await withThrowingTaskGroup(of: Bool.self) { group in
-                    for n in 0..<40 {
-                        group.addTask {
-                            var writeSet = WriteSet()
-                            writeSet.append([.uuid(n == 17 ? taken : UUID()), .int32(1), .null], to: Self.insertItem)
-                            do {
-                                try await writer.submit(writeSet)
-                                return false
-                            } catch let error as PostgresError {
-                                #expect(error.code == .uniqueViolation)
-                                return true
-                            }
-                        }
-                    }
-                    return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
-                }
+            let failures = try await Self.uniqueViolations(db, count: 40) { n in
+                var writeSet = WriteSet()
+                writeSet.append([.uuid(n == 17 ? taken : UUID()), .int32(1), .null], to: Self.insertItem)
+                return writeSet
             }
             #expect(failures == 1)
             #expect(try await db.query("SELECT count(*) AS n FROM items")[0].decode("n", as: Int.self) == 40)
@@ -160,30 +168,16 @@ struct GroupCommitTests {
                 "UPDATE stock s SET n = s.n - d.n FROM (SELECT sum(n)::int AS n FROM unnest($1::int4[]) AS u(n)) d WHERE s.id = 1",
                 columns: 1, fusion: .modification)
             let count = BatchedStatement("SELECT count(*) FROM unnest($1::int4[])", columns: 1, fusion: .result)
-            let writer = GroupCommit(client: db)
-            let failures = try await withRunningServices([writer]) {
-                try await withThrowingTaskGroup(of: Bool.self) { group in
-                    for n in 0..<40 {
-                        group.addTask {
-                            var writeSet = WriteSet()
-                            writeSet.append([.uuid(n == 17 ? taken : UUID()), .int32(Int32(n)), .null], to: item)
-                            writeSet.append([.int32(Int32(n))], to: mark)
-                            // The bad write set breaks two rules: its first template's
-                            // (a duplicate key) is the one reported, as when the templates ran
-                            // as separate statements in their order.
-                            writeSet.append([.int32(n == 17 ? 1000 : 1)], to: take)
-                            writeSet.append([.int32(1)], to: count)
-                            do {
-                                try await writer.submit(writeSet)
-                                return false
-                            } catch let error as PostgresError {
-                                #expect(error.code == .uniqueViolation)
-                                return true
-                            }
-                        }
-                    }
-                    return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
-                }
+            let failures = try await Self.uniqueViolations(db, count: 40) { n in
+                var writeSet = WriteSet()
+                writeSet.append([.uuid(n == 17 ? taken : UUID()), .int32(Int32(n)), .null], to: item)
+                writeSet.append([.int32(Int32(n))], to: mark)
+                // The bad write set breaks two rules: its first template's (a duplicate key)
+                // is the one reported, as when the templates ran as separate statements in
+                // their order.
+                writeSet.append([.int32(n == 17 ? 1000 : 1)], to: take)
+                writeSet.append([.int32(1)], to: count)
+                return writeSet
             }
             #expect(failures == 1)
             #expect(try await db.query("SELECT count(*) AS n FROM items")[0].decode("n", as: Int.self) == 40)
