@@ -175,6 +175,31 @@ struct OutboxRelayTests {
         }
     }
 
+    /// A landing check after a broken commit: the event is found above the floor read before
+    /// it was written, an event never written is not, and one written before the floor is
+    /// outside the range the check reads.
+    @Test func anEventWrittenAfterTheFloorIsFoundAboveIt() async throws {
+        try await TestServices.withRuntimeSchema { db, _ in
+            func write() async throws -> UUID {
+                let event = CloudEvent(source: "/test", type: "com.example.test.happened", subject: "a", data: "{}")
+                _ = try await db.pipeline([OutboxQueries.insert([OutboxEvent(aggregateType: "test", aggregateID: "a", event: event)])])
+                return event.id
+            }
+            func floor() async throws -> Int64 { try await db.query(OutboxQueries.idFloor)[0].decode("floor", as: Int64.self) }
+            func found(_ id: UUID, above floor: Int64) async throws -> Bool {
+                try await !db.query(OutboxQueries.eventAbove, [.int64(floor), .uuid(id)]).isEmpty
+            }
+            #expect(try await floor() == 0, "a fresh sequence has handed out nothing")
+            let before = try await write()
+            let bound = try await floor()
+            let after = try await write()
+            #expect(try await found(after, above: bound))
+            #expect(try await !found(UUID(), above: bound))
+            #expect(try await !found(before, above: bound))
+            #expect(try await found(before, above: 0))
+        }
+    }
+
     /// Publishes the first half of its first batch, then fails, as a relay that dies between
     /// publishing and marking.
     final class DyingSink: OutboxSink {

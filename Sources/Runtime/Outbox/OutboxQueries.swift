@@ -53,6 +53,14 @@ public enum OutboxQueries {
         writeSet.append([.int32(1)], to: notifyBatched)
     }
 
+    /// The highest outbox id handed out so far (ids come from the row's sequence): a row
+    /// inserted after this read has a larger one.
+    public static let idFloor = "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS floor FROM outbox_id_seq"
+
+    /// Whether event `$2` is in the outbox above id `$1`: a range of the primary key, where
+    /// `event_id` alone (no index) would scan every row the outbox keeps.
+    public static let eventAbove = "SELECT 1 FROM outbox WHERE id > $1 AND event_id = $2"
+
     static let lockKey = "hashtext('intake.outbox.relay:' || current_schema())"
 
     /// The next events to publish: after the relay's position, in (txid, id) order, and only
