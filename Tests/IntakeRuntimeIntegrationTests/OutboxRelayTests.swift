@@ -175,28 +175,25 @@ struct OutboxRelayTests {
         }
     }
 
-    /// A landing check after a broken commit: the event is found above the floor read before
-    /// it was written, an event never written is not, and one written before the floor is
-    /// outside the range the check reads.
-    @Test func anEventWrittenAfterTheFloorIsFoundAboveIt() async throws {
+    /// A landing check after a broken commit (`OutboxQueries.landingCheck`, taken before the
+    /// write): it finds an event written after it was taken, not one never written, and not
+    /// one written before it — that one lies below the range it reads.
+    @Test func aLandingCheckFindsTheEventWrittenAfterIt() async throws {
         try await TestServices.withRuntimeSchema { db, _ in
-            func write() async throws -> UUID {
-                let event = CloudEvent(source: "/test", type: "com.example.test.happened", subject: "a", data: "{}")
+            func write(_ event: CloudEvent) async throws {
                 _ = try await db.pipeline([OutboxQueries.insert([OutboxEvent(aggregateType: "test", aggregateID: "a", event: event)])])
-                return event.id
             }
-            func floor() async throws -> Int64 { try await db.query(OutboxQueries.idFloor)[0].decode("floor", as: Int64.self) }
-            func found(_ id: UUID, above floor: Int64) async throws -> Bool {
-                try await !db.query(OutboxQueries.eventAbove, [.int64(floor), .uuid(id)]).isEmpty
-            }
-            #expect(try await floor() == 0, "a fresh sequence has handed out nothing")
-            let before = try await write()
-            let bound = try await floor()
-            let after = try await write()
-            #expect(try await found(after, above: bound))
-            #expect(try await !found(UUID(), above: bound))
-            #expect(try await !found(before, above: bound))
-            #expect(try await found(before, above: 0))
+            func event() -> CloudEvent { CloudEvent(source: "/test", type: "com.example.test.happened", subject: "a", data: "{}") }
+            let early = event()
+            let earlyCheck = try await OutboxQueries.landingCheck(for: early.id, on: db)
+            try await write(early)
+            #expect(try await earlyCheck(), "a fresh sequence: the first row is found")
+            let late = event()
+            let lateCheck = try await OutboxQueries.landingCheck(for: late.id, on: db)
+            #expect(try await !lateCheck(), "not written yet")
+            try await write(late)
+            #expect(try await lateCheck())
+            #expect(try await !OutboxQueries.landingCheck(for: early.id, on: db)(), "written before the check was taken")
         }
     }
 

@@ -17,13 +17,7 @@ extension OrderService {
         }
         let event = events.inventoryUpdated(productID: productID, newStockLevel: -1)
         let writer = WriteSubmitter(groupCommit: groupCommit, db: db)
-        let db = self.db
-        // Asked only after a commit whose connection broke: the event's row, if it landed, has
-        // an id above the outbox's position now.
-        let floor = try await db.query(OutboxQueries.idFloor)[0].decode("floor", as: Int64.self)
-        let landed: @Sendable () async throws -> Bool = {
-            try await !db.query(OutboxQueries.eventAbove, [.int64(floor), .uuid(event.event.id)]).isEmpty
-        }
+        let landed = try await OutboxQueries.landingCheck(for: event.event.id, on: db)
         if delta > 0 {
             var perShard = [Int](repeating: 0, count: product.stockShards)
             for shard in 0..<product.stockShards {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every SQL statement of the outbox, in one place.
 public enum OutboxQueries {
     /// The channel writers notify after adding events and the relay listens on.
@@ -55,11 +57,20 @@ public enum OutboxQueries {
 
     /// The highest outbox id handed out so far (ids come from the row's sequence): a row
     /// inserted after this read has a larger one.
-    public static let idFloor = "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS floor FROM outbox_id_seq"
+    static let idFloor = "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS floor FROM outbox_id_seq"
 
     /// Whether event `$2` is in the outbox above id `$1`: a range of the primary key, where
     /// `event_id` alone (no index) would scan every row the outbox keeps.
-    public static let eventAbove = "SELECT 1 FROM outbox WHERE id > $1 AND event_id = $2"
+    static let eventAbove = "SELECT 1 FROM outbox WHERE id > $1 AND event_id = $2"
+
+    /// "Did the write of event `eventID` land?", for a commit whose outcome is unknown (its
+    /// connection broke): call this *before* sending the write, then ask the returned check
+    /// after. It reads the outbox's id position now, and the check looks for the event only
+    /// above it.
+    public static func landingCheck(for eventID: UUID, on db: PostgresClient) async throws -> @Sendable () async throws -> Bool {
+        let floor = try await db.query(idFloor)[0].decode("floor", as: Int64.self)
+        return { try await !db.query(eventAbove, [.int64(floor), .uuid(eventID)]).isEmpty }
+    }
 
     static let lockKey = "hashtext('intake.outbox.relay:' || current_schema())"
 
