@@ -1,6 +1,7 @@
 import Foundation
 import IntakeRuntime
 import IntakeTestSupport
+import Synchronization
 import Testing
 
 @Suite("Group commit against a real server")
@@ -184,6 +185,46 @@ struct GroupCommitTests {
             let marks = try await db.query("SELECT n FROM marks ORDER BY n").map { try $0.decode("n", as: Int.self) }
             #expect(marks == Array(0..<40).filter { $0 != 17 }, "the failed write set's other rows are not written either")
             #expect(try await db.query("SELECT n FROM stock")[0].decode("n", as: Int.self) == 0)
+        }
+    }
+
+    /// A notification delivered in memory is decided twice: left out of the batch while its
+    /// receiver is here, and sent through Postgres after all when the receiver has gone by the
+    /// time the batch committed (another process's relay took over meanwhile).
+    @Test func aNotificationWhoseReceiverLeftDuringTheCommitGoesThroughPostgres() async throws {
+        try await TestServices.withSchema { db, _ in
+            let channel = "gc_\(UUID().uuidString.prefix(8).lowercased())"
+            let wake = BatchedStatement(
+                "SELECT pg_notify('\(channel)', '') FROM (SELECT DISTINCT 1 FROM unnest($1::int4[])) AS once", columns: 1, fusion: .result)
+            let asked = Mutex(0)
+            let delivered = Mutex(0)
+            let ready = Mutex(false)
+            let heard = Mutex(0)
+            let writer = GroupCommit(client: db)
+            writer.deliverLocally(
+                GroupCommit.LocalNotification(
+                    template: wake,
+                    isReceivedHere: { asked.withLock { $0 += 1; return $0 == 1 } },
+                    deliver: { delivered.withLock { $0 += 1 } }))
+            let listening = Task {
+                for await event in db.listener(channels: [channel]) {
+                    guard case .notification(let notification) = event else { continue }
+                    if notification.payload == "ready" { ready.withLock { $0 = true } } else { heard.withLock { $0 += 1 } }
+                }
+            }
+            defer { listening.cancel() }
+            try await waitUntil("the listener hears") {
+                try await db.query("SELECT pg_notify($1, 'ready')", [.text(channel)])
+                return ready.withLock { $0 }
+            }
+            try await withRunningServices([writer]) {
+                var writeSet = WriteSet([PostgresStatement("SELECT 1")])
+                writeSet.append([.int32(1)], to: wake)
+                try await writer.submit(writeSet)
+            }
+            try await waitUntil("the notification is heard") { heard.withLock { $0 } == 1 }
+            #expect(asked.withLock { $0 } == 2, "asked before the batch and after its commit")
+            #expect(delivered.withLock { $0 } == 0)
         }
     }
 

@@ -49,9 +49,9 @@ public final class GroupCommit: Service, Sendable {
     /// A batched template whose only effect is a NOTIFY that a component of this process
     /// receives (the outbox relay's wake-up). While `isReceivedHere()` says so, a batch leaves
     /// its rows out and calls `deliver()` once it has committed: no Postgres notification, no
-    /// listening backend woken, no round trip back through a listener connection. Asked per
-    /// batch before it is sent; a receiver that stops receiving here meanwhile is replaced by
-    /// one that finds the commit on its own (the relay's poll).
+    /// listening backend woken, no round trip back through a listener connection. Asked
+    /// again once the batch has committed: if the receiver stopped receiving here meanwhile
+    /// (another process's relay took over), the notification goes through Postgres after all.
     public struct LocalNotification: Sendable {
         public var template: BatchedStatement
         public var isReceivedHere: @Sendable () -> Bool
@@ -207,8 +207,9 @@ public final class GroupCommit: Service, Sendable {
                 commitLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
                 batchSize.record(remaining.count)
                 var offset = merged.count
-                for notification in local where remaining.contains(where: { $0.writeSet.rows.contains { $0.template == notification.template } }) {
-                    notification.deliver()
+                for notification in local {
+                    let rows = remaining.flatMap { $0.writeSet.rows.lazy.filter { $0.template == notification.template }.map(\.values) }
+                    if !rows.isEmpty { await deliver(notification, rows: rows) }
                 }
                 for waiter in remaining {
                     let count = waiter.writeSet.statements.count
@@ -243,6 +244,18 @@ public final class GroupCommit: Service, Sendable {
                 remaining.forEach { $0.continuation.resume(throwing: error) }
                 return
             }
+        }
+    }
+
+    /// `notification` for a committed batch: in memory while its receiver is still here,
+    /// otherwise as the NOTIFY the batch left out. Failing that, the receiver's own poll finds
+    /// the commit (a wake-up carries no state of its own).
+    private func deliver(_ notification: LocalNotification, rows: [[PostgresValue]]) async {
+        if notification.isReceivedHere() { return notification.deliver() }
+        do {
+            _ = try await client.pipeline([notification.template.statement(for: rows)])
+        } catch {
+            logger.warning("a notification left out of a batch could not be sent", metadata: ["error": "\(error)"])
         }
     }
 
