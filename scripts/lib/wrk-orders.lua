@@ -19,6 +19,17 @@ request = function()
   if keyed then headers["Idempotency-Key"] = "wrk-" .. run .. "-" .. n end
   return wrk.format("POST", "/v1/orders", headers, body)
 end
+-- With WRK_DELAY_MS=d each connection waits d milliseconds (fractional: rounded up or down at
+-- random, so that the mean is d) after a response before its next request, which holds the
+-- request rate near connections / (d + latency): load-bench's floor at the rate of its wrk run.
+local pause = tonumber(os.getenv("WRK_DELAY_MS") or "0")
+if pause > 0 then
+  delay = function()
+    local whole = math.floor(pause)
+    if math.random() < pause - whole then return whole + 1 end
+    return whole
+  end
+end
 done = function(summary, latency)
   io.write(string.format("wrk: %d requests, %d errors (non-2xx %d), p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
     summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
