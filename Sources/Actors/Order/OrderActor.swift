@@ -74,8 +74,8 @@ public actor OrderActor: VirtualActor {
     }
 
     public func handle(_ message: Message) async throws -> Order {
-        try await withSpan(message.spanName) { span in
-            span.attributes["intake.order.id"] = id.lowercasedString
+        try await TraceContext.traced(message.spanName) { span in
+            span?.attributes["intake.order.id"] = id.lowercasedString
             return try await handleUntraced(message)
         }
     }

@@ -16,8 +16,8 @@ struct OrderCreation: Sendable {
     let context: OrderActor.Context
 
     func create(id: UUID, _ request: NewOrder) async throws -> Order {
-        try await withSpan("order.create") { span in
-            span.attributes["intake.order.id"] = id.lowercasedString
+        try await TraceContext.traced("order.create") { span in
+            span?.attributes["intake.order.id"] = id.lowercasedString
             return try await createUntraced(id: id, request)
         }
     }

@@ -75,8 +75,8 @@ public actor StockShardActor: VirtualActor {
         switch message {
         case .hold(let quantity):
             // The hold is what an order waits for: traced (a child of the order's span).
-            taken = withSpan("stock.hold") { span in
-                span.attributes["intake.quantity"] = quantity
+            taken = TraceContext.traced("stock.hold") { span in
+                span?.attributes["intake.quantity"] = quantity
                 return stock.hold(upTo: quantity)
             }
         case .confirm(let quantity, let transaction): stock.confirm(quantity, committedIn: transaction)

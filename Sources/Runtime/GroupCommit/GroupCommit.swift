@@ -113,9 +113,9 @@ public final class GroupCommit: Service, Sendable {
     /// one commits nothing: it names the last transaction sent).
     public func commit(_ writeSet: WriteSet) async throws -> Receipt {
         if writeSet.isEmpty { return Receipt(rows: [], transaction: transactionsCommitted) }
-        return try await withSpan("group_commit.wait") { span in
-            let committed = try await enqueue(writeSet, context: span.context)
-            span.addLink(SpanLink(context: committed.batch, attributes: [:]))
+        return try await TraceContext.traced("group_commit.wait") { span in
+            let committed = try await enqueue(writeSet, context: span?.context ?? .topLevel)
+            span?.addLink(SpanLink(context: committed.batch, attributes: [:]))
             return committed.receipt
         }
     }
@@ -178,10 +178,10 @@ public final class GroupCommit: Service, Sendable {
     private func commit(_ batch: [Waiter]) async {
         // One span per batch, a root of its own (it serves many traces), linked to each
         // write set's `group_commit.wait` span.
-        await withSpan("group_commit.batch", context: .topLevel, ofKind: .client) { span in
-            span.attributes["intake.write_sets"] = batch.count
-            for waiter in batch { span.addLink(SpanLink(context: waiter.context, attributes: [:])) }
-            await commit(batch, in: span.context)
+        await TraceContext.traced("group_commit.batch", context: .topLevel, ofKind: .client) { span in
+            span?.attributes["intake.write_sets"] = batch.count
+            if let span { for waiter in batch { span.addLink(SpanLink(context: waiter.context, attributes: [:])) } }
+            await commit(batch, in: span?.context ?? .topLevel)
         }
     }
 

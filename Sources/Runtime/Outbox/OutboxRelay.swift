@@ -169,9 +169,9 @@ public final class OutboxRelay: Service, Sendable {
         let fromTxid: String = try rows[0].decode("from_txid")
         let fromEventID: Int64 = try rows[0].decode("from_event_id")
         // One span per published batch, linked to the span that produced each event.
-        try await withSpan("outbox.publish", context: .topLevel, ofKind: .producer) { span in
-            span.attributes["intake.events"] = records.count
-            if TraceContext.isRecording {
+        try await TraceContext.traced("outbox.publish", context: .topLevel, ofKind: .producer) { span in
+            if let span {
+                span.attributes["intake.events"] = records.count
                 var linked = Set<String>()
                 for traceparent in records.compactMap(\.traceparent) where linked.insert(traceparent).inserted {
                     span.addLink(SpanLink(context: TraceContext.context(traceparent: traceparent), attributes: [:]))
