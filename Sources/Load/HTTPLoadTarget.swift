@@ -17,24 +17,35 @@ public final class HTTPLoadTarget: LoadTarget {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.concurrency)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let base = options.url.hasSuffix("/") ? String(options.url.dropLast()) : options.url
+        // The sign-in goes through a client that does not retry a refused connection, so that
+        // a wrong URL is said at once; the run's client retries (a server restarting under load
+        // is waited for, not counted as failures).
+        var signInConfiguration = configuration
+        signInConfiguration.connectionPool.retryConnectionEstablishment = false
+        let signInClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: signInConfiguration)
+        let signIn: Result<(status: Int, body: [UInt8]), any Error>
         do {
             let (status, body, _) = try await Self.send(
-                client, base, .POST, "/v1/sessions",
+                signInClient, base, .POST, "/v1/sessions",
                 json: ["email": options.adminEmail ?? "", "password": options.adminPassword ?? ""])
+            signIn = .success((status, body))
+        } catch {
+            signIn = .failure(error)
+        }
+        // Nothing is in flight any more; a failure to close changes nothing the user is told.
+        try? await signInClient.shutdown()
+        switch signIn {
+        case .failure(let error):
+            throw LoadError("cannot reach \(base): \(Self.describe(error))")
+        case .success(let (status, body)):
             guard status == 201, let token = Self.object(body)["access_token"] as? String else {
                 throw LoadError("admin sign-in at \(base) failed with \(status): check --admin-email and --admin-password")
             }
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             return HTTPLoadTarget(
                 name: base, base: base, client: client, webhook: options.webhookSecret.map { WebhookSignature(secret: Array($0.utf8)) },
                 adminToken: token)
-        } catch let error as LoadError {
-            try? await client.shutdown()
-            throw error
-        } catch {
-            try? await client.shutdown()
-            throw LoadError("cannot reach \(base): \(Self.describe(error))")
         }
     }
 
