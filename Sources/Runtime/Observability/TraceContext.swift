@@ -17,7 +17,9 @@ public enum TraceContext {
     }
 
     /// Whether spans are recorded (set by whoever bootstraps a tracer, e.g. `intake serve`
-    /// with `INTAKE_OTLP_ENDPOINT`): the per-event and per-line work below is skipped when not.
+    /// with `INTAKE_OTLP_ENDPOINT`; an embedder bootstrapping its own calls `startRecording()`):
+    /// when not, the per-event and per-line work below is skipped and Intake opens no span of
+    /// its own (`traced`).
     public static var isRecording: Bool { recording.load(ordering: .relaxed) }
 
     public static func startRecording() { recording.store(true, ordering: .relaxed) }
