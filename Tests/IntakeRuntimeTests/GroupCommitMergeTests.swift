@@ -56,6 +56,26 @@ struct GroupCommitMergeTests {
         #expect(alone.map(\.sql) == [Self.plain.sql, Self.wake.sql])
     }
 
+    /// The fused text is kept per sequence of templates: the same templates in another
+    /// order number their parameters (and list their queries) in that order, and a repeat
+    /// gives the text again.
+    @Test func fusedTextFollowsTheTemplatesOrder() {
+        let stockFirst = GroupCommit.mergedStatements([Self.writeSet([(Self.stock, [.int32(2)]), (Self.orders, [.int32(1), .text("x")])])])
+        #expect(stockFirst.map(\.sql) == [
+            "WITH m1 AS (INSERT INTO o SELECT * FROM unnest($2::int4[], $3::text[])), "
+                + "m0 AS (UPDATE s SET n = n - d.n FROM unnest($1::int4[]) AS d(n) WHERE s.id = d.n) SELECT 1",
+        ])
+        #expect(stockFirst[0].parameters == [.array([.int32(2)]), .array([.int32(1)]), .array([.text("x")])])
+        let ordersFirst = GroupCommit.mergedStatements([Self.writeSet([(Self.orders, [.int32(1), .text("x")]), (Self.stock, [.int32(2)])])])
+        #expect(ordersFirst.map(\.sql) == [
+            "WITH m1 AS (UPDATE s SET n = n - d.n FROM unnest($3::int4[]) AS d(n) WHERE s.id = d.n), "
+                + "m0 AS (INSERT INTO o SELECT * FROM unnest($1::int4[], $2::text[])) SELECT 1",
+        ])
+        let again = GroupCommit.mergedStatements([Self.writeSet([(Self.stock, [.int32(7)]), (Self.orders, [.int32(8), .text("y")])])])
+        #expect(again.map(\.sql) == stockFirst.map(\.sql))
+        #expect(again[0].parameters == [.array([.int32(7)]), .array([.int32(8)]), .array([.text("y")])])
+    }
+
     /// Parameter references move by the offset, whatever their number of digits; a `$` not
     /// followed by a digit (dollar quoting) and quoted text are left alone.
     @Test func parameterReferencesShift() {

@@ -263,19 +263,27 @@ public final class GroupCommit: Service, Sendable {
     /// template, the first row per value of its column), templates in the order they first
     /// appear; rows of the `leftOut` templates (delivered in memory) are dropped.
     static func mergedStatements(_ batch: [WriteSet], leavingOut leftOut: Set<BatchedStatement> = []) -> [PostgresStatement] {
+        // A batch has a handful of templates: found by a scan (equal templates compare their
+        // cached hashes first) rather than hashed once per row.
         var order: [BatchedStatement] = []
-        var rows: [BatchedStatement: [[PostgresValue]]] = [:]
-        var coalesced: [BatchedStatement: Set<PostgresValue>] = [:]
+        var rows: [[[PostgresValue]]] = []
+        var coalesced: [Set<PostgresValue>] = []
         for writeSet in batch {
             for row in writeSet.rows where leftOut.isEmpty || !leftOut.contains(row.template) {
-                if rows[row.template] == nil { order.append(row.template) }
-                if let column = row.template.coalescingColumn, !coalesced[row.template, default: []].insert(row.values[column]).inserted {
-                    continue
+                let index: Int
+                if let found = order.firstIndex(of: row.template) {
+                    index = found
+                } else {
+                    index = order.count
+                    order.append(row.template)
+                    rows.append([])
+                    coalesced.append([])
                 }
-                rows[row.template, default: []].append(row.values)
+                if let column = row.template.coalescingColumn, !coalesced[index].insert(row.values[column]).inserted { continue }
+                rows[index].append(row.values)
             }
         }
-        return fused(order.map { ($0, rows[$0] ?? []) })
+        return fused(Array(zip(order, rows)))
     }
 
     /// The merged statements, the fusable ones (`BatchedStatement.Fusion`) as one statement
@@ -292,26 +300,45 @@ public final class GroupCommit: Service, Sendable {
         let result = merged.indices.first { merged[$0].template.fusion == .result }
         let parts = modifications + (result.map { [$0] } ?? [])
         guard parts.count >= 2, let first = parts.min() else { return merged.map { $0.template.statement(for: $0.rows) } }
-        var sql = ""
         var parameters: [PostgresValue] = []
-        var queries: [String] = []
-        for (position, index) in modifications.enumerated() {
-            queries.append("m\(position) AS (\(merged[index].template.sql(shiftingParametersBy: parameters.count)))")
-            parameters += merged[index].template.parameters(for: merged[index].rows)
-        }
-        if !queries.isEmpty { sql = "WITH " + queries.reversed().joined(separator: ", ") }
-        if let result {
-            sql += (sql.isEmpty ? "" : " ") + merged[result].template.sql(shiftingParametersBy: parameters.count)
-            parameters += merged[result].template.parameters(for: merged[result].rows)
-        } else {
-            sql += " SELECT 1"
-        }
+        for index in parts { parameters += merged[index].template.parameters(for: merged[index].rows) }
+        let sql = fusedSQL(modifications: modifications.map { merged[$0].template }, result: result.map { merged[$0].template })
         var statements: [PostgresStatement] = []
         for index in merged.indices where index == first || !parts.contains(index) {
             statements.append(index == first ? PostgresStatement(sql, parameters) : merged[index].template.statement(for: merged[index].rows))
         }
         return statements
     }
+
+    /// The text of a fused statement: one per sequence of templates (each template's
+    /// parameters are its columns, so their numbering depends on the sequence alone), built
+    /// once and kept — a batch of orders fuses the same templates every time.
+    static func fusedSQL(modifications: [BatchedStatement], result: BatchedStatement?) -> String {
+        let key = modifications + (result.map { [$0] } ?? [])
+        if let known = fusedSQLCache.withLock({ $0[key] }) { return known }
+        var sql = ""
+        var parameterCount = 0
+        var queries: [String] = []
+        for (position, template) in modifications.enumerated() {
+            queries.append("m\(position) AS (\(template.sql(shiftingParametersBy: parameterCount)))")
+            parameterCount += template.columns
+        }
+        if !queries.isEmpty { sql = "WITH " + queries.reversed().joined(separator: ", ") }
+        if let result {
+            sql += (sql.isEmpty ? "" : " ") + result.sql(shiftingParametersBy: parameterCount)
+        } else {
+            sql += " SELECT 1"
+        }
+        fusedSQLCache.withLock { cache in
+            // Bounded: the templates of a process are a fixed set, but their combinations are
+            // not checked here.
+            if cache.count >= 256 { cache.removeAll() }
+            cache[key] = sql
+        }
+        return sql
+    }
+
+    private static let fusedSQLCache = Mutex<[[BatchedStatement]: String]>([:])
 
     /// The write set whose statement failed, when the error names a statement and the SQL
     /// itself failed (not the connection).
