@@ -91,7 +91,7 @@ extension Decimal: PostgresDecodable {
 extension UUID: PostgresDecodable {
     public static func decode(postgresText text: String, type: PostgresType) throws -> UUID {
         guard type == .uuid else { throw mismatch(type) }
-        guard let value = UUID(uuidString: text) else { throw mismatch(type, text) }
+        guard let value = UUID(canonical: text) else { throw mismatch(type, text) }
         return value
     }
 }

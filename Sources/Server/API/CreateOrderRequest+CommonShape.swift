@@ -21,7 +21,7 @@ extension CreateOrderRequest: CommonShapeDecodable {
                     if cursor.takeNull() {
                         userID = .some(nil)
                     } else {
-                        guard let text = cursor.plainString(), let uuid = UUID(uuidString: String(decoding: text, as: UTF8.self)) else { return nil }
+                        guard let text = cursor.plainString(), let uuid = UUID(canonicalUTF8: text) else { return nil }
                         userID = UUIDText(uuid: uuid)
                     }
                 case "region" where region == nil:
@@ -52,7 +52,7 @@ extension CreateOrderRequest: CommonShapeDecodable {
                 guard let key = cursor.plainString(), cursor.take(UInt8(ascii: ":")) else { return nil }
                 switch String(decoding: key, as: UTF8.self) {
                 case "product_id" where productID == nil:
-                    guard let text = cursor.plainString(), let uuid = UUID(uuidString: String(decoding: text, as: UTF8.self)) else { return nil }
+                    guard let text = cursor.plainString(), let uuid = UUID(canonicalUTF8: text) else { return nil }
                     productID = uuid
                 case "quantity" where quantity == nil:
                     guard let number = cursor.plainNaturalNumber() else { return nil }

@@ -27,7 +27,7 @@ struct UUIDText: Decodable, Sendable {
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
-        guard let uuid = UUID(uuidString: text) else {
+        guard let uuid = UUID(canonical: text) else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be a UUID")
         }
         self.uuid = uuid

@@ -23,9 +23,9 @@ enum CacheInvalidation {
         for record in records {
             switch record.aggregateType {
             case "order" where !record.eventType.hasSuffix(".created"):
-                if let id = UUID(uuidString: record.aggregateID) { keys.insert(CacheKey.order(id)) }
+                if let id = UUID(canonical: record.aggregateID) { keys.insert(CacheKey.order(id)) }
             case "product":
-                if let id = UUID(uuidString: record.aggregateID) { keys.insert(CacheKey.product(id)) }
+                if let id = UUID(canonical: record.aggregateID) { keys.insert(CacheKey.product(id)) }
             default: break
             }
         }

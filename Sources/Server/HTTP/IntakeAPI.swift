@@ -137,7 +137,7 @@ extension IntakeContext {
 
     /// A UUID path parameter; anything else cannot name a resource (`404`).
     func uuidParameter(_ name: String) throws -> UUID {
-        guard let text = parameters.get(name), let id = UUID(uuidString: text) else { throw Problem.notFound() }
+        guard let text = parameters.get(name), let id = UUID(canonical: text) else { throw Problem.notFound() }
         return id
     }
 }
@@ -155,7 +155,7 @@ extension Request {
     /// A query parameter `cursor`: the opaque value of a previous page's `next_cursor`.
     func pageCursor() throws -> UUID? {
         guard let text = uri.queryParameters.get("cursor") else { return nil }
-        guard let id = UUID(uuidString: text) else { throw Problem.validation("cursor: not a cursor this API returned") }
+        guard let id = UUID(canonical: text) else { throw Problem.validation("cursor: not a cursor this API returned") }
         return id
     }
 }
