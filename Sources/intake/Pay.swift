@@ -37,7 +37,7 @@ struct Pay: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let configuration = try connection.configuration()
-            guard let order = UUID(uuidString: orderID) else { throw ValidationError("\(orderID) is not an order id (a UUID)") }
+            guard let order = UUID(canonical: orderID) else { throw ValidationError("\(orderID) is not an order id (a UUID)") }
             guard status == "succeeded" || status == "failed" else { throw ValidationError("--status: succeeded or failed") }
             let instance = RunningInstance.find(configuration)
             guard let secret = webhookSecret ?? configuration.webhookSecret ?? instance?.secrets["INTAKE_WEBHOOK_SECRET"] else {

@@ -32,6 +32,7 @@ import Testing
             pick([
                 "\"\(UUID().uuidString.lowercased())\"", "\"\(UUID().uuidString)\"", "\"\(UUID().uuidString.lowercased())\"",
                 "\"not-a-uuid\"", "\"\"", "\"\\u0030\(UUID().uuidString.dropFirst())\"", "null", "7", "[]",
+                "\" \(UUID().uuidString.dropFirst())\"", "\"+\(UUID().uuidString.dropFirst())\"",
             ])
         }
 

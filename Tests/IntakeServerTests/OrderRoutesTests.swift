@@ -121,6 +121,12 @@ struct OrderRoutesTests {
             for body in [#"{"items":[]}"#, #"{"items":[{"product_id":"\#(plenty)","quantity":0}]}"#, #"{"items":[{"product_id":"x","quantity":1}]}"#, #"{}"#] {
                 #expect(try await h.call(.post, "/v1/orders", json: body, token: token).status == .unprocessableContent, "\(body)")
             }
+            // Ids a lenient parser reads as some other id (a leading space, sign or 0x taking
+            // the place of the first digit) are not ids at all.
+            for id in [" " + plenty.dropFirst(), "+" + plenty.dropFirst(), "0x" + plenty.dropFirst(2)] {
+                let refused = try await h.call(.post, "/v1/orders", json: #"{"items":[{"product_id":"\#(id)","quantity":1}]}"#, token: token)
+                #expect(refused.status == .unprocessableContent && refused.problem == "validation", "\(id): \(refused.status) \(refused.problem ?? "")")
+            }
         }
     }
 

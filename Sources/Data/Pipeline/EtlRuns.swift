@@ -134,7 +134,7 @@ public struct EtlRuns: Sendable {
     /// The run that job `jobID` carries, when it is a pipeline job (nil otherwise).
     public static func run(ofJob jobID: Int64, in db: PostgresClient) async throws -> EtlRun? {
         let rows = try await db.query(EtlQueries.runOfJob, [.int64(jobID), .text(EtlJobs.stepKind)])
-        guard let text: String = try rows.first?.decode("run_id"), let id = UUID(uuidString: text) else { return nil }
+        guard let text: String = try rows.first?.decode("run_id"), let id = UUID(canonical: text) else { return nil }
         return try await find(id, in: db)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import IntakeActors
+import IntakeRuntime
 import JWTKit
 import Synchronization
 
@@ -47,7 +48,7 @@ public struct TokenIssuer: Sendable {
         if let known = verified.principal(for: token, now: now) { return known }
         guard Self.headerAlgorithm(of: token) == "HS256" else { return nil }
         guard let claims = try? await keys.verify(token, as: Claims.self),
-            let userID = UUID(uuidString: claims.sub.value), let role = Role(rawValue: claims.role), !claims.sid.isEmpty
+            let userID = UUID(canonical: claims.sub.value), let role = Role(rawValue: claims.role), !claims.sid.isEmpty
         else { return nil }
         let principal = Principal(userID: userID, role: role, sessionID: claims.sid)
         verified.remember(token, principal, until: claims.exp.value)
