@@ -29,6 +29,13 @@ struct ProductRoutesTests {
             #expect(shown.object["sku"] as? String == "SKU-1")
             #expect(try await h.call(.get, "/v1/products/\(UUID())").status == .notFound)
             #expect(try await h.call(.get, "/v1/products/not-a-uuid").status == .notFound)
+            // A percent-encoded id is the same id (RFC 3986: `%30` is `0`); an encoded sign is
+            // still no id.
+            let id = product["id"] as? String ?? ""
+            let encoded = "%" + String(format: "%02X", Int(id.utf8.first ?? 0)) + id.dropFirst()
+            let shownEncoded = try await h.call(.get, "/v1/products/\(encoded)")
+            #expect(shownEncoded.status == .ok && shownEncoded.object["id"] as? String == id, "\(encoded)")
+            #expect(try await h.call(.get, "/v1/products/%2B\(id.dropFirst())").status == .notFound)
         }
     }
 

@@ -168,7 +168,7 @@ public struct DailySales: Sendable {
     /// killed mid-run left behind, its run since finished by another (or failed).
     func sweepStaging() async throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: settings.stagingDirectory.path)) ?? []
-        let ids = names.compactMap(UUID.init(uuidString:))
+        let ids = names.compactMap { UUID(canonical: $0) }
         guard !ids.isEmpty else { return }
         let ended: [UUID] = try await db.query(EtlQueries.endedRuns, [.uuidArray(ids)]).map { try $0.decode("id") }
         for id in ended {

@@ -135,9 +135,10 @@ extension IntakeContext {
         return principal
     }
 
-    /// A UUID path parameter; anything else cannot name a resource (`404`).
+    /// A UUID path parameter, percent-decoded first (`%30` and `0` are the same URI, RFC 3986
+    /// §6.2.2.2, as in a query's cursor); anything else cannot name a resource (`404`).
     func uuidParameter(_ name: String) throws -> UUID {
-        guard let text = parameters.get(name), let id = UUID(canonical: text) else { throw Problem.notFound() }
+        guard let raw = parameters.get(name), let id = UUID(canonical: raw.removingPercentEncoding ?? raw) else { throw Problem.notFound() }
         return id
     }
 }
