@@ -126,6 +126,33 @@ struct LifecycleTests {
             // A second run has nothing left to do.
             let again = try await h.platform.lifecycle.run(now: now)
             #expect(again.archivedOrders == 0 && again.coldOrders == 0)
+
+            // An order of a month already cold, finished years late, is archived into that
+            // month's Parquet beside the rows already there (not in place of them), and then
+            // leaves Postgres in its turn.
+            let late = UUID()
+            try await h.db.query(
+                """
+                INSERT INTO orders (id, user_id, status, amount, region, created_at, updated_at, expires_at)
+                VALUES ($1, gen_random_uuid(), 'DELIVERED', 4.00, 'br',
+                    date_trunc('month', $2::timestamptz) - interval '50 months' + interval '14 days 1 hour', now(), now())
+                """, [.uuid(late), .timestamptz(now)])
+            try await h.db.query(
+                "INSERT INTO order_items (order_id, product_id, shard, quantity, unit_price) VALUES ($1, $2, 0, 2, 2.00)", [.uuid(late), .uuid(product)])
+            let lateMonth = try await h.db.query(
+                "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS m FROM orders WHERE id = $1", [.uuid(late)])[0].decode("m", as: String.self)
+            let lateRun = try await h.platform.lifecycle.run(now: now)
+            #expect(lateRun.archivedOrders == 1 && lateRun.coldOrders == 1 && lateRun.coldMonths == [lateMonth], "\(lateRun)")
+            struct ID: Decodable { var id: String }
+            let monthFile = "\(lake.path)/month=\(lateMonth)/part-0.parquet"
+            let monthOrders = try await h.platform.duckdb.rows(ID.self, "SELECT id FROM read_parquet('\(monthFile)') ORDER BY id")
+            #expect(monthOrders.count == 2 && monthOrders.contains { $0.id == late.lowercasedString }, "\(monthOrders)")
+            let monthItems = try await h.platform.duckdb.rows(
+                Count.self, "SELECT count(*) AS n FROM read_parquet('\(items.path)/month=\(lateMonth)/part-0.parquet')")
+            #expect(monthItems.first?.n == 2)
+            let settled = try await h.platform.lifecycle.run(now: now)
+            #expect(settled.archivedOrders == 0 && settled.coldOrders == 0)
+            #expect(try await h.platform.duckdb.rows(ID.self, "SELECT id FROM read_parquet('\(monthFile)') ORDER BY id").map(\.id) == monthOrders.map(\.id))
         }
     }
 

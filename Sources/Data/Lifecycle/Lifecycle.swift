@@ -105,10 +105,14 @@ public struct Lifecycle: Sendable {
     }
 
     /// Writes archive month `month` (`YYYY-MM`) to the lake from the archive tables, replacing
-    /// its files whole (a temporary name, then a rename); returns the orders it holds.
+    /// its files whole (a temporary name, then a rename); returns the orders it took from the
+    /// archive tables. A month already cold (its earlier rows left Postgres, `cold_months`)
+    /// keeps the rows its Parquet holds besides: an order of that month archived late (it
+    /// stayed open for years) joins them instead of replacing the month with itself.
     @discardableResult
     func writeMonth(_ month: String) async throws -> Int {
-        _ = try Self.range(of: month)
+        let range = try Self.range(of: month)
+        let cold = try await !db.query(LifecycleQueries.isColdMonth, [.timestamptz(range.start)]).isEmpty
         let staging = settings.stagingDirectory.appendingPathComponent("lifecycle-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: staging) }
@@ -124,10 +128,18 @@ public struct Lifecycle: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let final = directory.appendingPathComponent("part-0.parquet")
             let temporary = directory.appendingPathComponent(".part-0.\(UUID().uuidString).parquet")
+            let fresh = "SELECT * FROM read_csv('\(csv.path)', header = false, auto_detect = false, allow_quoted_nulls = false, columns = {\(columns)})"
+            var source = fresh
+            if cold && FileManager.default.fileExists(atPath: final.path) {
+                // The rows that left Postgres, less any order the archive tables hold again
+                // (the file's own columns only: not `month` from its directory's name).
+                let key = table == "orders" ? "id" : "order_id"
+                let archivedIDs = "SELECT id FROM read_csv('\(orders.path)', header = false, auto_detect = false, allow_quoted_nulls = false, columns = {\(LifecycleQueries.orderColumns)})"
+                source = "\(fresh) UNION ALL SELECT * FROM read_parquet('\(final.path)', hive_partitioning = false) WHERE \(key) NOT IN (\(archivedIDs))"
+            }
             let sql = """
-                COPY (SELECT * FROM read_csv('\(csv.path)', header = false, auto_detect = false, allow_quoted_nulls = false, columns = {\(columns)}))
-                TO '\(temporary.path)' (FORMAT parquet);
-                SELECT count(*) AS n FROM read_parquet('\(temporary.path)');
+                COPY (\(source)) TO '\(temporary.path)' (FORMAT parquet);
+                SELECT count(*) AS n FROM (\(fresh));
                 """
             struct Count: Decodable { var n: Int }
             let written = try await duckdb.rows(Count.self, sql, background: true).first?.n ?? 0

@@ -23,6 +23,11 @@ enum LifecycleQueries {
             COALESCE((SELECT array_agg(DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM')) FROM archived), '{}') AS months
         """
 
+    /// A row when the month starting at `$1` is cold: its earlier rows left Postgres.
+    static let isColdMonth = """
+        SELECT 1 FROM cold_months WHERE month = ($1::timestamptz AT TIME ZONE 'UTC')::date
+        """
+
     /// Archive months wholly before `$1`.
     static let coldMonths = """
         SELECT DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month FROM orders_archive
