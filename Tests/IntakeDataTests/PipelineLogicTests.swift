@@ -90,6 +90,43 @@ struct PipelineLogicTests {
         #expect(EtlJobs.logicalDate(forScheduledJob: manual, now: late).description == "2026-11-29")
     }
 
+    /// After an outage the scheduler enqueues one job, for the oldest missed slot: that job
+    /// runs its day and every later day whose slot has passed, up to yesterday, and no day
+    /// whose slot is still to come.
+    @Test func aLateScheduledJobCatchesUpTheDaysItsOutageSkipped() throws {
+        let schedule = try CronSchedule("0 2 * * *")
+        let job = Job(
+            id: 1, kind: EtlJobs.scheduleKind, queue: EtlJobs.queue, args: "{}", attempt: 1, maxAttempts: 5,
+            uniqueKey: "schedule:etl.daily_sales:2026-11-25 02:00:00.000000+00")
+        let day = try #require(LogicalDate("2026-11-30"))
+        // 03:00 on the 30th: the slots of the 26th to the 30th have passed; days 24 to 29 run.
+        #expect(EtlJobs.logicalDates(forScheduledJob: job, schedule: schedule, now: day.start.addingTimeInterval(3 * 3600)).map(\.description)
+            == ["2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27", "2026-11-28", "2026-11-29"])
+        // 01:00 on the 30th: the 29th's slot (the 30th, 02:00) is still to come.
+        #expect(EtlJobs.logicalDates(forScheduledJob: job, schedule: schedule, now: day.start.addingTimeInterval(3600)).last?.description == "2026-11-28")
+        // On time: its own day only.
+        let onTime = try #require(LogicalDate("2026-11-25")).start.addingTimeInterval(2 * 3600 + 5)
+        #expect(EtlJobs.logicalDates(forScheduledJob: job, schedule: schedule, now: onTime).map(\.description) == ["2026-11-24"])
+        // A weekly schedule catches up its own days only.
+        let weekly = try CronSchedule("0 2 * * 1")
+        let monday = Job(
+            id: 2, kind: EtlJobs.scheduleKind, queue: EtlJobs.queue, args: "{}", attempt: 1, maxAttempts: 5,
+            uniqueKey: "schedule:etl.daily_sales:2026-11-16 02:00:00.000000+00")
+        #expect(EtlJobs.logicalDates(forScheduledJob: monday, schedule: weekly, now: day.start.addingTimeInterval(3 * 3600)).map(\.description)
+            == ["2026-11-15", "2026-11-22", "2026-11-29"])
+        // A long outage catches up the last month, up to yesterday.
+        let old = Job(
+            id: 3, kind: EtlJobs.scheduleKind, queue: EtlJobs.queue, args: "{}", attempt: 1, maxAttempts: 5,
+            uniqueKey: "schedule:etl.daily_sales:2025-11-25 02:00:00.000000+00")
+        let caughtUp = EtlJobs.logicalDates(forScheduledJob: old, schedule: schedule, now: day.start.addingTimeInterval(3 * 3600))
+        #expect(caughtUp.count == 31 && caughtUp.first?.description == "2026-10-30" && caughtUp.last?.description == "2026-11-29")
+        // A job enqueued by hand runs yesterday only.
+        var manual = job
+        manual.uniqueKey = nil
+        #expect(EtlJobs.logicalDates(forScheduledJob: manual, schedule: schedule, now: day.start.addingTimeInterval(3 * 3600)).map(\.description)
+            == ["2026-11-29"])
+    }
+
     @Test func theRunRecordHasEveryFieldOfTheContract() throws {
         let run = EtlRun(
             id: try #require(UUID(uuidString: "0193a1b2-0000-7000-8000-000000000001")), pipeline: "daily_sales",

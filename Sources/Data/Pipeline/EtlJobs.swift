@@ -31,9 +31,10 @@ public struct EtlJobs: Sendable {
             try await runStep(job)
         }
         workQueue.register(kind: Self.scheduleKind, queue: Self.queue, concurrency: 1) { job in
-            let date = Self.logicalDate(forScheduledJob: job, now: Date())
-            if let run = try await runs.createScheduled(pipeline: Pipelines.dailySales, date: date) {
-                logger.notice("scheduled pipeline run", metadata: ["run": "\(run.id.lowercasedString)", "date": "\(date)"])
+            for date in Self.logicalDates(forScheduledJob: job, schedule: settings.etlSchedule, now: Date()) {
+                if let run = try await runs.createScheduled(pipeline: Pipelines.dailySales, date: date) {
+                    logger.notice("scheduled pipeline run", metadata: ["run": "\(run.id.lowercasedString)", "date": "\(date)"])
+                }
             }
             return .completed
         }
@@ -65,6 +66,25 @@ public struct EtlJobs: Sendable {
             return slotDay.adding(days: -1)
         }
         return LogicalDate(containing: now).adding(days: -1)
+    }
+
+    /// The days a scheduled job runs: its own (`logicalDate(forScheduledJob:now:)`) and each
+    /// later day whose slot has passed by `now` — the slots the scheduler skipped while no
+    /// process ran (it enqueues one job for the oldest missed slot, then moves to the next
+    /// slot after now). Without them an outage of several days would run its first day only
+    /// and never the days up to yesterday. A day is due once a slot on the day after it has
+    /// passed (a schedule that skips days skips them here too); the latest `catchUpDays` of
+    /// them, older ones are for `intake etl backfill`.
+    static func logicalDates(forScheduledJob job: Job, schedule: CronSchedule, now: Date, catchUpDays: Int = 31) -> [LogicalDate] {
+        let first = logicalDate(forScheduledJob: job, now: now)
+        guard job.uniqueKey?.hasPrefix("schedule:\(scheduleName):") == true else { return [first] }
+        var days = [first]
+        var day = first.adding(days: 1)
+        while day.start <= now, let slot = schedule.next(after: day.adding(days: 1).start.addingTimeInterval(-0.001)), slot <= now {
+            if slot < day.adding(days: 2).start { days.append(day) }
+            day = day.adding(days: 1)
+        }
+        return Array(days.suffix(max(1, catchUpDays)))
     }
 
     /// Runs the job's step of a run and then each next one in this process, doing what
