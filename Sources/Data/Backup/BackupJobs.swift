@@ -4,7 +4,10 @@ import Logging
 
 /// Backups of the embedded cluster on the work queue (DATA.md: a full backup on first start,
 /// then scheduled incrementals), run by the process that owns the cluster. The backups
-/// themselves are pgBackRest's (`PgBackRest`).
+/// themselves are pgBackRest's (`PgBackRest`). The nightly incremental is a full one when
+/// the newest full is a week old: pgBackRest keeps the last `repo1-retention-full` (3) fulls
+/// and expires older backups and their WAL only as new fulls arrive, so incrementals alone
+/// would keep every backup and every WAL segment since the first start.
 public struct BackupJobs: Sendable {
     public static let kind = "intake.backup"
     public static let scheduleName = "backup.incremental"
@@ -27,10 +30,22 @@ public struct BackupJobs: Sendable {
     public func register(on queue: WorkQueue) {
         queue.register(kind: Self.kind, concurrency: 1) { job in
             let args = try job.decodeArgs(Args.self)
-            let label = try await backRest.backup(type: args.type)
-            logger.notice("backup finished", metadata: ["label": "\(label)", "type": "\(args.type)"])
+            let type = Self.backupType(requested: args.type, existing: try await backRest.list(), now: Date())
+            let label = try await backRest.backup(type: type)
+            logger.notice("backup finished", metadata: ["label": "\(label)", "type": "\(type)"])
             return .completed
         }
+    }
+
+    /// How often the nightly backup is a full one.
+    public static let fullBackupInterval: TimeInterval = 7 * 86_400
+
+    /// The backup to take for a request of `requested`: an incremental becomes a full when no
+    /// full exists yet or the newest started `fullBackupInterval` or more before `now`.
+    static func backupType(requested: String, existing: [PgBackRest.Backup], now: Date) -> String {
+        guard requested == "incr" else { return requested }
+        guard let newestFull = existing.last(where: { $0.type == "full" }) else { return "full" }
+        return now.timeIntervalSince(newestFull.start) >= fullBackupInterval ? "full" : "incr"
     }
 
     public static func periodicJob() throws -> PeriodicJob {
