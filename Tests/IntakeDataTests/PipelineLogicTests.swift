@@ -90,41 +90,40 @@ struct PipelineLogicTests {
         #expect(EtlJobs.logicalDate(forScheduledJob: manual, now: late).description == "2026-11-29")
     }
 
-    /// After an outage the scheduler enqueues one job, for the oldest missed slot: that job
-    /// runs its day and every later day whose slot has passed, up to yesterday, and no day
-    /// whose slot is still to come.
+    /// After an outage the scheduler enqueues one job, for the oldest missed slot, and its row
+    /// waits for the first slot after the tick: that job runs its own day and the day of
+    /// every slot in between, up to yesterday; a job on time runs its own day only.
     @Test func aLateScheduledJobCatchesUpTheDaysItsOutageSkipped() throws {
         let schedule = try CronSchedule("0 2 * * *")
-        let job = Job(
-            id: 1, kind: EtlJobs.scheduleKind, queue: EtlJobs.queue, args: "{}", attempt: 1, maxAttempts: 5,
-            uniqueKey: "schedule:etl.daily_sales:2026-11-25 02:00:00.000000+00")
-        let day = try #require(LogicalDate("2026-11-30"))
-        // 03:00 on the 30th: the slots of the 26th to the 30th have passed; days 24 to 29 run.
-        #expect(EtlJobs.logicalDates(forScheduledJob: job, schedule: schedule, now: day.start.addingTimeInterval(3 * 3600)).map(\.description)
+        func job(slot: String) -> Job {
+            Job(
+                id: 1, kind: EtlJobs.scheduleKind, queue: EtlJobs.queue, args: "{}", attempt: 1, maxAttempts: 5,
+                uniqueKey: "schedule:etl.daily_sales:\(slot) 02:00:00.000000+00")
+        }
+        func at(_ day: String, hour: Double) throws -> Date { try #require(LogicalDate(day)).start.addingTimeInterval(hour * 3600) }
+        func dates(_ job: Job, next: Date?, now: Date? = nil) throws -> [String] {
+            EtlJobs.logicalDates(forScheduledJob: job, schedule: schedule, nextSlot: next, now: try now ?? at("2026-11-30", hour: 3)).map(\.description)
+        }
+        // Ticked at 03:00 on the 30th after five days down: the row waits for the 1st, 02:00.
+        #expect(try dates(job(slot: "2026-11-25"), next: at("2026-12-01", hour: 2))
             == ["2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27", "2026-11-28", "2026-11-29"])
-        // 01:00 on the 30th: the 29th's slot (the 30th, 02:00) is still to come.
-        #expect(EtlJobs.logicalDates(forScheduledJob: job, schedule: schedule, now: day.start.addingTimeInterval(3600)).last?.description == "2026-11-28")
-        // On time: its own day only.
-        let onTime = try #require(LogicalDate("2026-11-25")).start.addingTimeInterval(2 * 3600 + 5)
-        #expect(EtlJobs.logicalDates(forScheduledJob: job, schedule: schedule, now: onTime).map(\.description) == ["2026-11-24"])
+        // Ticked at 01:00 on the 30th: the row waits for the 30th, 02:00, whose day is not due.
+        #expect(try dates(job(slot: "2026-11-25"), next: at("2026-11-30", hour: 2)).last == "2026-11-28")
+        // On time, even when the job itself runs late: its own day only.
+        #expect(try dates(job(slot: "2026-11-25"), next: at("2026-11-26", hour: 2), now: at("2026-11-29", hour: 9)) == ["2026-11-24"])
         // A weekly schedule catches up its own days only.
         let weekly = try CronSchedule("0 2 * * 1")
-        let monday = Job(
-            id: 2, kind: EtlJobs.scheduleKind, queue: EtlJobs.queue, args: "{}", attempt: 1, maxAttempts: 5,
-            uniqueKey: "schedule:etl.daily_sales:2026-11-16 02:00:00.000000+00")
-        #expect(EtlJobs.logicalDates(forScheduledJob: monday, schedule: weekly, now: day.start.addingTimeInterval(3 * 3600)).map(\.description)
-            == ["2026-11-15", "2026-11-22", "2026-11-29"])
-        // A long outage catches up the last month, up to yesterday.
-        let old = Job(
-            id: 3, kind: EtlJobs.scheduleKind, queue: EtlJobs.queue, args: "{}", attempt: 1, maxAttempts: 5,
-            uniqueKey: "schedule:etl.daily_sales:2025-11-25 02:00:00.000000+00")
-        let caughtUp = EtlJobs.logicalDates(forScheduledJob: old, schedule: schedule, now: day.start.addingTimeInterval(3 * 3600))
-        #expect(caughtUp.count == 31 && caughtUp.first?.description == "2026-10-30" && caughtUp.last?.description == "2026-11-29")
-        // A job enqueued by hand runs yesterday only.
-        var manual = job
+        #expect(EtlJobs.logicalDates(
+            forScheduledJob: job(slot: "2026-11-16"), schedule: weekly, nextSlot: try at("2026-12-07", hour: 2), now: try at("2026-11-30", hour: 3)
+        ).map(\.description) == ["2026-11-15", "2026-11-22", "2026-11-29"])
+        // A year down catches up the last month, up to yesterday.
+        let caughtUp = try dates(job(slot: "2025-11-25"), next: at("2026-12-01", hour: 2))
+        #expect(caughtUp.count == 31 && caughtUp.first == "2026-10-30" && caughtUp.last == "2026-11-29")
+        // No schedule row, or a job enqueued by hand: one day.
+        #expect(try dates(job(slot: "2026-11-25"), next: nil) == ["2026-11-24"])
+        var manual = job(slot: "2026-11-25")
         manual.uniqueKey = nil
-        #expect(EtlJobs.logicalDates(forScheduledJob: manual, schedule: schedule, now: day.start.addingTimeInterval(3 * 3600)).map(\.description)
-            == ["2026-11-29"])
+        #expect(try dates(manual, next: at("2026-12-01", hour: 2)) == ["2026-11-29"])
     }
 
     @Test func theRunRecordHasEveryFieldOfTheContract() throws {

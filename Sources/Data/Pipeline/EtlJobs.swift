@@ -31,7 +31,9 @@ public struct EtlJobs: Sendable {
             try await runStep(job)
         }
         workQueue.register(kind: Self.scheduleKind, queue: Self.queue, concurrency: 1) { job in
-            for date in Self.logicalDates(forScheduledJob: job, schedule: settings.etlSchedule, now: Date()) {
+            let next = try await runs.db.query("SELECT next_run_at FROM job_schedules WHERE name = $1", [.text(Self.scheduleName)])
+            let nextSlot = try next.first?.decode("next_run_at", as: Date.self)
+            for date in Self.logicalDates(forScheduledJob: job, schedule: settings.etlSchedule, nextSlot: nextSlot, now: Date()) {
                 if let run = try await runs.createScheduled(pipeline: Pipelines.dailySales, date: date) {
                     logger.notice("scheduled pipeline run", metadata: ["run": "\(run.id.lowercasedString)", "date": "\(date)"])
                 }
@@ -68,19 +70,24 @@ public struct EtlJobs: Sendable {
         return LogicalDate(containing: now).adding(days: -1)
     }
 
-    /// The days a scheduled job runs: its own (`logicalDate(forScheduledJob:now:)`) and each
-    /// later day whose slot has passed by `now` — the slots the scheduler skipped while no
-    /// process ran (it enqueues one job for the oldest missed slot, then moves to the next
-    /// slot after now). Without them an outage of several days would run its first day only
-    /// and never the days up to yesterday. A day is due once a slot on the day after it has
-    /// passed (a schedule that skips days skips them here too); the latest `catchUpDays` of
-    /// them, older ones are for `intake etl backfill`.
-    static func logicalDates(forScheduledJob job: Job, schedule: CronSchedule, now: Date, catchUpDays: Int = 31) -> [LogicalDate] {
+    /// The days a scheduled job runs: its own (`logicalDate(forScheduledJob:now:)`) and the
+    /// day of each slot the scheduler skipped — those after the job's own and before
+    /// `nextSlot`, the slot the schedule's row now waits for. After an outage the scheduler
+    /// enqueues one job, for the oldest missed slot, and moves on to the first slot after
+    /// its tick: without these an outage of several days would run its first day only and
+    /// never the days up to yesterday. A day is one whose following day has a slot (a
+    /// schedule that skips days skips them here too); the latest `catchUpDays` of them, older
+    /// ones are for `intake etl backfill`.
+    static func logicalDates(
+        forScheduledJob job: Job, schedule: CronSchedule, nextSlot: Date?, now: Date, catchUpDays: Int = 31
+    ) -> [LogicalDate] {
         let first = logicalDate(forScheduledJob: job, now: now)
-        guard job.uniqueKey?.hasPrefix("schedule:\(scheduleName):") == true else { return [first] }
+        guard job.uniqueKey?.hasPrefix("schedule:\(scheduleName):") == true, let nextSlot else { return [first] }
         var days = [first]
         var day = first.adding(days: 1)
-        while day.start <= now, let slot = schedule.next(after: day.adding(days: 1).start.addingTimeInterval(-0.001)), slot <= now {
+        while day.adding(days: 1).start < nextSlot,
+            let slot = schedule.next(after: day.adding(days: 1).start.addingTimeInterval(-0.001)), slot < nextSlot
+        {
             if slot < day.adding(days: 2).start { days.append(day) }
             day = day.adding(days: 1)
         }
