@@ -137,7 +137,9 @@ public struct DailySales: Sendable {
 
     /// 4. load: on a copy of the warehouse, in one DuckDB transaction, day D's rows are
     /// replaced by the aggregate; the day's Parquet file is written from those rows; both are
-    /// reconciled again, then the Parquet file and the warehouse are renamed into place.
+    /// reconciled again, then the warehouse is renamed into place (the load commits) and the
+    /// Parquet file after it. A crash between the two leaves the previous file, and the run
+    /// unfinished: its retry loads the day again and replaces both.
     func load(_ run: EtlRun) async throws -> Loaded {
         let directory = stagingDirectory(run)
         let aggregate = try input(directory.appendingPathComponent("aggregate.parquet"))
@@ -151,7 +153,7 @@ public struct DailySales: Sendable {
             DailySalesSQL.load(aggregate, date: run.logicalDate, parquet: temporary),
             returning: Loaded.self,
             accept: { rows in try reconcile(run, try Self.single(rows)) },
-            beforeSwap: {
+            afterCommit: {
                 try Files.sync(temporary)
                 try Files.rename(temporary, to: finalFile)
                 try Files.syncDirectory(partition)

@@ -33,18 +33,19 @@ public struct Warehouse: Sendable {
 
     /// Runs `change` (SQL) on a copy of the warehouse and returns the rows of its last
     /// statement; `accept` sees them and may throw to abandon the change, after which the live
-    /// file is untouched. When `accept` returns, the copy replaces the live file atomically.
-    /// `beforeSwap` runs after `accept`, just before the rename (the lake's file is renamed
-    /// there, under the same lock).
+    /// file is untouched. When `accept` returns, the copy replaces the live file atomically:
+    /// the change commits. `afterCommit` runs then, under the same lock (the lake's file is
+    /// renamed there: until the warehouse commits, the day's previous file stays whole; if
+    /// it throws, the caller retries the whole change, which replaces both again).
     public func write<Row: Decodable & Sendable>(
         _ change: String, returning: Row.Type, accept: @Sendable ([Row]) throws -> Void,
-        beforeSwap: @Sendable () throws -> Void = {}
+        afterCommit: @Sendable () throws -> Void = {}
     ) async throws -> [Row] {
         let lockKey = "intake.warehouse:" + path.standardizedFileURL.path
         return try await db.withConnection { session in
             try await session.query("SELECT pg_advisory_lock(hashtext($1))", [.text(lockKey)])
             do {
-                let rows = try await writeLocked(change, returning: returning, accept: accept, beforeSwap: beforeSwap)
+                let rows = try await writeLocked(change, returning: returning, accept: accept, afterCommit: afterCommit)
                 try await session.query("SELECT pg_advisory_unlock(hashtext($1))", [.text(lockKey)])
                 return rows
             } catch {
@@ -62,7 +63,7 @@ public struct Warehouse: Sendable {
 
     private func writeLocked<Row: Decodable & Sendable>(
         _ change: String, returning: Row.Type, accept: @Sendable ([Row]) throws -> Void,
-        beforeSwap: @Sendable () throws -> Void
+        afterCommit: @Sendable () throws -> Void
     ) async throws -> [Row] {
         let fileManager = FileManager.default
         let directory = path.deletingLastPathComponent()
@@ -88,9 +89,9 @@ public struct Warehouse: Sendable {
             throw DataError(code: .storage, message: "duckdb left a write-ahead log beside \(copy.path); not swapping")
         }
         try Files.sync(copy)
-        try beforeSwap()
         try Files.rename(copy, to: path)
         try Files.syncDirectory(directory)
+        try afterCommit()
         return rows
     }
 
