@@ -28,6 +28,7 @@ public struct DailySales: Sendable {
     public struct Extracted: Sendable, Hashable {
         public var orders: Int64
         public var revenue: String
+        public var units: Int64
     }
 
     struct Units: Sendable, Decodable {
@@ -95,7 +96,7 @@ public struct DailySales: Sendable {
             let totals = try await transaction.query(EtlQueries.controlTotals(run.logicalDate))
             try await transaction.copyOut(EtlQueries.extractItems(run.logicalDate), toFile: temporary.path)
             guard let row = totals.first else { throw DataError(code: .storage, message: "control totals returned no row") }
-            return Extracted(orders: try row.decode("orders"), revenue: try row.decode("revenue"))
+            return Extracted(orders: try row.decode("orders"), revenue: try row.decode("revenue"), units: try row.decode("units"))
         }
         try Files.rename(temporary, to: items)
         return extracted
@@ -103,7 +104,9 @@ public struct DailySales: Sendable {
 
     /// 2. anonymize: only non-personal columns go on (the extract never read a user column;
     /// the order id stays in staging only, to count distinct orders); a missing region
-    /// becomes `unknown`. Returns the extracted items' units, the second control total.
+    /// becomes `unknown`. Returns the extracted file's units, which must be those Postgres
+    /// counted in the extract's snapshot (a run extracted before that count was kept records
+    /// them as its control total).
     func anonymize(_ run: EtlRun) async throws -> Int64 {
         let directory = stagingDirectory(run)
         let items = try input(directory.appendingPathComponent("items.csv"))
@@ -114,6 +117,9 @@ public struct DailySales: Sendable {
             Units.self, DailySalesSQL.anonymize(items: items, into: temporary), background: true)
         guard units.count == 1, let total = units.first?.units else {
             throw DataError(code: .duckdb, message: "expected the extracted units from duckdb, got \(units.count) rows")
+        }
+        if let counted = run.sourceUnits, counted != total {
+            throw DataError(code: .reconciliation, message: "reconciliation failed: the extracted items hold \(total) units, Postgres counted \(counted)")
         }
         try Files.rename(temporary, to: output)
         return total

@@ -146,9 +146,10 @@ public struct EtlJobs: Sendable {
             switch step {
             case .extract:
                 let extracted = try await pipeline.extract(run)
-                recording = EtlQueries.recordExtract(run.id, orders: extracted.orders, revenue: extracted.revenue)
+                recording = EtlQueries.recordExtract(run.id, orders: extracted.orders, revenue: extracted.revenue, units: extracted.units)
             case .anonymize:
-                recording = EtlQueries.recordUnits(run.id, units: try await pipeline.anonymize(run))
+                let units = try await pipeline.anonymize(run)
+                if run.sourceUnits == nil { recording = EtlQueries.recordUnits(run.id, units: units) }
             case .aggregate:
                 _ = try await pipeline.aggregate(run)
             case .load:

@@ -55,10 +55,10 @@ enum EtlQueries {
             [.uuid(id)])
     }
 
-    static func recordExtract(_ id: UUID, orders: Int64, revenue: String) -> PostgresStatement {
+    static func recordExtract(_ id: UUID, orders: Int64, revenue: String, units: Int64) -> PostgresStatement {
         PostgresStatement(
-            "UPDATE etl_runs SET orders_extracted = $2, source_revenue = $3::numeric WHERE id = $1 AND status = 'running'",
-            [.uuid(id), .int64(orders), .text(revenue)])
+            "UPDATE etl_runs SET orders_extracted = $2, source_revenue = $3::numeric, source_units = $4 WHERE id = $1 AND status = 'running'",
+            [.uuid(id), .int64(orders), .text(revenue), .int64(units)])
     }
 
     static func recordUnits(_ id: UUID, units: Int64) -> PostgresStatement {
@@ -138,11 +138,14 @@ enum EtlQueries {
             "SELECT EXISTS (SELECT 1 FROM cold_months WHERE month = date_trunc('month', $1::date)::date) AS cold", [.text(date.description)])
     }
 
-    /// Control totals of the day: its orders and the sum of their amounts (the items'
-    /// quantities are summed from the extracted file, which holds exactly those orders' items).
+    /// Control totals of the day, in the extract's snapshot: its orders, the sum of their
+    /// amounts and the sum of their items' quantities (counted here, not from the extracted
+    /// file: a file short of rows must not agree with itself).
     static func controlTotals(_ date: LogicalDate) -> String {
         """
-        SELECT count(*)::int8 AS orders, COALESCE(sum(o.amount), 0)::numeric(18,2)::text AS revenue
+        SELECT count(*)::int8 AS orders, COALESCE(sum(o.amount), 0)::numeric(18,2)::text AS revenue,
+            (SELECT COALESCE(sum(i.quantity), 0)::int8 FROM \(allOrders) o JOIN \(allItems) i ON i.order_id = o.id
+             WHERE \(dayFilter(date))) AS units
         FROM \(allOrders) o WHERE \(dayFilter(date))
         """
     }
