@@ -45,7 +45,16 @@ public struct Warehouse: Sendable {
         return try await db.withConnection { session in
             try await session.query("SELECT pg_advisory_lock(hashtext($1))", [.text(lockKey)])
             do {
-                let rows = try await writeLocked(change, returning: returning, accept: accept, afterCommit: afterCommit)
+                let rows = try await writeLocked(change, returning: returning, accept: accept, afterCommit: afterCommit) {
+                    // A session lock ends with its session: when the connection broke during the
+                    // change (a failover), another writer may hold the lock now. Checked on this
+                    // backend just before the swap: an error or a missing lock abandons it.
+                    let held = try await session.query(
+                        "SELECT count(*)::int8 AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted")
+                    guard try held.first?.decode("n", as: Int.self) ?? 0 > 0 else {
+                        throw DataError(code: .storage, message: "the warehouse lock was lost during the change; not swapping")
+                    }
+                }
                 try await session.query("SELECT pg_advisory_unlock(hashtext($1))", [.text(lockKey)])
                 return rows
             } catch {
@@ -63,7 +72,7 @@ public struct Warehouse: Sendable {
 
     private func writeLocked<Row: Decodable & Sendable>(
         _ change: String, returning: Row.Type, accept: @Sendable ([Row]) throws -> Void,
-        afterCommit: @Sendable () throws -> Void
+        afterCommit: @Sendable () throws -> Void, stillLocked: () async throws -> Void
     ) async throws -> [Row] {
         let fileManager = FileManager.default
         let directory = path.deletingLastPathComponent()
@@ -89,6 +98,7 @@ public struct Warehouse: Sendable {
             throw DataError(code: .storage, message: "duckdb left a write-ahead log beside \(copy.path); not swapping")
         }
         try Files.sync(copy)
+        try await stillLocked()
         try Files.rename(copy, to: path)
         try Files.syncDirectory(directory)
         try afterCommit()
