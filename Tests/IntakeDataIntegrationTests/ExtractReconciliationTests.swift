@@ -7,11 +7,11 @@ import Testing
 
 extension DataIntegrationTests {
     /// DATA.md: a run reconciles `units` against "their items' quantities". Those are counted
-    /// by Postgres in the extract's snapshot, so an extracted file short of rows fails the run
-    /// instead of agreeing with itself.
+    /// by Postgres in the extract's snapshot, so an extracted file short of rows is refused
+    /// (as damaged staging: the run starts over from extract) instead of agreeing with itself.
     @Suite("daily_sales extract's control totals")
     struct ExtractReconciliationTests {
-        @Test func anExtractedFileShortOfItemsFailsReconciliation() async throws {
+        @Test func anExtractedFileShortOfItemsIsRefused() async throws {
             try await DataHarness.with { h in
                 try await DailySalesPipelineTests.seed(h)
                 let created = try await h.platform.runs.create(
@@ -33,8 +33,8 @@ extension DataIntegrationTests {
                 do {
                     _ = try await h.platform.dailySales.anonymize(run)
                     Issue.record("a file short of an item was accepted")
-                } catch let error as DataError {
-                    #expect(error.code == .reconciliation && error.message.contains("Postgres counted 9"), "\(error)")
+                } catch let error as DailySales.StagedInputMissing {
+                    #expect(error.description.contains("units, Postgres counted 9") && !error.description.contains("holds 9 units"), "\(error)")
                 }
             }
         }

@@ -153,6 +153,20 @@ struct LifecycleTests {
             let settled = try await h.platform.lifecycle.run(now: now)
             #expect(settled.archivedOrders == 0 && settled.coldOrders == 0)
             #expect(try await h.platform.duckdb.rows(ID.self, "SELECT id FROM read_parquet('\(monthFile)') ORDER BY id").map(\.id) == monthOrders.map(\.id))
+
+            // A cold month whose file is gone cannot take a late order: the run stops rather
+            // than write a month of that order alone, and the order stays in Postgres.
+            try FileManager.default.removeItem(atPath: monthFile)
+            let orphan = UUID()
+            try await h.db.query(
+                """
+                INSERT INTO orders (id, user_id, status, amount, region, created_at, updated_at, expires_at)
+                VALUES ($1, gen_random_uuid(), 'CANCELED', 4.00, 'br',
+                    date_trunc('month', $2::timestamptz) - interval '50 months' + interval '14 days 2 hours', now(), now())
+                """, [.uuid(orphan), .timestamptz(now)])
+            await #expect(throws: DataError.self) { _ = try await h.platform.lifecycle.run(now: now) }
+            #expect(try await h.db.query("SELECT count(*)::int8 AS n FROM orders_archive WHERE id = $1", [.uuid(orphan)])[0].decode("n", as: Int.self) == 1)
+            #expect(!FileManager.default.fileExists(atPath: monthFile))
         }
     }
 

@@ -21,8 +21,9 @@ import Testing
         }
         #expect(type([]) == "full", "no full yet")
         #expect(type([Self.backup("full", daysAgo: 1, now: now)]) == "incr")
-        #expect(type([Self.backup("full", daysAgo: 6.9, now: now), Self.backup("incr", daysAgo: 0.5, now: now)]) == "incr")
-        #expect(type([Self.backup("full", daysAgo: 7, now: now), Self.backup("incr", daysAgo: 1, now: now)]) == "full")
+        #expect(type([Self.backup("full", daysAgo: 6.4, now: now), Self.backup("incr", daysAgo: 0.5, now: now)]) == "incr")
+        // A week after the last full's start, less the seconds the job took to start it.
+        #expect(type([Self.backup("full", daysAgo: 7 - 10.0 / 86_400, now: now), Self.backup("incr", daysAgo: 1, now: now)]) == "full")
         // The newest full counts, not the first.
         #expect(type([Self.backup("full", daysAgo: 20, now: now), Self.backup("full", daysAgo: 2, now: now), Self.backup("incr", daysAgo: 1, now: now)]) == "incr")
         // Differentials and incrementals are not fulls.

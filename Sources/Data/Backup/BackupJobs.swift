@@ -37,8 +37,10 @@ public struct BackupJobs: Sendable {
         }
     }
 
-    /// How often the nightly backup is a full one.
-    public static let fullBackupInterval: TimeInterval = 7 * 86_400
+    /// How often the nightly backup is a full one: a week, less the minutes between a
+    /// nightly job's decision and its backup's recorded start (the next week's decision
+    /// comes a little under seven days after that start).
+    public static let fullBackupInterval: TimeInterval = 6.5 * 86_400
 
     /// The backup to take for a request of `requested`: an incremental becomes a full when no
     /// full exists yet or the newest started `fullBackupInterval` or more before `now`.

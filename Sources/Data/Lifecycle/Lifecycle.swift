@@ -130,16 +130,25 @@ public struct Lifecycle: Sendable {
             let temporary = directory.appendingPathComponent(".part-0.\(UUID().uuidString).parquet")
             let fresh = "SELECT * FROM read_csv('\(csv.path)', header = false, auto_detect = false, allow_quoted_nulls = false, columns = {\(columns)})"
             var source = fresh
-            if cold && FileManager.default.fileExists(atPath: final.path) {
+            if cold {
+                guard FileManager.default.fileExists(atPath: final.path) else {
+                    throw DataError(
+                        code: .storage,
+                        message: "archive month \(month) is cold but \(final.path) is missing: its orders left Postgres and live only there; not rewriting it")
+                }
                 // The rows that left Postgres, less any order the archive tables hold again
                 // (the file's own columns only: not `month` from its directory's name).
                 let key = table == "orders" ? "id" : "order_id"
                 let archivedIDs = "SELECT id FROM read_csv('\(orders.path)', header = false, auto_detect = false, allow_quoted_nulls = false, columns = {\(LifecycleQueries.orderColumns)})"
                 source = "\(fresh) UNION ALL SELECT * FROM read_parquet('\(final.path)', hive_partitioning = false) WHERE \(key) NOT IN (\(archivedIDs))"
             }
+            // What the written file holds of the archive tables' rows: the cold pass compares it
+            // with the rows it removes from Postgres.
+            let key = table == "orders" ? "id" : "order_id"
+            let archivedIDs = "SELECT id FROM read_csv('\(orders.path)', header = false, auto_detect = false, allow_quoted_nulls = false, columns = {\(LifecycleQueries.orderColumns)})"
             let sql = """
                 COPY (\(source)) TO '\(temporary.path)' (FORMAT parquet);
-                SELECT count(*) AS n FROM (\(fresh));
+                SELECT count(*) AS n FROM read_parquet('\(temporary.path)', hive_partitioning = false) WHERE \(key) IN (\(archivedIDs));
                 """
             struct Count: Decodable { var n: Int }
             let written = try await duckdb.rows(Count.self, sql, background: true).first?.n ?? 0

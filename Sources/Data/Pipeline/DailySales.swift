@@ -43,9 +43,12 @@ public struct DailySales: Sendable {
     }
 
     /// A step's input is not in the staging directory.
+    /// (Or damaged: a file that does not hold what Postgres counted.) Starting over from
+    /// extract writes it again.
     struct StagedInputMissing: Error, CustomStringConvertible {
         var path: String
-        var description: String { "staged input \(path) is missing" }
+        var problem = "is missing"
+        var description: String { "staged input \(path) \(problem)" }
     }
 
     let db: PostgresClient
@@ -119,7 +122,7 @@ public struct DailySales: Sendable {
             throw DataError(code: .duckdb, message: "expected the extracted units from duckdb, got \(units.count) rows")
         }
         if let counted = run.sourceUnits, counted != total {
-            throw DataError(code: .reconciliation, message: "reconciliation failed: the extracted items hold \(total) units, Postgres counted \(counted)")
+            throw StagedInputMissing(path: items.path, problem: "holds \(total) units, Postgres counted \(counted) in the extract's snapshot")
         }
         try Files.rename(temporary, to: output)
         return total

@@ -33,7 +33,14 @@ public struct EtlJobs: Sendable {
         workQueue.register(kind: Self.scheduleKind, queue: Self.queue, concurrency: 1) { job in
             let next = try await runs.db.query("SELECT next_run_at FROM job_schedules WHERE name = $1", [.text(Self.scheduleName)])
             let nextSlot = try next.first?.decode("next_run_at", as: Date.self)
-            for date in Self.logicalDates(forScheduledJob: job, schedule: settings.etlSchedule, nextSlot: nextSlot, now: Date()) {
+            let dates = Self.logicalDates(forScheduledJob: job, schedule: settings.etlSchedule, nextSlot: nextSlot, now: Date())
+            let own = Self.logicalDate(forScheduledJob: job, now: Date())
+            if let first = dates.first, first > own {
+                logger.warning(
+                    "the schedule missed more days than it catches up; run the rest with intake etl backfill",
+                    metadata: ["from": "\(own)", "to": "\(first.adding(days: -1))"])
+            }
+            for date in dates {
                 if let run = try await runs.createScheduled(pipeline: Pipelines.dailySales, date: date) {
                     logger.notice("scheduled pipeline run", metadata: ["run": "\(run.id.lowercasedString)", "date": "\(date)"])
                 }
@@ -148,8 +155,7 @@ public struct EtlJobs: Sendable {
                 let extracted = try await pipeline.extract(run)
                 recording = EtlQueries.recordExtract(run.id, orders: extracted.orders, revenue: extracted.revenue, units: extracted.units)
             case .anonymize:
-                let units = try await pipeline.anonymize(run)
-                if run.sourceUnits == nil { recording = EtlQueries.recordUnits(run.id, units: units) }
+                recording = EtlQueries.recordUnits(run.id, units: try await pipeline.anonymize(run))
             case .aggregate:
                 _ = try await pipeline.aggregate(run)
             case .load:

@@ -50,7 +50,10 @@ public struct Warehouse: Sendable {
                     // change (a failover), another writer may hold the lock now. Checked on this
                     // backend just before the swap: an error or a missing lock abandons it.
                     let held = try await session.query(
-                        "SELECT count(*)::int8 AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted")
+                        """
+                        SELECT count(*)::int8 AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+                            AND objsubid = 1 AND ((classid::int8 << 32) | objid::int8) = hashtext($1)::int8
+                        """, [.text(lockKey)])
                     guard try held.first?.decode("n", as: Int.self) ?? 0 > 0 else {
                         throw DataError(code: .storage, message: "the warehouse lock was lost during the change; not swapping")
                     }
