@@ -134,6 +134,10 @@ struct OrderServiceTests {
             _ = await expectDomainError(.invalidTransition) {
                 _ = try await service.pay(orderID: order.id, paymentID: "p2", amount: order.amount, succeeded: true)
             }
+            // Not PENDING any more: the state answers before the amount (API.md: 409).
+            _ = await expectDomainError(.invalidTransition) {
+                _ = try await service.pay(orderID: order.id, paymentID: "p3", amount: Money("4.99")!, succeeded: true)
+            }
             _ = await expectDomainError(.forbidden) { _ = try await service.cancel(orderID: order.id, by: .customer, reason: .user) }
             #expect(try await service.ship(orderID: order.id).status == .shipped)
             #expect(try await service.deliver(orderID: order.id).status == .delivered)

@@ -125,6 +125,9 @@ public actor OrderActor: VirtualActor {
         let applied = try await context.db.query("SELECT order_id FROM payments WHERE payment_id = $1", [.text(paymentID)])
         if !applied.isEmpty { return order }  // the provider retried a payment already applied
         guard succeeded else { return order }
+        // The state first (API.md: a `succeeded` for an order that is not PENDING is
+        // `409 invalid-transition`, whatever its amount), then the amount.
+        _ = try order.status.applying(.pay)
         guard amount == order.amount else {
             throw DomainError(.amountMismatch, "payment of \(amount) for an order of \(order.amount)", subject: "amount")
         }
