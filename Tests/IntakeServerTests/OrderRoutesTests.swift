@@ -172,6 +172,18 @@ struct OrderRoutesTests {
             let replayed = try await h.call(.post, "/v1/orders", json: twoItems, token: token, headers: [.idempotencyKey: "order-2"])
             #expect(replayed.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
             #expect(replayed.text == created.text)
+            // A key is the user's, whatever the route: an order's key on a cancel, or a
+            // product's key on an order, is another request.
+            let orderID = try #require(first.object["id"] as? String)
+            let cancelWithOrderKey = try await h.call(.post, "/v1/orders/\(orderID)/cancel", token: token, headers: key)
+            #expect(cancelWithOrderKey.status == .unprocessableContent && cancelWithOrderKey.problem == "idempotency-key-reused", "\(cancelWithOrderKey.text)")
+            #expect(try await h.call(.get, "/v1/orders/\(orderID)", token: token).object["status"] as? String == "PENDING")
+            let productKey: HTTPFields = [.idempotencyKey: "product-key"]
+            let made = try await h.call(
+                .post, "/v1/products", json: #"{"sku":"KEYED","name":"Keyed","price":"1.00","initial_stock":5}"#, token: admin, headers: productKey)
+            #expect(made.status == .created)
+            let orderWithProductKey = try await h.order(admin, product: product2, quantity: 1, headers: productKey)
+            #expect(orderWithProductKey.status == .unprocessableContent && orderWithProductKey.problem == "idempotency-key-reused", "\(orderWithProductKey.text)")
             let bad = try await h.order(token, product: product, headers: [.idempotencyKey: "tab\there"])
             #expect(bad.status == .badRequest)
             #expect(bad.problem == "invalid-idempotency-key")

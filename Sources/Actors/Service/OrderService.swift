@@ -139,17 +139,28 @@ public final class OrderService: Sendable {
     /// order row itself, written in the order's own transaction. What a failed create
     /// replays is decided here, for HTTP, the in-process API and gateways alike.
     public func placeOrder(_ request: NewOrder) async throws -> PlacedOrder {
+        // A key seen before is answered without running again (API.md): no validation, no
+        // stock held even for a moment. Two first requests racing meet at the row's unique
+        // key instead, below.
+        if let earlier = try await replay(request) { return earlier }
         do {
             return PlacedOrder(order: try await createOrder(request), replayed: false)
         } catch {
-            guard let key = request.idempotencyKey,
-                let earlier = try await history.created(scope: request.idempotencyScope, idempotencyKey: key)
-            else { throw error }
-            guard earlier.requestHash == request.requestHash else {
-                throw DomainError(.idempotencyKeyReused, "this Idempotency-Key was used with a different request body", subject: key)
-            }
-            return PlacedOrder(order: earlier.order, replayed: true)
+            guard let earlier = try await replay(request) else { throw error }
+            return earlier
         }
+    }
+
+    /// The order this request's idempotency key created before, if any, as it was created;
+    /// `idempotencyKeyReused` when that was another request.
+    private func replay(_ request: NewOrder) async throws -> PlacedOrder? {
+        guard let key = request.idempotencyKey,
+            let earlier = try await history.created(scope: request.idempotencyScope, idempotencyKey: key)
+        else { return nil }
+        guard earlier.requestHash == request.requestHash else {
+            throw DomainError(.idempotencyKeyReused, "this Idempotency-Key was used with a different request body", subject: key)
+        }
+        return PlacedOrder(order: earlier.order, replayed: true)
     }
 
     public func order(_ id: UUID) async throws -> Order {

@@ -57,6 +57,18 @@ struct IdempotencyRecords: Sendable {
         throw Problem.idempotencyKeyInUse
     }
 
+    /// The live record of `key` (a stored response of the last 24 hours, or a claim still
+    /// running), if any.
+    func find(userID: UUID, key: IdempotencyKey) async throws -> Record? {
+        let rows = try await db.query(
+            """
+            SELECT request_hash, status, body FROM idempotency_records WHERE user_id = $1 AND key = $2
+                AND created_at > now() - interval '24 hours' AND (status <> 0 OR created_at > now() - interval '\(Self.abandonedAfter)')
+            """, [.uuid(userID), .text(key.value)])
+        guard let row = rows.first else { return nil }
+        return Record(requestHash: try row.decode("request_hash"), status: try row.decode("status"), body: try row.decode("body"))
+    }
+
     /// Stores the response of the request that claimed `key`.
     func complete(userID: UUID, key: IdempotencyKey, status: Int, body: [UInt8]) async throws {
         try await db.query(
