@@ -67,6 +67,9 @@ struct OutageTests {
             let base = await harness.server.url
             let options = try await harness.options(duration: .seconds(7), mix: "create=90,get=10")
             let product = Shared<String?>(nil)
+            let session = try await TestHTTP.post(
+                base + "/v1/sessions", #"{"email":"\#(FaultHarness.adminEmail)","password":"\#(FaultHarness.adminPassword)"}"#)
+            let token = try #require(session.json["access_token"] as? String)
             let report = try await harness.run(options) {
                 try await Task.sleep(for: .milliseconds(1500))
                 let listing = await Self.get(base + "/v1/products?limit=1").1
@@ -81,6 +84,9 @@ struct OutageTests {
                     let (status, body) = await Self.get(base + "/v1/products/\(id)")
                     #expect(status == 200, "product reads go on without Redis: \(body)")
                 }
+                // A health probe that sends a credential along is not asked to prove it.
+                let health = try await TestHTTP.get(base + "/healthz", headers: [("Authorization", "Bearer \(token)")])
+                #expect(health.status == 200, "\(health.body)")
                 let (ready, readiness) = await Self.get(base + "/readyz")
                 #expect(ready == 503)
                 #expect(readiness.contains("redis") && readiness.contains("down"), "\(readiness)")

@@ -11,8 +11,10 @@ public enum TestHTTP {
         public var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]) ?? [:] }
     }
 
-    public static func get(_ url: String, timeout: Duration = .seconds(10)) async throws -> Answer {
-        try await send(HTTPClientRequest(url: url), timeout: timeout)
+    public static func get(_ url: String, headers: [(String, String)] = [], timeout: Duration = .seconds(10)) async throws -> Answer {
+        var request = HTTPClientRequest(url: url)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        return try await send(request, timeout: timeout)
     }
 
     /// A JSON POST, with a bearer token and other headers when given.

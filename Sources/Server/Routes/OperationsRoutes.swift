@@ -5,6 +5,10 @@ import Hummingbird
 struct OperationsRoutes<Context: IntakeContext> {
     let readiness: Readiness
 
+    /// Paths that answer whoever asks: a credential sent along is not looked at (a health
+    /// probe stays `200` while Redis, which session checks need, is down).
+    static var anonymousPaths: Set<String> { ["/healthz", "/readyz", "/metrics", "/openapi.yaml", "/docs"] }
+
     func add(to router: Router<Context>) {
         router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
         router.get("readyz") { _, _ in
