@@ -7,7 +7,7 @@ struct OperationsRoutes<Context: IntakeContext> {
 
     /// Paths that answer whoever asks: a credential sent along is not looked at (a health
     /// probe stays `200` while Redis, which session checks need, is down).
-    static var anonymousPaths: Set<String> { ["/healthz", "/readyz", "/metrics", "/openapi.yaml", "/docs"] }
+    static var anonymousPaths: Set<String> { OperationsPaths.anonymous }
 
     func add(to router: Router<Context>) {
         router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
@@ -31,4 +31,9 @@ struct OperationsRoutes<Context: IntakeContext> {
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: try reference.get())))
         }
     }
+}
+
+/// `OperationsRoutes.anonymousPaths`, stored once (a generic type cannot store it).
+enum OperationsPaths {
+    static let anonymous: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.yaml", "/docs"]
 }
