@@ -138,11 +138,15 @@ public final class OrderService: Sendable {
     /// (`requestHash`), and refuses with `idempotencyKeyReused` if not. The key's record is the
     /// order row itself, written in the order's own transaction. What a failed create
     /// replays is decided here, for HTTP, the in-process API and gateways alike.
-    public func placeOrder(_ request: NewOrder) async throws -> PlacedOrder {
+    ///
+    /// `keyUnused`: the caller has just read that no order holds the key (in a read of its
+    /// own, with other checks), so the lookup before creating is skipped; a key taken since
+    /// still meets the row's unique key.
+    public func placeOrder(_ request: NewOrder, keyUnused: Bool = false) async throws -> PlacedOrder {
         // A key seen before is answered without running again (API.md): no validation, no
         // stock held even for a moment. Two first requests racing meet at the row's unique
         // key instead, below.
-        if let earlier = try await replay(request) { return earlier }
+        if !keyUnused, let earlier = try await replay(request) { return earlier }
         do {
             return PlacedOrder(order: try await createOrder(request), replayed: false)
         } catch {

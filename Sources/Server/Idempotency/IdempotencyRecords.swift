@@ -57,16 +57,26 @@ struct IdempotencyRecords: Sendable {
         throw Problem.idempotencyKeyInUse
     }
 
-    /// The live record of `key` (a stored response of the last 24 hours, or a claim still
-    /// running), if any.
-    func find(userID: UUID, key: IdempotencyKey) async throws -> Record? {
+    /// Who holds `key` of this user, for an order about to use it: an order (its row keeps
+    /// its key), another POST (a live record: a stored response of the last 24 hours, or a
+    /// claim still running), or no one. One read of both stores.
+    enum Holder: Equatable {
+        case none
+        case order
+        case request(running: Bool)
+    }
+
+    func holder(userID: UUID, key: IdempotencyKey) async throws -> Holder {
         let rows = try await db.query(
             """
-            SELECT request_hash, status, body FROM idempotency_records WHERE user_id = $1 AND key = $2
-                AND created_at > now() - interval '24 hours' AND (status <> 0 OR created_at > now() - interval '\(Self.abandonedAfter)')
+            SELECT EXISTS (SELECT 1 FROM orders WHERE idempotency_scope = $1 AND idempotency_key = $2) AS ordered,
+                (SELECT status FROM idempotency_records WHERE user_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'
+                    AND (status <> 0 OR created_at > now() - interval '\(Self.abandonedAfter)')) AS status
             """, [.uuid(userID), .text(key.value)])
-        guard let row = rows.first else { return nil }
-        return Record(requestHash: try row.decode("request_hash"), status: try row.decode("status"), body: try row.decode("body"))
+        guard let row = rows.first else { return .none }
+        if try row.decode("ordered", as: Bool.self) { return .order }
+        guard let status = try row.decode("status", as: Int?.self) else { return .none }
+        return .request(running: status == 0)
     }
 
     /// Stores the response of the request that claimed `key`.

@@ -15,10 +15,14 @@ struct IdempotentRequests: Sendable {
     let logger: Logger
 
     /// For `POST /v1/orders`: refuses a key another POST of this user holds (`422`, or `409`
-    /// while that request runs).
-    func refuseKeyOfAnotherRequest(userID: UUID, key: IdempotencyKey) async throws {
-        guard let record = try await records.find(userID: userID, key: key) else { return }
-        throw record.status == 0 ? Problem.idempotencyKeyInUse : Problem.idempotencyKeyReused
+    /// while that request runs); true when no order holds it either (the order's own
+    /// lookup of its key can be skipped).
+    func refuseKeyOfAnotherRequest(userID: UUID, key: IdempotencyKey) async throws -> Bool {
+        switch try await records.holder(userID: userID, key: key) {
+        case .none: return true
+        case .order: return false
+        case .request(let running): throw running ? Problem.idempotencyKeyInUse : Problem.idempotencyKeyReused
+        }
     }
 
     /// Runs a POST under its `Idempotency-Key`, if any: a replay returns the stored response;

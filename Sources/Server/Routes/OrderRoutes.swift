@@ -37,8 +37,8 @@ struct OrderRoutes<Context: IntakeContext> {
             requestHash: hash, caller: NewOrder.Caller(id: principal.userID, role: principal.role))
         guard let key else { return JSONBody.response(data: OrderResponse(try await orders.createOrder(newOrder)).json, status: .created) }
         return try await idempotency.inFlight.holding(principal.userID, key) {
-            try await idempotency.refuseKeyOfAnotherRequest(userID: principal.userID, key: key)
-            let placed = try await orders.placeOrder(newOrder)
+            let unused = try await idempotency.refuseKeyOfAnotherRequest(userID: principal.userID, key: key)
+            let placed = try await orders.placeOrder(newOrder, keyUnused: unused)
             return JSONBody.response(
                 data: OrderResponse(placed.order).json, status: .created, headers: placed.replayed ? [IdempotencyKey.replayedHeader: "true"] : [:])
         }
