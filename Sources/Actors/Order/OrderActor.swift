@@ -121,8 +121,10 @@ public actor OrderActor: VirtualActor {
     // MARK: Changes
 
     private func pay(paymentID: String, amount: Money, succeeded: Bool) async throws -> Order {
-        let order = try existing()
         let applied = try await context.db.query("SELECT order_id FROM payments WHERE payment_id = $1", [.text(paymentID)])
+        // The order as this actor holds it once the read is back: the decision below is made
+        // on that state, not on one read before the await.
+        let order = try existing()
         if !applied.isEmpty { return order }  // the provider retried a payment already applied
         guard succeeded else { return order }
         // The state first (API.md: a `succeeded` for an order that is not PENDING is
