@@ -47,11 +47,6 @@ public final class OrderHistory: Sendable {
 
     /// The order a caller created with this idempotency key (`NewOrder.idempotencyScope`), as
     /// it was when created, with the hash of the creating request's body.
-    public func isIdempotencyKeyUsed(scope: UUID, idempotencyKey: String) async throws -> Bool {
-        try await !db.query("SELECT 1 FROM orders WHERE idempotency_scope = $1 AND idempotency_key = $2", [.uuid(scope), .text(idempotencyKey)])
-            .isEmpty
-    }
-
     public func created(scope: UUID, idempotencyKey: String) async throws -> (order: Order, requestHash: [UInt8]?)? {
         let rows = try await db.query(
             "SELECT \(OrderQueries.orderColumns), request_hash FROM orders WHERE idempotency_scope = $1 AND idempotency_key = $2",

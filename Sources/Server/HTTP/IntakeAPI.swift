@@ -54,10 +54,7 @@ public final class IntakeAPI: Sendable {
         self.settings = settings
         self.data = data
         dashboard = Dashboard(readiness: readiness, data: data)
-        self.idempotency = IdempotentRequests(
-            records: IdempotencyRecords(db: orders.db), inFlight: InFlightKeys(),
-            orderKeyUsed: { [history = orders.history] userID, key in try await history.isIdempotencyKeyUsed(scope: userID, idempotencyKey: key) },
-            logger: logger)
+        self.idempotency = IdempotentRequests(records: IdempotencyRecords(db: orders.db), inFlight: InFlightKeys(), logger: logger)
         self.logger = logger
         if let cache {
             // Stale entries are invalidated before the changing request is answered. A new

@@ -8,10 +8,6 @@ import Logging
 struct IdempotentRequests: Sendable {
     let records: IdempotencyRecords
     let inFlight: InFlightKeys
-    /// Whether an order was created with this user's key: an order's key is kept on its row
-    /// (written in its own transaction), every other POST's in `records`. A key is the user's,
-    /// whatever the route (API.md), so each store refuses a key the other holds.
-    let orderKeyUsed: @Sendable (_ userID: UUID, _ key: String) async throws -> Bool
     let logger: Logger
 
     /// For `POST /v1/orders`: refuses a key another POST of this user holds (`422`, or `409`
@@ -35,7 +31,10 @@ struct IdempotentRequests: Sendable {
             return JSONBody.response(data: data, status: status)
         }
         let hash = IdempotencyKey.requestHash(path: request.uri.path, body: body)
-        if try await orderKeyUsed(principal.userID, key.value) { throw Problem.idempotencyKeyReused }
+        // An order's key is kept on its row (written in its own transaction), every other
+        // POST's in `records`; a key is the user's whatever the route (API.md), so each
+        // refuses a key the other holds (`records.holder`, for orders too).
+        if try await records.holder(userID: principal.userID, key: key) == .order { throw Problem.idempotencyKeyReused }
         switch try await records.claim(userID: principal.userID, key: key, hash: hash) {
         case .existing(let record):
             guard record.requestHash == hash else { throw Problem.idempotencyKeyReused }
