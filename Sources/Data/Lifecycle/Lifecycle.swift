@@ -128,7 +128,9 @@ public struct Lifecycle: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let final = directory.appendingPathComponent("part-0.parquet")
             let temporary = directory.appendingPathComponent(".part-0.\(UUID().uuidString).parquet")
-            let fresh = "SELECT * FROM read_csv('\(csv.path)', header = false, auto_detect = false, allow_quoted_nulls = false, columns = {\(columns)})"
+            let fresh = "SELECT * FROM \(Self.readCSV(csv, columns: columns))"
+            let archivedIDs = "SELECT id FROM \(Self.readCSV(orders, columns: LifecycleQueries.orderColumns))"
+            let key = table == "orders" ? "id" : "order_id"
             var source = fresh
             if cold {
                 guard FileManager.default.fileExists(atPath: final.path) else {
@@ -138,14 +140,10 @@ public struct Lifecycle: Sendable {
                 }
                 // The rows that left Postgres, less any order the archive tables hold again
                 // (the file's own columns only: not `month` from its directory's name).
-                let key = table == "orders" ? "id" : "order_id"
-                let archivedIDs = "SELECT id FROM read_csv('\(orders.path)', header = false, auto_detect = false, allow_quoted_nulls = false, columns = {\(LifecycleQueries.orderColumns)})"
                 source = "\(fresh) UNION ALL SELECT * FROM read_parquet('\(final.path)', hive_partitioning = false) WHERE \(key) NOT IN (\(archivedIDs))"
             }
             // What the written file holds of the archive tables' rows: the cold pass compares it
             // with the rows it removes from Postgres.
-            let key = table == "orders" ? "id" : "order_id"
-            let archivedIDs = "SELECT id FROM read_csv('\(orders.path)', header = false, auto_detect = false, allow_quoted_nulls = false, columns = {\(LifecycleQueries.orderColumns)})"
             let sql = """
                 COPY (\(source)) TO '\(temporary.path)' (FORMAT parquet);
                 SELECT count(*) AS n FROM read_parquet('\(temporary.path)', hive_partitioning = false) WHERE \(key) IN (\(archivedIDs));
@@ -158,6 +156,11 @@ public struct Lifecycle: Sendable {
             if table == "orders" { count = written }
         }
         return count
+    }
+
+    /// DuckDB's reader of an exported CSV (no header, the columns as given, `""` a string).
+    static func readCSV(_ file: URL, columns: String) -> String {
+        "read_csv('\(file.path)', header = false, auto_detect = false, allow_quoted_nulls = false, columns = {\(columns)})"
     }
 
     /// `[first of month, first of next month)` in UTC.
