@@ -408,3 +408,33 @@ func passivateAll<A: VirtualActor>(_ registry: ActorRegistry<A>) async throws {
         return registry.activeCount == 0
     }
 }
+
+/// API.md: a request whose key created an order before gets it back "without running
+/// again". Whether it ran shows in the writer: a create that runs submits a write set (which
+/// the order row's unique key then refuses), a replay submits nothing.
+@Suite("Order service: keyed replays")
+struct KeyedReplayTests {
+    @Test func aReplayRunsNothing() async throws {
+        try await TestServices.withSchema(poolSize: 8) { db, _ in
+            try await Migrator(client: db).migrate([try RuntimeMigrations.set(), try DomainMigrations.set()])
+            let writer = GroupCommit(client: db)
+            let service = OrderService(db: db, groupCommit: writer)
+            try await withRunningServices([writer]) {
+                let product = try await service.createProduct(sku: "R", name: "R", price: Money("2.50")!, initialStock: 10, shards: 2)
+                let request = NewOrder(
+                    userID: UUID(), lines: [.init(productID: product.id, quantity: 2)], idempotencyKey: "replay-1", requestHash: [1, 2, 3])
+                let first = try await service.placeOrder(request)
+                #expect(!first.replayed)
+                let before = writer.transactionsCommitted
+                let replay = try await service.placeOrder(request)
+                #expect(replay.replayed && replay.order.id == first.order.id)
+                #expect(writer.transactionsCommitted == before, "the replay sent a transaction: it ran again")
+                var other = request
+                other.requestHash = [9]
+                await #expect(throws: DomainError.self) { _ = try await service.placeOrder(other) }
+                #expect(writer.transactionsCommitted == before)
+                #expect(try await service.product(product.id)?.available == 8, "the replays held nothing")
+            }
+        }
+    }
+}
