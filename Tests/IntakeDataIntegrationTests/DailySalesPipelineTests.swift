@@ -417,5 +417,29 @@ extension DataIntegrationTests {
                 #expect(try await h.platform.runs.createScheduled(pipeline: "daily_sales", date: try #require(LogicalDate("2026-11-28"))) == nil)
             }
         }
+
+        /// After three days without a process, the scheduler enqueues one job (for the oldest
+        /// missed slot) and waits for the next slot after its tick: that job runs every day
+        /// the outage skipped, up to yesterday, once each.
+        @Test func aScheduleJobAfterAnOutageRunsEveryMissedDay() async throws {
+            try await DataHarness.with { h in
+                let scheduler = JobScheduler(client: h.db, jobs: h.platform.periodicJobs)
+                // 2026-11-29 01:00Z: the next slot of `0 2 * * *` is 02:00Z that day.
+                let before = Date(timeIntervalSince1970: 1_795_910_400 + 3600)
+                try await scheduler.tick(now: before)
+                // 2026-12-02 01:00Z: the slots of the 29th, the 30th and the 1st went by.
+                let enqueued = try await scheduler.tick(now: before.addingTimeInterval(3 * 86_400))
+                #expect(enqueued.filter { $0 == EtlJobs.scheduleName }.count == 1)
+                try await withRunningServices([h.workQueue()]) {
+                    try await waitUntil("the missed days' runs finished") {
+                        let rows = try await h.db.query("SELECT count(*) AS n FROM etl_runs WHERE status IN ('succeeded', 'failed')")
+                        return try rows[0].decode("n", as: Int.self) >= 3
+                    }
+                }
+                let runs = try await h.db.query("SELECT logical_date::text AS d, trigger, status FROM etl_runs ORDER BY logical_date")
+                #expect(try runs.map { try $0.decode("d", as: String.self) } == ["2026-11-28", "2026-11-29", "2026-11-30"])
+                #expect(try runs.allSatisfy { try $0.decode("trigger", as: String.self) == "schedule" && $0.decode("status", as: String.self) == "succeeded" })
+            }
+        }
     }
 }
