@@ -38,5 +38,31 @@ extension DataIntegrationTests {
                 #expect(try await warehouse.read("SELECT count(*)::int8 AS total FROM information_schema.tables WHERE table_name = 'slow'", as: Total.self).first?.total == 0)
             }
         }
+
+        /// DATA.md: "until a load commits, the previous rows and file of that day stay whole".
+        /// The warehouse's swap is the commit; the lake's file is replaced after it
+        /// (`afterCommit`), never before: a hook that fails finds the change committed.
+        @Test func theLakeFileIsReplacedOnlyAfterTheWarehouseCommitted() async throws {
+            try await DataHarness.with { h in
+                let warehouse = h.platform.warehouse
+                try await warehouse.ensureExists()
+                struct Total: Decodable, Sendable { var total: Int64 }
+                struct HookFailed: Error {}
+                let committed = Shared(false)
+                do {
+                    _ = try await warehouse.write(
+                        "CREATE TABLE marker AS SELECT 1::int8 AS total; SELECT total FROM marker;", returning: Total.self, accept: { _ in },
+                        afterCommit: {
+                            committed.withLock { $0 = true }
+                            throw HookFailed()
+                        })
+                    Issue.record("the failing hook's error was lost")
+                } catch is HookFailed {}
+                #expect(committed.withLock { $0 })
+                let marker = try await warehouse.read(
+                    "SELECT count(*)::int8 AS total FROM information_schema.tables WHERE table_name = 'marker'", as: Total.self)
+                #expect(marker.first?.total == 1, "the warehouse had committed when the lake's file was to be replaced")
+            }
+        }
     }
 }
