@@ -6,14 +6,21 @@ extension UUID {
     /// signs or `0x`. Foundation's `init(uuidString:)` goes through `sscanf`, a visible share
     /// of an order's parsing (its product ids); this reads the bytes once.
     public init?(canonicalUTF8 text: some Collection<UInt8>) {
-        guard text.count == 36 else { return nil }
+        // Generic callers in other modules get this unspecialized: the bytes are read through
+        // contiguous storage (an order body's `ArraySlice`, a `String`'s UTF-8) in one
+        // non-generic loop instead of one protocol-witness call per byte.
+        let parsed = text.withContiguousStorageIfAvailable { Self.parseCanonical($0) } ?? Self.parseCanonical(Array(text))
+        guard let parsed else { return nil }
+        self.init(uuid: parsed)
+    }
+
+    private static func parseCanonical(_ bytes: some RandomAccessCollection<UInt8>) -> uuid_t? {
+        guard bytes.count == 36 else { return nil }
         var raw: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        let parsed = withUnsafeMutableBytes(of: &raw) { bytes -> Bool in
-            var position = 0
+        let parsed = withUnsafeMutableBytes(of: &raw) { out -> Bool in
             var index = 0
             var high: UInt8?
-            for character in text {
-                defer { position += 1 }
+            for (position, character) in bytes.enumerated() {
                 if position == 8 || position == 13 || position == 18 || position == 23 {
                     guard character == UInt8(ascii: "-") else { return false }
                     continue
@@ -26,7 +33,7 @@ extension UUID {
                 default: return false
                 }
                 if let first = high {
-                    bytes[index] = first << 4 | nibble
+                    out[index] = first << 4 | nibble
                     index += 1
                     high = nil
                 } else {
@@ -35,8 +42,7 @@ extension UUID {
             }
             return index == 16
         }
-        guard parsed else { return nil }
-        self.init(uuid: raw)
+        return parsed ? raw : nil
     }
 
     /// `init(canonicalUTF8:)` of a string.
