@@ -213,6 +213,7 @@ struct Load: AsyncParsableCommand {
         guard let value = DurationText.parse(text), value > .zero else {
             throw LoadError("\(flag): expected seconds (30) or a number with a unit (30s, 2m)")
         }
+        guard value <= .seconds(3650 * 86_400) else { throw LoadError("\(flag): at most 3650d (ten years)") }
         return value
     }
 }

@@ -19,6 +19,17 @@ import Testing
         #expect(DurationText.parse("1.5h") == nil)
     }
 
+    /// A unit that multiplies past `Int64` seconds used to trap (hostile review, session 12:
+    /// `--payment-ttl 2562047788015216h` killed `intake serve` with SIGILL); it saturates, so
+    /// the caller's bound rejects it with its own message.
+    @Test func hugeDurationsSaturateInsteadOfTrapping() {
+        #expect(DurationText.parse("2562047788015216h") == .seconds(Int64.max))
+        #expect(DurationText.parse("153722867280912931m") == .seconds(Int64.max))
+        #expect(DurationText.parse("106751991167301d") == .seconds(Int64.max))
+        #expect(DurationText.parse("\(Int64.max)s") == .seconds(Int64.max))
+        #expect(DurationText.parse("99999999999999999999s") == nil)
+    }
+
     @Test func jsonLogStringsAreEscaped() {
         var line = ""
         JSONLogHandler.appendString("quote\" back\\ new\nline \u{1}ctl é", to: &line)
