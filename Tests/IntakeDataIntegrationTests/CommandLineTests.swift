@@ -104,6 +104,18 @@ extension DataIntegrationTests {
                     #expect(refused.standardError.split(separator: "\n").count == 1, "\(statement): \(refused.standardError)")
                     #expect(refused.standardOutput.isEmpty)
                 }
+                // DuckDB keeps its spill directory writable after external access is off: a
+                // query that spilled once let a `COPY` write files there (hostile review,
+                // session 12). Read-only queries have no spill directory: too big for memory
+                // is an error, and nothing can be written.
+                let spill = try await Self.intake(
+                    ["warehouse", "sql", "SET memory_limit = '20MB'; SELECT count(*) FROM (SELECT i, md5(i::varchar) AS m FROM range(3000000) t(i) ORDER BY m)"],
+                    url: url, dataDirectory: directory)
+                #expect(spill.status != 0 && spill.standardError.split(separator: "\n").count == 1, "\(spill.standardError)")
+                let escaped = directory.appendingPathComponent("warehouse.duckdb.tmp/escaped.csv").path
+                let copy = try await Self.intake(["warehouse", "sql", "COPY (SELECT 1 AS x) TO '\(escaped)'"], url: url, dataDirectory: directory)
+                #expect(copy.status != 0)
+                #expect(!FileManager.default.fileExists(atPath: escaped))
                 let still = try await Self.intake(["warehouse", "sql", "SELECT count(*) AS n FROM daily_sales", "--format", "csv"], url: url, dataDirectory: directory)
                 #expect(still.standardOutput == "n\n3\n")
 

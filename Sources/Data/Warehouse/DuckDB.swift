@@ -74,7 +74,11 @@ public struct DuckDB: Sendable {
         var arguments = ["-no-init", "-bail", output.flag]
         if mode == .readOnly { arguments.append("-readonly") }
         arguments.append(database)
-        if mode == .readOnly { arguments += ["-c", "SET enable_external_access = false"] }
+        // Read-only: no spill directory first (DuckDB keeps its temp directory writable after
+        // external access is off, so a query that spilled once could `COPY` files into
+        // `<database>.tmp/`: hostile review, session 12), then no file outside the database.
+        // A query too big for memory fails with DuckDB's out-of-memory error instead.
+        if mode == .readOnly { arguments += ["-c", "SET temp_directory = ''", "-c", "SET enable_external_access = false"] }
         arguments += ["-c", sql]
         let result = try await Self.spawn(executable, arguments, niceness: background ? 10 : 0, timeLimit: timeLimit)
         guard result.status == 0 else {
