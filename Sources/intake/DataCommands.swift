@@ -84,6 +84,7 @@ struct EtlRunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            DuckDBSignals.killChildrenOnExit()
             let name = try pipelineName(pipeline)
             let day = try EtlRuns.validate(pipeline: name, date: date)
             let run = try await DataContext.with(connection) { context in
@@ -109,6 +110,7 @@ struct EtlBackfillCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            DuckDBSignals.killChildrenOnExit()
             let name = try pipelineName(pipeline)
             let first = try logicalDate(from, option: "--from")
             let last = try EtlRuns.validate(pipeline: name, date: to)
