@@ -129,6 +129,22 @@ import Testing
         #expect(JSONText.parseTimestamp("2026-11-29") == nil)
         #expect(JSONText.parseTimestamp("garbage") == nil)
     }
+
+    /// Fields out of range are errors, never rolled over into the next day or minute (hostile
+    /// review, session 12: `intake restore --target-time 2026-02-30T00:00:00Z` restored to
+    /// March 2nd).
+    @Test func timestampsOutOfRangeAreErrors() {
+        for text in [
+            "2026-02-30T00:00:00Z", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z",
+            "2026-01-00T00:00:00Z", "2026-11-29T24:00:00Z", "2026-11-29T11:60:00Z", "2026-11-29T11:37:60Z", "2026-11-29T11:37:00+25:00",
+            "2026-11-29T11:37:00+05:60",
+        ] {
+            #expect(JSONText.parseTimestamp(text) == nil, "\(text)")
+        }
+        #expect(JSONText.parseTimestamp("2028-02-29T23:59:59.999Z") != nil)
+        #expect(JSONText.parseTimestamp("2026-12-31T23:59:59+23:59") != nil)
+        #expect(PostgresTimestamp.parse("2026-11-29 10:40:00.123456+00") != nil)
+    }
 }
 
 @Suite struct BufferedSystemRandomTests {
