@@ -14,6 +14,27 @@ struct Intake: AsyncParsableCommand {
             Serve.self, Migrate.self, Admin.self, Load.self, Env.self, Pay.self, Etl.self, WarehouseCommand.self, Jobs.self, Check.self,
             Backup.self, Restore.self, LifecycleCommand.self, BenchFloor.self,
         ])
+
+    /// Refuses arguments that are not UTF-8 before parsing them: Swift reads `argv` with
+    /// invalid bytes replaced by U+FFFD, so `--password $'\xff\xfe…'` would silently become a
+    /// password that any eight invalid bytes match (hostile review, session 12).
+    static func main() async {
+        if let position = firstArgumentNotUTF8() {
+            FileHandle.standardError.write(Data("intake: argument \(position) is not valid UTF-8\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        await main(nil)
+    }
+
+    /// The position (1-based, after the program's name) of the first argument that is not UTF-8.
+    static func firstArgumentNotUTF8() -> Int? {
+        for position in 1..<Int(CommandLine.argc) {
+            guard let argument = CommandLine.unsafeArgv[position] else { continue }
+            let bytes = UnsafeRawBufferPointer(start: argument, count: strlen(argument))
+            if String(validating: bytes, as: UTF8.self) == nil { return position }
+        }
+        return nil
+    }
 }
 
 /// Options shared by every command that talks to Postgres and Redis.

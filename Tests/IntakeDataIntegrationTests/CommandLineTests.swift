@@ -16,9 +16,11 @@ extension DataIntegrationTests {
         }
 
         /// Starts `intake` with `arguments` against the database at `url`.
-        static func start(_ arguments: [String], url: String, dataDirectory: URL, extra: [String: String] = [:]) throws -> (Process, URL, URL) {
+        static func start(
+            _ arguments: [String], url: String, dataDirectory: URL, extra: [String: String] = [:], executable: URL = ServerProcess.binary()
+        ) throws -> (Process, URL, URL) {
             let process = Process()
-            process.executableURL = ServerProcess.binary()
+            process.executableURL = executable
             process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment
             environment["INTAKE_DATABASE_URL"] = url
@@ -78,6 +80,23 @@ extension DataIntegrationTests {
                 INSERT INTO order_items (order_id, product_id, shard, quantity, unit_price)
                 SELECT id, '00000000-0000-7000-8000-000000000001', 0, 1, 2.50 FROM o
                 """, [.text(day), .int(count)])
+        }
+
+        /// Arguments that are not UTF-8 are refused before anything runs: Swift would read them
+        /// with U+FFFD in place of the bad bytes, so `admin create --password <8 invalid
+        /// bytes>` made an admin whose password any eight invalid bytes matched (hostile
+        /// review, session 12).
+        @Test func argumentsThatAreNotUTF8AreRefused() async throws {
+            try await Self.withDatabase { url, db, directory in
+                // `sh` builds the argument from raw bytes; Foundation's `Process` takes only
+                // strings.
+                let script = #"exec "$0" admin create --email bytes@example.com --password "$(printf '\377\376\375\374\373\372\371\370')""#
+                let outcome = try await Self.wait(
+                    try Self.start(["-c", script, ServerProcess.binary().path], url: url, dataDirectory: directory, executable: URL(fileURLWithPath: "/bin/sh")))
+                #expect(outcome.status == 64)
+                #expect(outcome.standardError == "intake: argument 6 is not valid UTF-8\n")
+                #expect(try await db.query("SELECT 1 FROM users").isEmpty)
+            }
         }
 
         @Test func runsReadsAndRefuses() async throws {
