@@ -110,6 +110,9 @@ struct Load: AsyncParsableCommand {
             options.concurrency = concurrency
             options.mix = try OperationMix(parsing: mix)
             options.jsonPath = json
+            // Checked before the load: a run of minutes must not end in a report it cannot write.
+            if let json { try Self.checkWritable(json, flag: "--json") }
+            if let report { try Self.checkWritable(report, flag: "--report") }
             options.eventWait = try parse(eventWait, "--event-wait")
             options.progress = !quiet
             options.cpu = try cpu.map { try ProcessCPU(parsing: $0) }
@@ -189,12 +192,8 @@ struct Load: AsyncParsableCommand {
             await erase(madeFor, logger: logger)
             clients.forEach { $0() }
             print(report.text)
-            if let json {
-                try report.json().write(to: URL(fileURLWithPath: json))
-            }
-            if let page = self.report {
-                try Data(report.html().utf8).write(to: URL(fileURLWithPath: page))
-            }
+            if let json { try Self.write(try report.json(), to: json, flag: "--json") }
+            if let page = self.report { try Self.write(Data(report.html().utf8), to: page, flag: "--report") }
             if !report.verification.passed { throw ExitCode.failure }
         }
     }
@@ -206,6 +205,28 @@ struct Load: AsyncParsableCommand {
             try await admin.erase()
         } catch {
             logger.warning("could not erase the admin made for the run", metadata: ["email": "\(admin.email)", "error": "\(error)"])
+        }
+    }
+
+    /// `path`'s directory exists and takes files, and `path` is not a directory.
+    static func checkWritable(_ path: String, flag: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw LoadError("\(flag) \(path): no directory \(directory)")
+        }
+        guard FileManager.default.isWritableFile(atPath: directory) else { throw LoadError("\(flag) \(path): \(directory) is not writable") }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw LoadError("\(flag) \(path): is a directory")
+        }
+    }
+
+    static func write(_ data: Data, to path: String, flag: String) throws {
+        do {
+            try data.write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw LoadError("\(flag) \(path): could not write the report (\((error as NSError).localizedDescription))")
         }
     }
 

@@ -23,4 +23,20 @@ struct LoadCommandTests {
         #expect(lines.count == 1, "\(run.output)")
         #expect((lines.first ?? "").hasPrefix("intake: cannot reach http://127.0.0.1:\(port): connection refused"), "\(run.output)")
     }
+
+    /// A report path that cannot be written is refused before the load, not after minutes of
+    /// it with a raw Foundation error (hostile review, session 12).
+    @Test func anUnwritableReportPathIsRefusedBeforeTheRun() async throws {
+        let port = try LocalPorts.free()
+        for (flag, path, says) in [
+            ("--json", "/nonexistent-\(UUID().uuidString)/r.json", "no directory"), ("--report", NSTemporaryDirectory(), "is a directory"),
+        ] {
+            let run = try await IntakeCommand.run(
+                ["load", "--url", "http://127.0.0.1:\(port)", "--duration", "1", "--quiet", flag, path,
+                 "--database-url", try TestServices.databaseURL(), "--redis-url", try TestServices.redisURL()],
+                environment: [:], bare: true, timeout: .seconds(4))
+            #expect(run.status == 1)
+            #expect(run.output == "intake: \(flag) \(path): \(says)" + (says == "no directory" ? " \(URL(fileURLWithPath: path).deletingLastPathComponent().path)" : "") + "\n", "\(run.output)")
+        }
+    }
 }
