@@ -108,6 +108,8 @@ struct EtlBackfillCommand: AsyncParsableCommand {
     @Option(help: "First day, YYYY-MM-DD.") var from: String
     @Option(help: "Last day, YYYY-MM-DD (included).") var to: String
 
+    static let maximumDays: Int64 = 3653
+
     func run() async throws {
         try await reportingErrors {
             DuckDBSignals.killChildrenOnExit()
@@ -115,6 +117,11 @@ struct EtlBackfillCommand: AsyncParsableCommand {
             let first = try logicalDate(from, option: "--from")
             let last = try EtlRuns.validate(pipeline: name, date: to)
             guard first <= last else { throw ValidationError("--from \(from) is after --to \(to)") }
+            // One run per day, one after another: a range of centuries (a mistyped year) would
+            // queue runs for days on end. Ten years at a time is past any real backfill.
+            guard LogicalDate.count(from: first, through: last) <= Self.maximumDays else {
+                throw ValidationError("--from \(from) --to \(to): at most \(Self.maximumDays) days (ten years) per backfill")
+            }
             let failed = try await DataContext.with(connection) { context in
                 try await context.withWorkers {
                     var failed = 0

@@ -141,6 +141,11 @@ extension DataIntegrationTests {
                 let future = try await Self.intake(["etl", "run", "daily-sales", "--date", "2999-01-01"], url: url, dataDirectory: directory)
                 #expect(future.status != 0)
                 #expect(future.standardError.hasPrefix("intake: date:") && future.standardError.split(separator: "\n").count == 1, "\(future.standardError)")
+                // A mistyped year would queue a run per day for centuries (hostile review, session 12).
+                let centuries = try await Self.intake(["etl", "backfill", "daily-sales", "--from", "0001-01-01", "--to", "2026-11-01"], url: url, dataDirectory: directory)
+                #expect(centuries.status != 0)
+                #expect(centuries.standardError == "intake: --from 0001-01-01 --to 2026-11-01: at most 3653 days (ten years) per backfill\n")
+                #expect(try await db.query("SELECT 1 FROM etl_runs WHERE logical_date < '2000-01-01'").isEmpty)
 
                 // A run that fails prints its record and exits non-zero.
                 try await db.query("UPDATE orders SET amount = 3.00 WHERE id = (SELECT id FROM orders LIMIT 1)")

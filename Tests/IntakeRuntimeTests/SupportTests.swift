@@ -119,6 +119,17 @@ import Testing
         #expect(Set((0..<1000).map { _ in UUIDv7.make() }).count == 1000)
     }
 
+    /// A Redis URL whose port no socket can have is a configuration error at once, as a
+    /// Postgres URL's is, not a server that starts and retries a connection forever (hostile
+    /// review, session 12).
+    @Test func redisURLsNeedAPortInRange() throws {
+        for url in ["redis://127.0.0.1:99999/0", "redis://127.0.0.1:0/0"] {
+            #expect(throws: RedisError.self, "\(url)") { try RedisConfiguration(url: url) }
+        }
+        #expect(try RedisConfiguration(url: "redis://127.0.0.1:65535/2").port == 65_535)
+        #expect(try RedisConfiguration(url: "redis://cache").port == 6379)
+    }
+
     /// RFC 3339 needs the offset: a bare local time would silently be read as UTC.
     @Test func timestampsNeedTheirOffset() throws {
         #expect(JSONText.parseTimestamp("2026-11-29T10:40:00Z") != nil)

@@ -28,6 +28,9 @@ public struct RedisConfiguration: Sendable {
             }
             database = number
         }
+        if let port = components.port, !(1...65_535).contains(port) {
+            throw RedisError(code: .invalidConfiguration, message: "invalid Redis URL \(URLRedaction.redact(url)): port \(port) is not in 1...65535")
+        }
         guard poolSize > 0 else {
             throw RedisError(code: .invalidConfiguration, message: "pool size must be at least 1, got \(poolSize)")
         }
