@@ -12,9 +12,15 @@ import Synchronization
 public struct DuckDB: Sendable {
     /// The CLI binary.
     public let executable: String
+    /// The longest a `background` call (a pipeline or lifecycle step) may run before it is
+    /// killed and fails (`DataError.timeout`), so that a DuckDB that hangs fails its step —
+    /// retried, then failed — instead of holding a run `running` forever. Default 30 minutes:
+    /// a day of 1M orders takes seconds (BENCHMARKS.md).
+    public let backgroundTimeLimit: Duration
 
-    public init(executable: String) {
+    public init(executable: String, backgroundTimeLimit: Duration = .seconds(1800)) {
         self.executable = executable
+        self.backgroundTimeLimit = backgroundTimeLimit
     }
 
     /// The binary Intake uses: `INTAKE_DUCKDB` (or `explicit`), then the project's venv
@@ -65,7 +71,8 @@ public struct DuckDB: Sendable {
     /// `background` work (the pipeline's steps) runs at a lower CPU priority (nice 10), so that
     /// a run gives way to order intake on a busy machine; reads answer at normal priority.
     ///
-    /// `timeLimit`: past it the process is killed and the call fails (`DataError.timeout`).
+    /// `timeLimit`: past it the process is killed and the call fails (`DataError.timeout`);
+    /// `background` calls default to `backgroundTimeLimit`.
     /// A cancelled caller kills it too: no `duckdb` outlives the work that asked for it.
     public func run(
         _ sql: String, database: String = ":memory:", mode: Mode = .readWrite, output: OutputMode = .json, background: Bool = false,
@@ -80,7 +87,8 @@ public struct DuckDB: Sendable {
         // A query too big for memory fails with DuckDB's out-of-memory error instead.
         if mode == .readOnly { arguments += ["-c", "SET temp_directory = ''", "-c", "SET enable_external_access = false"] }
         arguments += ["-c", sql]
-        let result = try await Self.spawn(executable, arguments, niceness: background ? 10 : 0, timeLimit: timeLimit)
+        let result = try await Self.spawn(
+            executable, arguments, niceness: background ? 10 : 0, timeLimit: timeLimit ?? (background ? backgroundTimeLimit : nil))
         guard result.status == 0 else {
             let message = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
             throw DataError(code: .duckdb, message: message.isEmpty ? "duckdb exited with status \(result.status)" : message)
