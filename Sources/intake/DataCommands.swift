@@ -228,7 +228,10 @@ struct WarehouseSQL: AsyncParsableCommand {
             let settings = try configuration.dataSettings()
             let duckdb = try DuckDB.locate(explicit: settings.duckdbPath)
             let warehouse = ReadOnlyWarehouse(path: settings.warehousePath, duckdb: duckdb)
-            print(try await warehouse.query(sql, format: mode, timeLimit: .seconds(timeout)), terminator: "")
+            // Streamed: DuckDB writes the rows to standard output itself (a 500 MB result held
+            // 1 GB in intake when it was read back first: hostile review, session 12).
+            fflush(nil)
+            _ = try await warehouse.query(sql, format: mode, timeLimit: .seconds(timeout), streamingTo: FileHandle.standardOutput)
         }
     }
 }

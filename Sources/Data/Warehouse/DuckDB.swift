@@ -72,11 +72,12 @@ public struct DuckDB: Sendable {
     /// a run gives way to order intake on a busy machine; reads answer at normal priority.
     ///
     /// `timeLimit`: past it the process is killed and the call fails (`DataError.timeout`);
-    /// `background` calls default to `backgroundTimeLimit`.
+    /// `background` calls default to `backgroundTimeLimit`. With `streamingTo`, what DuckDB
+    /// prints goes straight there and the call returns "".
     /// A cancelled caller kills it too: no `duckdb` outlives the work that asked for it.
     public func run(
         _ sql: String, database: String = ":memory:", mode: Mode = .readWrite, output: OutputMode = .json, background: Bool = false,
-        timeLimit: Duration? = nil
+        timeLimit: Duration? = nil, streamingTo destination: FileHandle? = nil
     ) async throws -> String {
         var arguments = ["-no-init", "-bail", output.flag]
         if mode == .readOnly { arguments.append("-readonly") }
@@ -88,7 +89,8 @@ public struct DuckDB: Sendable {
         if mode == .readOnly { arguments += ["-c", "SET temp_directory = ''", "-c", "SET enable_external_access = false"] }
         arguments += ["-c", sql]
         let result = try await Self.spawn(
-            executable, arguments, niceness: background ? 10 : 0, timeLimit: timeLimit ?? (background ? backgroundTimeLimit : nil))
+            executable, arguments, niceness: background ? 10 : 0, timeLimit: timeLimit ?? (background ? backgroundTimeLimit : nil),
+            streamingTo: destination)
         guard result.status == 0 else {
             let message = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
             throw DataError(code: .duckdb, message: message.isEmpty ? "duckdb exited with status \(result.status)" : message)
@@ -175,7 +177,11 @@ public struct DuckDB: Sendable {
 
     /// Starts the process and waits for it off the cooperative pool (the termination handler
     /// resumes the caller). Killed when the caller is cancelled or `timeLimit` passes.
-    static func spawn(_ executable: String, _ arguments: [String], niceness: Int32 = 0, timeLimit: Duration? = nil) async throws -> Result {
+    /// `streamingTo`: the process writes its standard output there directly (nothing is kept:
+    /// the result's `standardOutput` is empty), so a result of any size costs no memory here.
+    static func spawn(
+        _ executable: String, _ arguments: [String], niceness: Int32 = 0, timeLimit: Duration? = nil, streamingTo destination: FileHandle? = nil
+    ) async throws -> Result {
         let directory = NSTemporaryDirectory()
         let token = UUID().uuidString
         let outPath = directory + "intake-duckdb-\(token).out"
@@ -193,7 +199,7 @@ public struct DuckDB: Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
+        process.standardOutput = destination ?? out
         process.standardError = err
         let child = Child()
         let status: Int32 = try await withTaskCancellationHandler {
@@ -247,7 +253,7 @@ public struct DuckDB: Sendable {
             try out.close()
             try err.close()
             return Result(
-                status: status, standardOutput: try String(contentsOfFile: outPath, encoding: .utf8),
+                status: status, standardOutput: destination == nil ? try String(contentsOfFile: outPath, encoding: .utf8) : "",
                 standardError: try String(contentsOfFile: errPath, encoding: .utf8))
         } catch {
             throw DataError(code: .storage, message: "cannot read duckdb's output: \(error.localizedDescription)")

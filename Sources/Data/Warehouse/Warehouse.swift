@@ -145,12 +145,16 @@ public struct ReadOnlyWarehouse: Sendable {
         }
     }
 
-    /// `read`, printed by DuckDB in `format` (for the CLI); stopped after `timeLimit`.
-    public func query(_ sql: String, format: DuckDB.OutputMode = .box, timeLimit: Duration? = nil) async throws -> String {
+    /// `read`, printed by DuckDB in `format` (for the CLI); stopped after `timeLimit`. With
+    /// `streamingTo`, printed straight there (a result of any size, no memory held here) and
+    /// "" returned.
+    public func query(
+        _ sql: String, format: DuckDB.OutputMode = .box, timeLimit: Duration? = nil, streamingTo destination: FileHandle? = nil
+    ) async throws -> String {
         try Self.refuseDotCommands(sql)
         try requireFile()
         do {
-            return try await duckdb.run(sql, database: path.path, mode: .readOnly, output: format, timeLimit: timeLimit)
+            return try await duckdb.run(sql, database: path.path, mode: .readOnly, output: format, timeLimit: timeLimit, streamingTo: destination)
         } catch let error as DataError where error.code == .duckdb {
             throw Self.classify(error)
         }
