@@ -5,6 +5,23 @@ import Testing
 
 @Suite("Embedded Postgres and Redis", .serialized)
 struct EmbeddedServersTests {
+    /// A data directory too long for the private socket's path is refused before initdb, in
+    /// one message that names the cause, instead of `pg_ctl`'s "could not start server" with
+    /// the reason only in the server's log (hostile review, session 12).
+    @Test func aDataDirectoryTooLongForTheSocketIsRefusedUpFront() async throws {
+        let parent = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-long-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let dataDirectory = parent.appendingPathComponent(String(repeating: "d", count: 80))
+        do {
+            _ = try await EmbeddedPostgres.start(dataDirectory: dataDirectory)
+            Issue.record("a data directory of \(dataDirectory.path.utf8.count) bytes started")
+        } catch let error as EmbeddedError {
+            #expect(error.code == .dataDirectory)
+            #expect(error.description.contains("too long for the embedded Postgres's Unix socket"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("postgres/data/PG_VERSION").path))
+    }
+
     @Test func startStopStartKeepsData() async throws {
         let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory())
             .appendingPathComponent("intake-embedded-\(UUID().uuidString)")

@@ -34,6 +34,9 @@ public struct EmbeddedPostgres: Sendable {
     /// `port`: nil picks a free one; a restart that clients must find again passes the old one.
     /// `backups`: a pgBackRest repository directory; the cluster then archives its WAL there
     /// continuously (`archive_timeout` 60 s) and `backRest` drives backups and restores.
+    /// `sun_path` holds 108 bytes on Linux, its terminating NUL included.
+    static let maximumSocketPathLength = 107
+
     public static func start(
         dataDirectory: URL, port: Int? = nil, backups: URL? = nil, logger: Logger = Logger(label: "intake.embedded")
     ) async throws -> EmbeddedPostgres {
@@ -45,6 +48,16 @@ public struct EmbeddedPostgres: Sendable {
         let pgdata = directory.appendingPathComponent("data")
         let pgCtl = bin.appendingPathComponent("pg_ctl").path
 
+        // The private socket (`<server dir>/socket/.s.PGSQL.<port>`, any port) must fit a Unix socket
+        // address (108 bytes with its NUL); past it `pg_ctl` fails with "could not start
+        // server" and the cause only in the server's log (hostile review, session 12).
+        let socketPath = directory.appendingPathComponent("socket/.s.PGSQL.65535").path
+        guard socketPath.utf8.count <= Self.maximumSocketPathLength else {
+            throw EmbeddedError(
+                code: .dataDirectory,
+                message: "the data directory \(dataDirectory.path) is too long for the embedded Postgres's Unix socket "
+                    + "(\(socketPath.utf8.count) bytes in \(socketPath), at most \(Self.maximumSocketPathLength)): choose a shorter INTAKE_DATA_DIR")
+        }
         if !FileManager.default.fileExists(atPath: pgdata.appendingPathComponent("PG_VERSION").path) {
             try await initialize(pgdata, in: directory, bin: bin, password: password, runAs: runAs, logger: logger)
         }
