@@ -154,4 +154,18 @@ struct ReservationStateMachineTests {
             _ = m.start()  // twice
         }
     }
+
+    /// After the rows refused a write as stale, the rows read back decide: a product they
+    /// hold too few units of is the shortage the order is refused for (409), named; with
+    /// enough units everywhere, none is (the order is reserved again, then 503 if others keep
+    /// taking them first).
+    @Test func theRowsReadBackNameTheShortProduct() {
+        let lines = [
+            Reservation.Line(productID: p, quantity: 2, shardOrder: [0, 1]), Reservation.Line(productID: q, quantity: 3, shardOrder: [0]),
+        ]
+        #expect(ShardReserver.shortProduct(lines, available: [p: 2, q: 3]) == nil)
+        #expect(ShardReserver.shortProduct(lines, available: [p: 5, q: 2]) == q)
+        #expect(ShardReserver.shortProduct(lines, available: [p: 1, q: 0]) == p)
+        #expect(ShardReserver.shortProduct(lines, available: [p: 9]) == q, "a product without rows has no units")
+    }
 }

@@ -88,10 +88,22 @@ struct ShardReserver {
                 // The rows' checks refused the write: another process took units this copy
                 // still counted (in one process the copy is exact and never over-counts, so
                 // this never runs there). Read the rows back and reserve again.
-                if let error = failure as? PostgresError, Self.provesStale(error), staleWrites < Self.staleRetries {
+                if let error = failure as? PostgresError, Self.provesStale(error) {
+                    // Decided on the rows just read: a product they hold too few units of is
+                    // a shortage (409), whatever this copy counted. Otherwise the units are
+                    // there and another process keeps taking them first: reserve again, a
+                    // bounded number of times, then answer "overloaded" (503, retry) — never
+                    // the row check's error itself (hostile review, session 12: a 500 with
+                    // two processes contending for the last units of 64-shard products).
+                    let available = try await readBack(lines)
+                    if let short = Self.shortProduct(lines, available: available) {
+                        throw shortage(short, available[short] ?? 0)
+                    }
+                    guard staleWrites < Self.staleRetries else {
+                        throw RuntimeError(code: .overloaded, message: "the stock of this order is contended by another process; try again")
+                    }
                     staleWrites += 1
                     failure = nil
-                    try await readBack(lines)
                     machine = Reservation.StateMachine(lines: lines)
                     action = machine.start()
                     continue
@@ -102,6 +114,14 @@ struct ShardReserver {
                 throw OutcomeUnknown(underlying: failure ?? RuntimeError(code: .shutDown, message: "a commit's outcome is unknown"))
             }
         }
+    }
+
+    /// The first of `lines`' products whose rows hold fewer units than the order asks for it
+    /// (`available`: units per product, over all its shards).
+    static func shortProduct(_ lines: [Reservation.Line], available: [UUID: Int]) -> UUID? {
+        var wanted: [UUID: Int] = [:]
+        for line in lines { wanted[line.productID, default: 0] += line.quantity }
+        return lines.lazy.map(\.productID).first { (available[$0] ?? 0) < (wanted[$0] ?? 0) }
     }
 
     /// Reservations whose write the rows refused as stale are tried again this many times.
@@ -117,7 +137,9 @@ struct ShardReserver {
     /// through the writer so that each shard can tell which of this process's changes the
     /// read saw (`StockShard.resync`). Shards not active load their rows when they next
     /// activate.
-    private func readBack(_ lines: [Reservation.Line]) async throws {
+    /// Returns the units available per product in the rows read (all their shards).
+    @discardableResult
+    private func readBack(_ lines: [Reservation.Line]) async throws -> [UUID: Int] {
         let keys = Set(lines.flatMap { line in line.shardOrder.map { ShardKey(productID: line.productID, shard: $0) } }).filter(shards.isActive)
         // Every shard that began a resync ends it (applied or abandoned) and is unpinned,
         // whatever fails: a resync left begun would keep its shard logging changes for good.
@@ -125,6 +147,7 @@ struct ShardReserver {
         defer { begun.forEach(shards.unpin) }
         let transaction: Int
         var figures: [ShardKey: (available: Int, reserved: Int)] = [:]
+        var totals: [UUID: Int] = [:]
         do {
             for key in keys {
                 try shards.pin(key)
@@ -139,7 +162,9 @@ struct ShardReserver {
             transaction = receipt.transaction
             for row in receipt.rows.first.map(Array.init) ?? [] {
                 let key = ShardKey(productID: try row.decode("product_id"), shard: Int(try row.decode("shard", as: Int32.self)))
-                figures[key] = (Int(try row.decode("available", as: Int32.self)), Int(try row.decode("reserved", as: Int32.self)))
+                let figure = (available: Int(try row.decode("available", as: Int32.self)), reserved: Int(try row.decode("reserved", as: Int32.self)))
+                figures[key] = figure
+                totals[key.productID, default: 0] += figure.available
             }
         } catch {
             for key in begun { await shards.deliverNow(.abandonResync, to: key) }
@@ -152,6 +177,7 @@ struct ShardReserver {
                 await shards.deliverNow(.abandonResync, to: key)
             }
         }
+        return totals
     }
 
     private func giveBack(_ holds: [Reservation.Hold]) {
