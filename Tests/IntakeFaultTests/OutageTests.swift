@@ -85,8 +85,10 @@ struct OutageTests {
                     #expect(status == 200, "product reads go on without Redis: \(body)")
                 }
                 // A health probe that sends a credential along is not asked to prove it.
-                let health = try await TestHTTP.get(base + "/healthz", headers: [("Authorization", "Bearer \(token)")])
-                #expect(health.status == 200, "\(health.body)")
+                for path in ["/healthz", "/healthz/", "/metrics"] {
+                    let health = try await TestHTTP.get(base + path, headers: [("Authorization", "Bearer \(token)")])
+                    #expect(health.status == 200, "\(path): \(health.body)")
+                }
                 let (ready, readiness) = await Self.get(base + "/readyz")
                 #expect(ready == 503)
                 #expect(readiness.contains("redis") && readiness.contains("down"), "\(readiness)")

@@ -82,8 +82,12 @@ public final class IntakeAPI: Sendable {
         router.add(middleware: BodyLimitMiddleware())
         let table = RouteTable()
         router.add(middleware: MethodNotAllowedMiddleware(table: table))
-        router.add(middleware: AuthenticationMiddleware(tokens: tokens, sessions: sessions))
+        // Operations routes answer whoever asks and never look at a credential sent along (a
+        // health probe stays `200` while Redis, which session checks need, is down): added
+        // before authentication, which Hummingbird applies only to routes added after it —
+        // whatever spelling of the path the router matches (`/healthz/` too).
         OperationsRoutes(readiness: readiness).add(to: router)
+        router.add(middleware: AuthenticationMiddleware(tokens: tokens, sessions: sessions))
         let v1 = router.group("v1")
         let reads = CachedReads(cache: cache)
         let signIn = SignIn(users: users, sessions: sessions, tokens: tokens, passwords: passwords)

@@ -5,10 +5,6 @@ import Hummingbird
 struct OperationsRoutes<Context: IntakeContext> {
     let readiness: Readiness
 
-    /// Paths that answer whoever asks: a credential sent along is not looked at (a health
-    /// probe stays `200` while Redis, which session checks need, is down).
-    static var anonymousPaths: Set<String> { OperationsPaths.anonymous }
-
     func add(to router: Router<Context>) {
         router.get("healthz") { _, _ in try JSONBody.response(["status": "ok"]) }
         router.get("readyz") { _, _ in
@@ -31,9 +27,4 @@ struct OperationsRoutes<Context: IntakeContext> {
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: try reference.get())))
         }
     }
-}
-
-/// `OperationsRoutes.anonymousPaths`, stored once (a generic type cannot store it).
-enum OperationsPaths {
-    static let anonymous: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.yaml", "/docs"]
 }
