@@ -9,12 +9,19 @@ import Testing
 func withOrderService<T>(
     paymentTTL: Duration = .seconds(900), ioTimeout: Duration = .seconds(60), _ body: (OrderService, PostgresClient) async throws -> T
 ) async throws -> T {
+    try await withOrderService(settings: .init(paymentTTL: paymentTTL), ioTimeout: ioTimeout) { service, _, db in try await body(service, db) }
+}
+
+/// `withOrderService` with the service's settings given whole, and its writer for the body.
+func withOrderService<T>(
+    settings: OrderService.Settings, ioTimeout: Duration = .seconds(60), _ body: (OrderService, GroupCommit, PostgresClient) async throws -> T
+) async throws -> T {
     try await TestServices.withSchema(poolSize: 8, ioTimeout: ioTimeout) { db, _ in
         try await Migrator(client: db).migrate([try RuntimeMigrations.set(), try DomainMigrations.set()])
         let writer = GroupCommit(client: db)
-        let service = OrderService(db: db, groupCommit: writer, settings: .init(paymentTTL: paymentTTL))
+        let service = OrderService(db: db, groupCommit: writer, settings: settings)
         return try await withRunningServices([writer]) {
-            try await body(service, db)
+            try await body(service, writer, db)
         }
     }
 }
@@ -415,28 +422,23 @@ func passivateAll<A: VirtualActor>(_ registry: ActorRegistry<A>) async throws {
 @Suite("Order service: keyed replays")
 struct KeyedReplayTests {
     @Test func aReplayRunsNothing() async throws {
-        try await TestServices.withSchema(poolSize: 8) { db, _ in
-            try await Migrator(client: db).migrate([try RuntimeMigrations.set(), try DomainMigrations.set()])
-            let writer = GroupCommit(client: db)
-            // The inventory window's flush would be a transaction of its own: held off past
-            // the test, so that every transaction counted is a create's.
-            let service = OrderService(db: db, groupCommit: writer, settings: .init(inventoryUpdateWindow: .seconds(3600)))
-            try await withRunningServices([writer]) {
-                let product = try await service.createProduct(sku: "R", name: "R", price: Money("2.50")!, initialStock: 10, shards: 2)
-                let request = NewOrder(
-                    userID: UUID(), lines: [.init(productID: product.id, quantity: 2)], idempotencyKey: "replay-1", requestHash: [1, 2, 3])
-                let first = try await service.placeOrder(request)
-                #expect(!first.replayed)
-                let before = writer.transactionsCommitted
-                let replay = try await service.placeOrder(request)
-                #expect(replay.replayed && replay.order.id == first.order.id)
-                #expect(writer.transactionsCommitted == before, "the replay sent a transaction: it ran again")
-                var other = request
-                other.requestHash = [9]
-                await #expect(throws: DomainError.self) { _ = try await service.placeOrder(other) }
-                #expect(writer.transactionsCommitted == before)
-                #expect(try await service.product(product.id)?.available == 8, "the replays held nothing")
-            }
+        // The inventory window's flush would be a transaction of its own: held off past the
+        // test, so that every transaction counted is a create's.
+        try await withOrderService(settings: .init(inventoryUpdateWindow: .seconds(3600))) { service, writer, _ in
+            let product = try await service.createProduct(sku: "R", name: "R", price: Money("2.50")!, initialStock: 10, shards: 2)
+            let request = NewOrder(
+                userID: UUID(), lines: [.init(productID: product.id, quantity: 2)], idempotencyKey: "replay-1", requestHash: [1, 2, 3])
+            let first = try await service.placeOrder(request)
+            #expect(!first.replayed)
+            let before = writer.transactionsCommitted
+            let replay = try await service.placeOrder(request)
+            #expect(replay.replayed && replay.order.id == first.order.id)
+            #expect(writer.transactionsCommitted == before, "the replay sent a transaction: it ran again")
+            var other = request
+            other.requestHash = [9]
+            await #expect(throws: DomainError.self) { _ = try await service.placeOrder(other) }
+            #expect(writer.transactionsCommitted == before)
+            #expect(try await service.product(product.id)?.available == 8, "the replays held nothing")
         }
     }
 }
