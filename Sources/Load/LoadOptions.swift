@@ -46,7 +46,7 @@ public struct LoadOptions: Sendable {
 
     public func validate() throws(LoadError) {
         if mode == .http {
-            guard let url = URL(string: url), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            guard BaseURL.isHTTP(url) else {
                 throw LoadError("--url: \(self.url) is not an http:// or https:// URL")
             }
             guard adminEmail != nil, adminPassword != nil else {

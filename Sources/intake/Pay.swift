@@ -53,8 +53,7 @@ struct Pay: AsyncParsableCommand {
                           "amount": paid, "status": status]
             let body = [UInt8](try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]))
             let base = url ?? instance?.owner.httpURL ?? "http://127.0.0.1:8080"
-            guard let parsed = URLComponents(string: base), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host?.isEmpty == false
-            else { throw ValidationError("--url \(base): expected http://host:port or https://host:port") }
+            guard BaseURL.isHTTP(base) else { throw ValidationError("--url \(base): expected http://host:port or https://host:port") }
             var request = HTTPClientRequest(url: base + "/v1/payments/webhook")
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
