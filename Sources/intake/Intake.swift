@@ -23,7 +23,25 @@ struct Intake: AsyncParsableCommand {
             FileHandle.standardError.write(Data("intake: argument \(position) is not valid UTF-8\n".utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
+        if let unknown = unknownHelpTopic(Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data("intake: no such command: \(unknown) (see 'intake --help')\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
         await main(nil)
+    }
+
+    /// `intake help a b …` names a command path; ArgumentParser prints the root help and
+    /// exits 0 for a path that names nothing, which a script cannot tell from success.
+    /// The whole path that does not resolve, or nil.
+    static func unknownHelpTopic(_ arguments: [String]) -> String? {
+        guard arguments.first == "help", arguments.count > 1 else { return nil }
+        var command: any ParsableCommand.Type = Intake.self
+        for name in arguments.dropFirst() where !name.hasPrefix("-") {
+            let next = command.configuration.subcommands.first { $0._commandName == name }
+            guard let next else { return arguments.dropFirst().joined(separator: " ") }
+            command = next
+        }
+        return nil
     }
 
     /// The position (1-based, after the program's name) of the first argument that is not UTF-8.

@@ -99,6 +99,21 @@ extension DataIntegrationTests {
             }
         }
 
+        /// `intake help <path>` for a path that names no command is an error a script can
+        /// see, not the root help and exit 0; a real path still prints its help.
+        @Test func helpForAnUnknownCommandIsAnError() async throws {
+            try await Self.withDatabase { url, _, directory in
+                let unknown = try await Self.intake(["help", "frob"], url: url, dataDirectory: directory)
+                #expect(unknown.status == 64)
+                #expect(unknown.standardError == "intake: no such command: frob (see 'intake --help')\n")
+                let nested = try await Self.intake(["help", "etl", "frob"], url: url, dataDirectory: directory)
+                #expect(nested.status == 64)
+                let known = try await Self.intake(["help", "etl", "run"], url: url, dataDirectory: directory)
+                #expect(known.status == 0)
+                #expect(known.standardOutput.contains("USAGE: intake etl run"))
+            }
+        }
+
         @Test func runsReadsAndRefuses() async throws {
             try await Self.withDatabase { url, db, directory in
                 try await Self.seed(db, day: "2026-11-20", count: 30)
