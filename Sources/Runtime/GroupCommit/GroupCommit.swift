@@ -160,12 +160,12 @@ public final class GroupCommit: Service, Sendable {
 
     private func writeAvailableBatches() async {
         while true {
-            let batch = state.withLock { state -> [(StateMachine.ID, Waiter)]? in
+            let batch = state.withLock { state -> [Waiter]? in
                 guard let ids = state.machine.nextBatch() else { return nil }
-                return ids.compactMap { id in state.waiting.removeValue(forKey: id).map { (id, $0) } }
+                return ids.compactMap { state.waiting.removeValue(forKey: $0) }
             }
             guard let batch else { return }
-            await commit(batch.map(\.1))
+            await commit(batch)
             state.withLock { $0.machine.batchFinished() }
         }
     }
@@ -207,9 +207,10 @@ public final class GroupCommit: Service, Sendable {
                 commitLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
                 batchSize.record(remaining.count)
                 var offset = merged.count
-                for notification in local {
-                    let rows = remaining.flatMap { $0.writeSet.rows.lazy.filter { $0.template == notification.template }.map(\.values) }
-                    if !rows.isEmpty { await deliver(notification, rows: rows) }
+                for notification in local where remaining.contains(where: { $0.writeSet.rows.contains { $0.template == notification.template } }) {
+                    await deliver(notification) {
+                        remaining.flatMap { $0.writeSet.rows.lazy.filter { $0.template == notification.template }.map(\.values) }
+                    }
                 }
                 for waiter in remaining {
                     let count = waiter.writeSet.statements.count
@@ -250,10 +251,10 @@ public final class GroupCommit: Service, Sendable {
     /// `notification` for a committed batch: in memory while its receiver is still here,
     /// otherwise as the NOTIFY the batch left out. Failing that, the receiver's own poll finds
     /// the commit (a wake-up carries no state of its own).
-    private func deliver(_ notification: LocalNotification, rows: [[PostgresValue]]) async {
+    private func deliver(_ notification: LocalNotification, rows: () -> [[PostgresValue]]) async {
         if notification.isReceivedHere() { return notification.deliver() }
         do {
-            _ = try await client.pipeline([notification.template.statement(for: rows)])
+            _ = try await client.pipeline([notification.template.statement(for: rows())])
         } catch {
             logger.warning("a notification left out of a batch could not be sent", metadata: ["error": "\(error)"])
         }
@@ -264,9 +265,10 @@ public final class GroupCommit: Service, Sendable {
     /// appear; rows of the `leftOut` templates (delivered in memory) are dropped.
     static func mergedStatements(_ batch: [WriteSet], leavingOut leftOut: Set<BatchedStatement> = []) -> [PostgresStatement] {
         // A batch has a handful of templates: found by a scan (equal templates compare their
-        // cached hashes first) rather than hashed once per row.
+        // cached hashes first) rather than hashed once per row. Each row's values go straight
+        // into its template's columns: the arrays sent as parameters.
         var order: [BatchedStatement] = []
-        var rows: [[[PostgresValue]]] = []
+        var columns: [[[PostgresValue]]] = []
         var coalesced: [Set<PostgresValue>] = []
         for writeSet in batch {
             for row in writeSet.rows where leftOut.isEmpty || !leftOut.contains(row.template) {
@@ -276,14 +278,14 @@ public final class GroupCommit: Service, Sendable {
                 } else {
                     index = order.count
                     order.append(row.template)
-                    rows.append([])
+                    columns.append(Array(repeating: [], count: row.template.columns))
                     coalesced.append([])
                 }
                 if let column = row.template.coalescingColumn, !coalesced[index].insert(row.values[column]).inserted { continue }
-                rows[index].append(row.values)
+                for (column, value) in row.values.enumerated() { columns[index][column].append(value) }
             }
         }
-        return fused(Array(zip(order, rows)))
+        return fused(zip(order, columns).map { (template: $0, parameters: $1.map(PostgresValue.array)) })
     }
 
     /// The merged statements, the fusable ones (`BatchedStatement.Fusion`) as one statement
@@ -295,17 +297,17 @@ public final class GroupCommit: Service, Sendable {
     /// `es_auxmodifytables`, built with `lcons`), so they run — and the first that fails
     /// names the error — in template order, as separate statements did. Not a documented
     /// guarantee; nothing depends on it but which of two errors a write set reports.
-    static func fused(_ merged: [(template: BatchedStatement, rows: [[PostgresValue]])]) -> [PostgresStatement] {
+    static func fused(_ merged: [(template: BatchedStatement, parameters: [PostgresValue])]) -> [PostgresStatement] {
         let modifications = merged.indices.filter { merged[$0].template.fusion == .modification }
         let result = merged.indices.first { merged[$0].template.fusion == .result }
         let parts = modifications + (result.map { [$0] } ?? [])
-        guard parts.count >= 2, let first = parts.min() else { return merged.map { $0.template.statement(for: $0.rows) } }
+        guard parts.count >= 2, let first = parts.min() else { return merged.map { PostgresStatement($0.template.sql, $0.parameters) } }
         var parameters: [PostgresValue] = []
-        for index in parts { parameters += merged[index].template.parameters(for: merged[index].rows) }
+        for index in parts { parameters += merged[index].parameters }
         let sql = fusedSQL(modifications: modifications.map { merged[$0].template }, result: result.map { merged[$0].template })
         var statements: [PostgresStatement] = []
         for index in merged.indices where index == first || !parts.contains(index) {
-            statements.append(index == first ? PostgresStatement(sql, parameters) : merged[index].template.statement(for: merged[index].rows))
+            statements.append(index == first ? PostgresStatement(sql, parameters) : PostgresStatement(merged[index].template.sql, merged[index].parameters))
         }
         return statements
     }

@@ -124,7 +124,7 @@ private struct BinaryArrayWriter {
         bytes.reserveCapacity(bytes.count + values.count * 24)
         for value in values {
             let start = bytes.count
-            bytes.append(contentsOf: [0, 0, 0, 0])
+            bytes.append(contentsOf: repeatElement(0, count: 4))
             if try write(value, &bytes) {
                 set(Int32(bytes.count - start - 4), at: start)
             } else {
