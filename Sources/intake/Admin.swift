@@ -23,8 +23,7 @@ struct Admin: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let configuration = try connection.configuration()
-                try configuration.validate()
+                let configuration = try connection.configuration(validate: true)
                 guard (8...128).contains(password.unicodeScalars.count) else { throw ConfigurationError("--password: must be 8..128 characters") }
                 LoggingSetup.bootstrap(format: configuration.logFormat, level: max(configuration.logLevel, .warning))
                 let logger = Logger(label: "intake")

@@ -77,16 +77,39 @@ struct ConnectionOptions: ParsableArguments {
 
     /// The environment's configuration with these flags, and a command's own
     /// (`overriding`, by variable name), laid over it.
-    func configuration(overriding flags: [String: String?] = [:]) throws -> IntakeConfiguration {
+    /// With `validate`, the combination of settings is checked too.
+    func configuration(overriding flags: [String: String?] = [:], validate: Bool = false) throws -> IntakeConfiguration {
         var variables = ProcessInfo.processInfo.environment
-        for case let (name, value?) in flags { variables[name] = value }
-        variables["INTAKE_DATABASE_URL"] = databaseURL ?? variables["INTAKE_DATABASE_URL"]
-        variables["INTAKE_REDIS_URL"] = redisURL ?? variables["INTAKE_REDIS_URL"]
-        variables["INTAKE_DATA_DIR"] = dataDir ?? variables["INTAKE_DATA_DIR"]
-        variables["INTAKE_ENV"] = env ?? variables["INTAKE_ENV"]
-        variables["INTAKE_LOG_LEVEL"] = logLevel ?? variables["INTAKE_LOG_LEVEL"]
-        variables["INTAKE_LOG_FORMAT"] = logFormat ?? variables["INTAKE_LOG_FORMAT"]
-        return try IntakeConfiguration.load(from: variables)
+        let own: [String: String?] = [
+            "INTAKE_DATABASE_URL": databaseURL, "INTAKE_REDIS_URL": redisURL, "INTAKE_DATA_DIR": dataDir, "INTAKE_ENV": env,
+            "INTAKE_LOG_LEVEL": logLevel, "INTAKE_LOG_FORMAT": logFormat,
+        ]
+        let given = flags.merging(own) { $1 }.compactMapValues { $0 }
+        variables.merge(given) { $1 }
+        do {
+            let configuration = try IntakeConfiguration.load(from: variables)
+            if validate { try configuration.validate() }
+            return configuration
+        } catch let error as ConfigurationError {
+            throw Self.namingFlags(error, given: Array(given.keys))
+        }
+    }
+
+    /// A bad value that came from a flag is named as the flag the user typed (`--port 99999:
+    /// …`), not as the variable it stands for (`INTAKE_PORT=99999: …`). Each flag is its
+    /// variable's name without `INTAKE_`, in lower case, with dashes (`INTAKE_DB_POOL_SIZE`:
+    /// `--db-pool-size`).
+    static func namingFlags(_ error: ConfigurationError, given variables: [String]) -> ConfigurationError {
+        for variable in variables where variable.hasPrefix("INTAKE_") {
+            let flag = "--" + variable.dropFirst("INTAKE_".count).lowercased().replacingOccurrences(of: "_", with: "-")
+            if error.message.hasPrefix(variable + "=") {
+                return ConfigurationError(flag + " " + error.message.dropFirst(variable.count + 1))
+            }
+            if error.message.hasPrefix(variable + ":") {
+                return ConfigurationError(flag + error.message.dropFirst(variable.count))
+            }
+        }
+        return error
     }
 }
 

@@ -69,8 +69,7 @@ struct Serve: AsyncParsableCommand {
                 "INTAKE_EVENT_STREAM": eventStream, "INTAKE_EVENT_TYPE_PREFIX": eventTypePrefix, "INTAKE_EVENT_WEBHOOKS": eventWebhooks,
                 "INTAKE_ADMIN_EMAIL": adminEmail, "INTAKE_ADMIN_PASSWORD": adminPassword, "INTAKE_JWT_SECRET": jwtSecret,
                 "INTAKE_WEBHOOK_SECRET": webhookSecret, "INTAKE_PII_KEY": piiKey, "INTAKE_BCRYPT_COST": bcryptCost, "INTAKE_JOB_LEASE": jobLease,
-            ])
-            try configuration.validate()
+            ], validate: true)
             LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
             PrometheusExport.bootstrap()
             let tracing = try TracingExport.bootstrap(endpoint: configuration.otlpEndpoint)

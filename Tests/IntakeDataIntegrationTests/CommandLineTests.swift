@@ -114,6 +114,21 @@ extension DataIntegrationTests {
             }
         }
 
+        /// A bad value given as a flag is named as the flag, one line, exit 1; the same value
+        /// from the environment still names the variable.
+        @Test func aBadFlagValueNamesTheFlag() async throws {
+            try await Self.withDatabase { url, _, directory in
+                let flag = try await Self.intake(["serve", "--port", "99999"], url: url, dataDirectory: directory)
+                #expect(flag.status == 1)
+                #expect(flag.standardError == "intake: --port 99999: expected a whole number in 0...65535\n")
+                let lease = try await Self.intake(["serve", "--job-lease", "soon"], url: url, dataDirectory: directory)
+                #expect(lease.standardError.hasPrefix("intake: --job-lease soon: expected seconds"))
+                let variable = try await Self.intake(["serve"], url: url, dataDirectory: directory, extra: ["INTAKE_PORT": "99999"])
+                #expect(variable.status == 1)
+                #expect(variable.standardError == "intake: INTAKE_PORT=99999: expected a whole number in 0...65535\n")
+            }
+        }
+
         @Test func runsReadsAndRefuses() async throws {
             try await Self.withDatabase { url, db, directory in
                 try await Self.seed(db, day: "2026-11-20", count: 30)
