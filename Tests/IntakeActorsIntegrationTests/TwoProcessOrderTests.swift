@@ -23,6 +23,33 @@ struct TwoProcessOrderTests {
         }
     }
 
+    /// An order the other process changed reads as changed here at once, and a payment whose
+    /// answer writes nothing is decided on the row too (hostile review, session 13: an order
+    /// B shipped read PENDING on A for as long as A's activation lived — and refilled the
+    /// shared cache with it —, and a mismatched payment sent to A for an order B had canceled
+    /// answered `amount-mismatch` instead of `invalid-transition`).
+    @Test func anOrderTheOtherProcessChangedReadsChangedHere() async throws {
+        try await withTwoProcesses { a, b, _ in
+            let product = try await a.createProduct(sku: "READ", name: "Read", price: Money("2.00")!, initialStock: 10, shards: 1)
+            func order() async throws -> Order {
+                try await b.createOrder(NewOrder(userID: UUID(), lines: [.init(productID: product.id, quantity: 1)]))
+            }
+            let shipped = try await order()
+            #expect(try await a.order(shipped.id).status == .pending)  // A holds it now
+            _ = try await b.pay(orderID: shipped.id, paymentID: "pay-\(shipped.id)", amount: Money("2.00")!, succeeded: true)
+            _ = try await b.ship(orderID: shipped.id)
+            #expect(try await a.order(shipped.id).status == .shipped)
+
+            let canceled = try await order()
+            #expect(try await a.order(canceled.id).status == .pending)
+            _ = try await b.cancel(orderID: canceled.id, by: .customer, reason: .user)
+            await expectDomainError(.invalidTransition) {
+                _ = try await a.pay(orderID: canceled.id, paymentID: "late-\(canceled.id)", amount: Money("9.99")!, succeeded: true)
+            }
+            #expect(try await a.pay(orderID: canceled.id, paymentID: "failed-\(canceled.id)", amount: Money("2.00")!, succeeded: false).status == .canceled)
+        }
+    }
+
     /// Each process keeps its own copy of a shard's stock. When the other process took units
     /// this copy still counts, the write is refused by the row's check — the order must then
     /// be decided again on the row (201 or 409), never fail as a 500 (hostile review, session

@@ -104,13 +104,22 @@ public actor OrderActor: VirtualActor {
 
     private func decide(_ message: Message) async throws -> Order {
         switch message {
-        case .get: return try existing()
+        case .get:
+            // Another process may have changed the order since this activation read it; a
+            // read answers what the database holds, and a stale copy never refills the cache.
+            try await reload()
+            return try existing()
         case .pay(let paymentID, let amount, let succeeded): return try await pay(paymentID: paymentID, amount: amount, succeeded: succeeded)
         case .cancel(let role, let reason): return try await transition(.cancel(by: role, reason: reason))
         case .expire: return try await expire()
         case .ship: return try await transition(.ship)
         case .deliver: return try await transition(.deliver)
         }
+    }
+
+    private func reload() async throws {
+        (order, allocations) = try await Self.load(id, from: context.db)
+        needsReload = false
     }
 
     private func existing() throws(DomainError) -> Order {
@@ -121,9 +130,13 @@ public actor OrderActor: VirtualActor {
     // MARK: Changes
 
     private func pay(paymentID: String, amount: Money, succeeded: Bool) async throws -> Order {
+        // A payment's answer may involve no write (a `failed` payment, an amount that does not
+        // match): it is decided on the order as the database holds it now, not on a copy
+        // another process may have overtaken.
+        try await reload()
         let applied = try await context.db.query("SELECT order_id FROM payments WHERE payment_id = $1", [.text(paymentID)])
-        // The order as this actor holds it once the read is back: the decision below is made
-        // on that state, not on one read before the await.
+        // The order as this actor holds it once the reads are back: the decision below is
+        // made on that state, not on one read before the await.
         let order = try existing()
         if !applied.isEmpty { return order }  // the provider retried a payment already applied
         guard succeeded else { return order }
