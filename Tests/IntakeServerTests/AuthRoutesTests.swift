@@ -82,6 +82,21 @@ struct AuthRoutesTests {
         }
     }
 
+    /// Concurrent logouts with one token end its session once: one `204`, every other `401`,
+    /// as a second logout after the first (hostile review, session 13: 20 at once answered
+    /// 204 up to 4 times).
+    @Test func concurrentLogoutsWithOneTokenEndItOnce() async throws {
+        try await withAPI { h in
+            let (_, token) = try await h.customer()
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<20 { group.addTask { try await h.call(.delete, "/v1/sessions/current", token: token).status } }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .noContent }.count == 1)
+            #expect(statuses.filter { $0 == .unauthorized }.count == 19)
+        }
+    }
+
     /// Session checks are answered from memory while Redis's invalidations flow: a session
     /// ended by another process (another instance's logout, an operator deleting the key)
     /// must still be refused here as soon as Redis announces it.

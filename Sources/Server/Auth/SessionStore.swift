@@ -74,12 +74,17 @@ public struct SessionStore: Sendable {
         return owner.map { String(decoding: $0, as: UTF8.self) } == userID.lowercased
     }
 
-    public func end(_ sessionID: String, userID: UUID) async throws {
+    /// Ends the session; false when it had already ended (of two concurrent logouts with one
+    /// token, only the one whose `DEL` removed the key ended it).
+    @discardableResult
+    public func end(_ sessionID: String, userID: UUID) async throws -> Bool {
         let replies = try await redis.pipeline([
             RedisCommand("DEL", .init(sessionKey(sessionID))), RedisCommand("SREM", .init(userKey(userID)), .init(sessionID)),
         ])
-        for reply in replies { _ = try reply.throwingErrorReply() }
+        let deleted = try replies[0].throwingErrorReply().integer
+        for reply in replies.dropFirst() { _ = try reply.throwingErrorReply() }
         tracking.invalidate([sessionKey(sessionID)])
+        return deleted == 1
     }
 
     /// Ends every session of a user, and refuses new ones for `erasureFence`: call it before

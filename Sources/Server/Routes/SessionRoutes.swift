@@ -20,7 +20,10 @@ struct SessionRoutes<Context: IntakeContext> {
 
     @Sendable func end(_ request: Request, context: Context) async throws -> Response {
         let principal = try context.requirePrincipal()
-        try await signIn.sessions.end(principal.sessionID, userID: principal.userID)
+        // The token was checked before this request's turn came: a logout that raced it
+        // (same token) has ended the session since, and this one is refused like any
+        // request after it (API.md: the token is rejected from then on).
+        guard try await signIn.sessions.end(principal.sessionID, userID: principal.userID) else { throw Problem.unauthorized() }
         return Response(status: .noContent)
     }
 }
