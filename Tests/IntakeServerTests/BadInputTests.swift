@@ -112,6 +112,19 @@ struct BadInputTests {
                     port: port, method: "POST", path: "/v1/users", headers: ["Transfer-Encoding: gzip", "Transfer-Encoding: chunked"],
                     body: Array((String(json.utf8.count, radix: 16) + "\r\n" + json + "\r\n0\r\n\r\n").utf8), chunked: false, rawBody: true)
                 #expect(split.status == 400, "\(split.head)")
+                // A control character in an Idempotency-Key (the parser refuses it before any
+                // route) is the contract's `invalid-idempotency-key` (hostile review, session
+                // 13: it was `malformed-request`); in another header it stays malformed.
+                for control in ["\u{0}", "\u{1}", "\u{7F}"] {
+                    let key = try await RawHTTP.send(
+                        port: port, method: "POST", path: "/v1/orders", headers: ["idempotency-KEY: ab\(control)cd"], body: Array("{}".utf8), chunked: false)
+                    #expect(key.status == 400, "\(key.head)")
+                    #expect(key.body.contains("invalid-idempotency-key"), "\(key.body)")
+                    let other = try await RawHTTP.send(
+                        port: port, method: "GET", path: "/healthz", headers: ["X-Other: ab\(control)cd", "Idempotency-Key: fine"], body: [], chunked: false)
+                    #expect(other.status == 400, "\(other.head)")
+                    #expect(other.body.contains("malformed-request"), "\(other.body)")
+                }
                 // The server still answers.
                 let after = try await RawHTTP.send(port: port, method: "GET", path: "/healthz", headers: [], body: [], chunked: false)
                 #expect(after.status == 200, "\(after.head)")

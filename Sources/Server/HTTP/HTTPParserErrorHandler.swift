@@ -20,6 +20,16 @@ final class HTTPParserErrorHandler: ChannelDuplexHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPResponsePart
 
     private var responseOpen = false
+    /// The bytes the parser is reading when it fails (see `ReadBytesPeek`).
+    private let peek = ReadBytesPeek()
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        do {
+            try context.pipeline.syncOperations.addHandler(peek, position: .first)
+        } catch {
+            // Without it a bad Idempotency-Key is answered as any malformed request.
+        }
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard let parserError = error as? HTTPParserError, !responseOpen else {
@@ -33,7 +43,14 @@ final class HTTPParserErrorHandler: ChannelDuplexHandler, RemovableChannelHandle
                 "request-header-fields-too-large", .requestHeaderFieldsTooLarge,
                 title: "Request header fields too large", detail: "a header field or the header section is over the server's limit")
         default:
-            problem = Problem("malformed-request", .badRequest, title: "Malformed request", detail: "the request is not valid HTTP/1.1")
+            // A control character in the Idempotency-Key is refused by the parser before the
+            // route sees the key; API.md answers any key that is not printable ASCII with
+            // `invalid-idempotency-key`, so the refusal names it.
+            if peek.reading.map(Self.hasControlInIdempotencyKey) == true {
+                problem = .invalidIdempotencyKey
+            } else {
+                problem = Problem("malformed-request", .badRequest, title: "Malformed request", detail: "the request is not valid HTTP/1.1")
+            }
         }
         let body = problem.body()
         var head = HTTPResponse(status: problem.status)
@@ -48,6 +65,31 @@ final class HTTPParserErrorHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.close(promise: nil)
     }
 
+    /// Whether `bytes` hold an `Idempotency-Key` header line (any case) whose value has a
+    /// control character other than a tab.
+    static func hasControlInIdempotencyKey(_ bytes: ByteBuffer) -> Bool {
+        let name = Array("\nidempotency-key:".utf8)
+        return bytes.withUnsafeReadableBytes { raw in
+            var index = 0
+            while index + name.count <= raw.count {
+                var matches = true
+                for offset in 0..<name.count where raw[index + offset] | (offset == 0 ? 0 : 0x20) != name[offset] {
+                    matches = false
+                    break
+                }
+                if matches {
+                    var value = index + name.count
+                    while value < raw.count, raw[value] != UInt8(ascii: "\r"), raw[value] != UInt8(ascii: "\n") {
+                        if (raw[value] < 0x20 && raw[value] != 0x09) || raw[value] == 0x7F { return true }
+                        value += 1
+                    }
+                }
+                index += 1
+            }
+            return false
+        }
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head) where head.status.kind != .informational: responseOpen = true
@@ -55,5 +97,21 @@ final class HTTPParserErrorHandler: ChannelDuplexHandler, RemovableChannelHandle
         default: break
         }
         context.write(data, promise: promise)
+    }
+}
+
+/// Holds the bytes of the read the HTTP parser is working through, and only while it does:
+/// a parser error is raised inside that read, and `HTTPParserErrorHandler` looks at them to
+/// say which header was bad. First in the pipeline; keeps a reference, never a copy.
+final class ReadBytesPeek: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private(set) var reading: ByteBuffer?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading = unwrapInboundIn(data)
+        context.fireChannelRead(data)
+        reading = nil
     }
 }
