@@ -304,5 +304,11 @@ public struct EmbeddedPostgres: Sendable {
         if exists.isEmpty {
             try await admin.query("CREATE DATABASE \(quoteIdentifier(Self.database))")
         }
+        // Postgres's checkpointer takes its first sleep while the server is still starting,
+        // when it leaves `archive_timeout` out: the full `checkpoint_timeout` (5 minutes), in
+        // which no WAL segment was switched and archived however much was written — a lost
+        // disk lost up to 5 minutes, not DATA.md's one (hostile review, session 13). A
+        // checkpoint wakes it, and every sleep after counts `archive_timeout` in.
+        try await admin.query("CHECKPOINT")
     }
 }
