@@ -83,14 +83,16 @@ struct BackupVerify: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let (output, count) = try await withBackups(connection, command: "backup") { backRest, _, _ in
+            let (verification, count) = try await withBackups(connection, command: "backup") { backRest, _, _ in
                 (try await backRest.verify(), try await backRest.list().count)
             }
             guard count > 0 else {
                 throw ValidationError("there is no backup to verify (intake backup list; INTAKE_BACKUP_DIR names the repository)")
             }
-            let details = output.split(separator: "\n").filter { $0.contains("INFO") && !$0.contains("begin") && !$0.contains("end") }
-            details.forEach { print($0) }
+            verification.report.split(separator: "\n").forEach { print($0) }
+            guard verification.isValid else {
+                throw ValidationError("the repository is damaged: see the backups and WAL above whose status is not valid")
+            }
             print("ok: \(count) backups and their WAL verified")
         }
     }
