@@ -100,6 +100,17 @@ struct JobsSchedule: AsyncParsableCommand {
                 var jobs = IntakeServices.recurringJobs(db: db, data: data)
                 // The embedded cluster's backups, when the serving process runs them.
                 if configuration.usesEmbeddedPostgres, PgBackRest.isInstalled { jobs.append(try BackupJobs.periodicJob()) }
+                // The schedule the serving processes run is the one they recorded, not this
+                // shell's settings (INTAKE_ETL_SCHEDULE here may differ from the server's).
+                let recorded = try await db.query(
+                    "SELECT name, schedule FROM job_schedules WHERE name = ANY($1)", [.textArray(jobs.map(\.name))])
+                for row in recorded {
+                    let name: String = try row.decode("name")
+                    guard let schedule = PeriodicJob.Schedule(recorded: try row.decode("schedule")),
+                        let index = jobs.firstIndex(where: { $0.name == name })
+                    else { continue }
+                    jobs[index].schedule = schedule
+                }
                 var last = try await JobInspector(client: db).lastRuns(of: jobs.map(\.name))
                 // The pipeline's scheduled job only queues a run: its last run is the run's.
                 if let run = try await data?.runs.latest(pipeline: "daily_sales", trigger: .schedule) {

@@ -16,6 +16,18 @@ public struct PeriodicJob: Sendable, Hashable {
             }
         }
 
+        /// The schedule `description` wrote (as `job_schedules` records it); nil for any
+        /// other text.
+        public init?(recorded: String) {
+            if recorded.hasPrefix("every "), recorded.hasSuffix(" ms") {
+                guard let milliseconds = Int64(recorded.dropFirst("every ".count).dropLast(" ms".count)), milliseconds > 0 else { return nil }
+                self = .every(.milliseconds(milliseconds))
+            } else {
+                guard let cron = try? CronSchedule(recorded) else { return nil }
+                self = .cron(cron)
+            }
+        }
+
         /// The first slot strictly after `date`.
         public func next(after date: Date) -> Date? {
             switch self {
