@@ -145,6 +145,9 @@ extension DataIntegrationTests {
                     dataDirectory: directory)
                 #expect(read.status == 0, "\(read.standardError)")
                 #expect(read.standardOutput == "region,orders,revenue\nnorth,10,25.00\nsouth,10,25.00\nunknown,10,25.00\n")
+                // A NULL is an empty field, not the word a text can hold too.
+                let nulls = try await Self.intake(["warehouse", "sql", "SELECT NULL AS a, 'NULL' AS b", "--format", "csv"], url: url, dataDirectory: directory)
+                #expect(nulls.standardOutput == "a,b\n,NULL\n", "\(nulls.standardOutput)")
 
                 for statement in ["DELETE FROM daily_sales", "COPY daily_sales TO '/tmp/stolen.csv'", ".shell ls", "SELEC nonsense"] {
                     let refused = try await Self.intake(["warehouse", "sql", statement], url: url, dataDirectory: directory)
@@ -201,6 +204,13 @@ extension DataIntegrationTests {
                 #expect(schedule.standardOutput.contains("etl.daily_sales") && schedule.standardOutput.contains("0 2 * * *"))
                 #expect(schedule.standardOutput.contains("intake.orders.payment-timeout"))
                 #expect(schedule.standardOutput.contains("dq.checks") && schedule.standardOutput.contains("intake.outbox.prune"))
+                // The schedule a server recorded is the one shown, whatever this shell's
+                // INTAKE_ETL_SCHEDULE says (hostile review, session 13: the shell's was shown).
+                try await db.query(
+                    "INSERT INTO job_schedules (name, next_run_at, schedule) VALUES ('etl.daily_sales', now(), '*/5 * * * *') ON CONFLICT (name) DO UPDATE SET schedule = EXCLUDED.schedule")
+                let recorded = try await Self.intake(["jobs", "schedule"], url: url, dataDirectory: directory, extra: ["INTAKE_ETL_SCHEDULE": "0 3 * * *"])
+                let line = recorded.standardOutput.split(separator: "\n").first { $0.contains("etl.daily_sales") } ?? ""
+                #expect(line.contains("*/5 * * * *") && !line.contains("0 3 * * *"), "\(recorded.standardOutput)")
                 let gantt = try await Self.intake(["jobs", "schedule", "--mermaid"], url: url, dataDirectory: directory)
                 #expect(gantt.standardOutput.hasPrefix("gantt\n"))
                 #expect(gantt.standardOutput.contains("section etl.daily_sales"))

@@ -79,7 +79,7 @@ public struct DuckDB: Sendable {
         _ sql: String, database: String = ":memory:", mode: Mode = .readWrite, output: OutputMode = .json, background: Bool = false,
         timeLimit: Duration? = nil, streamingTo destination: FileHandle? = nil
     ) async throws -> String {
-        var arguments = ["-no-init", "-bail", output.flag]
+        var arguments = ["-no-init", "-bail"] + output.flags
         if mode == .readOnly { arguments.append("-readonly") }
         arguments.append(database)
         // Read-only: no spill directory first (DuckDB keeps its temp directory writable after
@@ -122,11 +122,14 @@ public struct DuckDB: Sendable {
 
     public enum OutputMode: Sendable {
         case json, box, csv
-        var flag: String {
+        /// The CLI's flags for the mode. In CSV a NULL is an empty field, as DuckDB's and
+        /// Postgres's COPY write it: the CLI's default, the word `NULL`, could not be told
+        /// from the text 'NULL' (hostile review, session 13).
+        var flags: [String] {
             switch self {
-            case .json: "-json"
-            case .box: "-box"
-            case .csv: "-csv"
+            case .json: ["-json"]
+            case .box: ["-box"]
+            case .csv: ["-csv", "-nullvalue", ""]
             }
         }
     }
