@@ -69,6 +69,32 @@ struct DataDirectoryOwnershipTests {
         try? FileManager.default.removeItem(at: dataDirectory)
     }
 
+    /// A command that owns the embedded servers and finishes first waits for the command
+    /// using them before it stops them: both succeed (hostile review, session 13: the owner
+    /// stopped Postgres under the other command, which then retried for ever).
+    @Test func anOwnerThatFinishesFirstWaitsForTheCommandsUsingItsServers() async throws {
+        let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-users-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dataDirectory) }
+        func load(_ seconds: Int) async throws -> (status: Int32, output: String, ended: ContinuousClock.Instant) {
+            let outcome = try await intake(
+                ["load", "--in-process", "--duration", "\(seconds)s", "--concurrency", "4", "--products", "4", "--quiet", "--event-wait", "30s"],
+                dataDirectory: dataDirectory.path)
+            return (outcome.status, outcome.output, .now)
+        }
+        async let owner = load(2)
+        // The second starts once the first owns the servers and has written their ports.
+        try await waitUntil("the first command owns the embedded servers", timeout: .seconds(120)) {
+            DataDirectoryLock.holder(of: dataDirectory)?.postgresPort != nil
+        }
+        let user = try await load(8)
+        let first = try await owner
+        #expect(user.status == 0, "\(user.output.suffix(3000))")
+        #expect(first.status == 0, "\(first.output.suffix(3000))")
+        #expect(first.ended >= user.ended - .seconds(1), "the owner stopped its servers before the command using them ended")
+        #expect(DataDirectoryLock.holder(of: dataDirectory) == nil, "nothing is left holding the directory")
+    }
+
     /// `scripts/run`'s server (generated secrets, an admin from the environment) and, from
     /// another shell with nothing set, `intake load` against it: it finds the server, its
     /// Postgres and Redis and its webhook secret in the data directory, makes an admin for

@@ -15,6 +15,9 @@ public final class IntakeInfrastructure: Sendable {
     public let embeddedRedis: EmbeddedRedis?
     /// Held while this process owns the data directory's embedded servers.
     public let lock: DataDirectoryLock?
+    /// Held while this process uses the embedded servers another process owns: that owner
+    /// waits for it before stopping them.
+    let users: DataDirectoryUsers?
     /// The embedded cluster's pgBackRest: this process's own, or the owner's it attached to;
     /// nil with an external database or without pgBackRest.
     public let backRest: PgBackRest?
@@ -31,8 +34,9 @@ public final class IntakeInfrastructure: Sendable {
 
     private init(
         postgres: PostgresClient, writer: PostgresClient, redis: RedisClient, embeddedPostgres: EmbeddedPostgres?, embeddedRedis: EmbeddedRedis?,
-        lock: DataDirectoryLock?, backRest: PgBackRest?, logger: Logger
+        lock: DataDirectoryLock?, users: DataDirectoryUsers?, backRest: PgBackRest?, logger: Logger
     ) {
+        self.users = users
         self.postgres = postgres
         self.writer = writer
         self.redis = redis
@@ -55,10 +59,12 @@ public final class IntakeInfrastructure: Sendable {
         var embeddedPostgres: EmbeddedPostgres?
         var embeddedRedis: EmbeddedRedis?
         var lock: DataDirectoryLock?
+        var users: DataDirectoryUsers?
         var attachedBackRest: PgBackRest?
         if databaseURL == nil || redisURL == nil {
             switch try await ownOrAttach(configuration.dataDirectory, command: command, use: use, needs: (databaseURL == nil, redisURL == nil)) {
-            case .attached(let owner):
+            case .attached(let owner, let joined):
+                users = joined
                 if databaseURL == nil, let port = owner.postgresPort {
                     databaseURL = try EmbeddedPostgres.url(dataDirectory: configuration.dataDirectory, port: port)
                 }
@@ -119,12 +125,12 @@ public final class IntakeInfrastructure: Sendable {
             configuration: try RedisConfiguration(url: redisURL ?? "", poolSize: configuration.redisPoolSize), logger: logger)
         return IntakeInfrastructure(
             postgres: postgres, writer: writer, redis: redis, embeddedPostgres: embeddedPostgres, embeddedRedis: embeddedRedis, lock: lock,
-            backRest: embeddedPostgres?.backRest ?? attachedBackRest, logger: logger)
+            users: users, backRest: embeddedPostgres?.backRest ?? attachedBackRest, logger: logger)
     }
 
     private enum Ownership {
         case owned(DataDirectoryLock)
-        case attached(DataDirectoryLock.Owner)
+        case attached(DataDirectoryLock.Owner, DataDirectoryUsers)
     }
 
     /// Takes the data directory's lock, or finds the live owner's servers. An owner that is
@@ -143,7 +149,14 @@ public final class IntakeInfrastructure: Sendable {
                         code: .inUse, message: "\(dataDirectory.path) is in use by \(owner?.summary ?? "another intake process")")
                 }
                 if let owner, !needs.postgres || owner.postgresPort != nil, !needs.redis || owner.redisPort != nil {
-                    return .attached(owner)
+                    // Joined while the owner still holds the data directory: it waits for this
+                    // process before stopping its servers. Not joined (it is stopping them), or
+                    // gone by the time this one joined: look again — this process may own them.
+                    if let joined = try DataDirectoryUsers.join(dataDirectory) {
+                        if DataDirectoryLock.holder(of: dataDirectory)?.pid == owner.pid { return .attached(owner, joined) }
+                        joined.release()
+                        continue
+                    }
                 }
                 guard ContinuousClock.now < deadline else {
                     throw EmbeddedError(
@@ -168,6 +181,18 @@ public final class IntakeInfrastructure: Sendable {
         postgres.shutdown()
         writer.shutdown()
         redis.shutdown()
+        users?.release()
+        var lastUser: DataDirectoryUsers?
+        if let lock, embeddedPostgres != nil || embeddedRedis != nil {
+            // Other commands using these servers finish first.
+            do {
+                lastUser = try await DataDirectoryUsers.awaitLast(lock.file.deletingLastPathComponent()) {
+                    logger.notice("waiting for the other intake commands using the embedded servers to finish before stopping them")
+                }
+            } catch {
+                logger.warning("cannot tell whether other commands use the embedded servers; stopping them", metadata: ["error": "\(error)"])
+            }
+        }
         do {
             try await embeddedPostgres?.stop()
         } catch {
@@ -175,5 +200,6 @@ public final class IntakeInfrastructure: Sendable {
         }
         await embeddedRedis?.stop()
         lock?.release()
+        lastUser?.release()
     }
 }
