@@ -155,6 +155,9 @@ import Testing
         #expect(JSONText.parseTimestamp("2028-02-29T23:59:59.999Z") != nil)
         #expect(JSONText.parseTimestamp("2026-12-31T23:59:59+23:59") != nil)
         #expect(PostgresTimestamp.parse("2026-11-29 10:40:00.123456+00") != nil)
+        // RFC 3339 §5.6: `T` and `Z` may be lower case.
+        #expect(JSONText.parseTimestamp("2026-11-29t10:40:00.5z") == JSONText.parseTimestamp("2026-11-29T10:40:00.5Z"))
+        #expect(JSONText.parseTimestamp("2026-11-29t10:40:00.5z") != nil)
     }
 }
 

@@ -167,6 +167,12 @@ public struct ReadOnlyWarehouse: Sendable {
     }
 
     static func classify(_ error: DataError) -> DataError {
+        if error.message.contains("file system operations are disabled by configuration") {
+            // Reading a file is refused as writing one is: name what is refused.
+            return DataError(
+                code: .readOnly,
+                message: "refused: warehouse sql reads the warehouse's tables only, no files — the lake's Parquet included (\(firstLine(error.message)))")
+        }
         if isReadOnlyRefusal(error.message) {
             return DataError(code: .readOnly, message: "refused: the warehouse is read-only here (\(firstLine(error.message)))")
         }

@@ -47,8 +47,10 @@ public struct PointInTimeRestore: Sendable {
         let backup = backups.last { $0.stop <= target } ?? first
         guard let source else { throw failure("a restore to a time needs the running cluster, to archive the WAL up to it") }
         try await archiveThrough(target, from: source)
-        try await backRest.restore(to: directory, target: target)
-        let lastTransaction = try await replay(directory)
+        let lastTransaction = try await removingOnFailure(directory) {
+            try await backRest.restore(to: directory, target: target)
+            return try await replay(directory)
+        }
         return Report(directory: directory, target: target, backup: backup, lastTransaction: lastTransaction, duration: ContinuousClock.now - started)
     }
 
@@ -59,8 +61,10 @@ public struct PointInTimeRestore: Sendable {
         let started = ContinuousClock.now
         try requireNewDirectory(directory)
         guard let backup = try await backRest.list().last else { throw failure("there is no backup in \(backRest.repository.path)") }
-        try await backRest.restore(to: directory, target: nil)
-        let lastTransaction = try await replay(directory)
+        let lastTransaction = try await removingOnFailure(directory) {
+            try await backRest.restore(to: directory, target: nil)
+            return try await replay(directory)
+        }
         return Report(directory: directory, target: nil, backup: backup, lastTransaction: lastTransaction, duration: ContinuousClock.now - started)
     }
 
@@ -137,6 +141,35 @@ public struct PointInTimeRestore: Sendable {
         }
         try await stop()
         return last
+    }
+
+    /// Runs `body`, which fills `directory` (new or empty, `requireNewDirectory`); when it
+    /// fails, what it left there is removed, so that the same command can be run again (a
+    /// partial copy made the retry fail as "not empty"). Its recovery log, if any, is kept
+    /// beside the directory and named in the error. Left alone while a server still runs
+    /// there.
+    private func removingOnFailure<T>(_ directory: URL, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            let files = FileManager.default
+            guard !files.fileExists(atPath: directory.appendingPathComponent("postmaster.pid").path) else { throw error }
+            var message = "\(error)"
+            let log = directory.appendingPathComponent("recovery.log")
+            if files.fileExists(atPath: log.path) {
+                let kept = directory.deletingLastPathComponent().appendingPathComponent(directory.lastPathComponent + ".recovery.log")
+                try? files.removeItem(at: kept)
+                if (try? files.copyItem(at: log, to: kept)) != nil { message += " (its recovery log: \(kept.path))" }
+            }
+            for entry in (try? files.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [] {
+                do {
+                    try files.removeItem(at: entry)
+                } catch {
+                    logger.warning("could not remove a partial restore's file", metadata: ["file": "\(entry.path)", "error": "\(error)"])
+                }
+            }
+            throw failure(message.hasPrefix("restore: ") ? String(message.dropFirst("restore: ".count)) : message)
+        }
     }
 
     private func failure(_ message: String) -> EmbeddedError {

@@ -93,7 +93,7 @@ public enum PostgresTimestamp {
         }
     }
 
-    /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]]` (also with `T`); nil if malformed.
+    /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]]` (also with `T` or `t`, and `Z` or `z`); nil if malformed.
     static func parse(_ text: some StringProtocol) -> Date? {
         let bytes = Array(text.utf8)
         var index = 0
@@ -113,7 +113,7 @@ public enum PostgresTimestamp {
             return true
         }
         guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
-            expect(" T"), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
+            expect(" Tt"), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
             let second = number(2)
         else { return nil }
         var micros: Int64 = 0
@@ -133,7 +133,7 @@ public enum PostgresTimestamp {
             switch bytes[index] {
             case UInt8(ascii: "+"): sign = 1
             case UInt8(ascii: "-"): sign = -1
-            case UInt8(ascii: "Z"):
+            case UInt8(ascii: "Z"), UInt8(ascii: "z"):  // RFC 3339 §5.6 allows both cases
                 sign = 0
             default: return nil
             }
