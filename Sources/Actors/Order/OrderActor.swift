@@ -56,6 +56,9 @@ public actor OrderActor: VirtualActor {
     /// Set when a commit's outcome stayed unknown, or the row changed underneath: the next
     /// decision reloads from the database first.
     private var needsReload = false
+    /// The order was read from the database for the message being handled (the activation's
+    /// own load): a read need not read it again.
+    private var loadedForThisMessage = true
 
     /// How many times a command whose write found the order changed underneath it (by
     /// another process on the same database) reloads and decides again.
@@ -81,11 +84,13 @@ public actor OrderActor: VirtualActor {
     }
 
     private func handleUntraced(_ message: Message) async throws -> Order {
+        defer { loadedForThisMessage = false }
         var attempt = 0
         while true {
             if needsReload {
                 (order, allocations) = try await Self.load(id, from: context.db)
                 needsReload = false
+                loadedForThisMessage = true
             }
             do {
                 return try await decide(message)
@@ -118,8 +123,10 @@ public actor OrderActor: VirtualActor {
     }
 
     private func reload() async throws {
+        guard !loadedForThisMessage else { return }
         (order, allocations) = try await Self.load(id, from: context.db)
         needsReload = false
+        loadedForThisMessage = true
     }
 
     private func existing() throws(DomainError) -> Order {
