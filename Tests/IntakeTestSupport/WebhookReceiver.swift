@@ -7,9 +7,14 @@ import Synchronization
 /// the test chooses — a webhook subscriber for tests.
 public final class WebhookReceiver: Sendable {
     public struct Received: Sendable {
+        public var method: String = "POST"
         public var contentType: String?
         public var body: String
     }
+
+    /// Answered as 200 with a `Content-Length` of 100 and one byte of body, and then nothing:
+    /// a subscriber that stalls in its response.
+    public static let stall: UInt = 0
 
     final class Log: Sendable {
         let state: Mutex<(received: [Received], statuses: [UInt])>
@@ -28,7 +33,8 @@ public final class WebhookReceiver: Sendable {
     private let log: Log
     public let port: Int
 
-    /// Starts the server; `statuses` are answered in turn, then 200 for ever.
+    /// Starts the server; `statuses` are answered in turn, then 200 for ever. A 3xx names
+    /// `/moved` as its `Location`; `stall` stalls.
     public static func start(answering statuses: [UInt] = []) async throws -> WebhookReceiver {
         let log = Log(statuses: statuses)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -72,9 +78,17 @@ public final class WebhookReceiver: Sendable {
             case .body(let buffer):
                 body += String(buffer: buffer)
             case .end:
-                let status = log.record(Received(contentType: head?.headers.first(name: "Content-Type"), body: body))
+                let status = log.record(
+                    Received(method: head?.method.rawValue ?? "", contentType: head?.headers.first(name: "Content-Type"), body: body))
                 var headers = HTTPHeaders()
+                if status == WebhookReceiver.stall {
+                    headers.add(name: "Content-Length", value: "100")
+                    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "x")))), promise: nil)
+                    return
+                }
                 headers.add(name: "Content-Length", value: "0")
+                if (300..<400).contains(status) { headers.add(name: "Location", value: "/moved") }
                 let responseHead = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: Int(status)), headers: headers)
                 context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -122,8 +122,9 @@ public struct IntakeConfiguration: Sendable {
         }
         if let hooks = reader.string("INTAKE_EVENT_WEBHOOKS") {
             configuration.eventWebhooks = hooks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            for url in configuration.eventWebhooks where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-                throw ConfigurationError("INTAKE_EVENT_WEBHOOKS: \(url) is not an http:// or https:// URL")
+            for url in configuration.eventWebhooks
+            where !(url.hasPrefix("http://") || url.hasPrefix("https://")) || URL(string: url)?.host?.isEmpty != false {
+                throw ConfigurationError("INTAKE_EVENT_WEBHOOKS: \(url) is not an http:// or https:// URL with a host")
             }
         }
         return configuration
