@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import IntakeRuntime
 import IntakeServer
+import Logging
 import Testing
 
 @Suite("Operations endpoints and cross-cutting HTTP rules")
@@ -115,6 +116,40 @@ struct MetricsTests {
             #expect(text.contains(#"http_route="/v1/products/{id}",http_request_method="GET",http_response_status_code="404""#))
             #expect(text.contains("http_server_request_duration_bucket"), "latency histograms")
             #expect(text.contains(#"intake_jobs{state="available"}"#))
+        }
+    }
+}
+
+extension MetricsTests {
+    /// A `HEAD` is counted like any request and leaves the active-requests gauge as it found
+    /// it (hostile review, session 13: Hummingbird's middleware records a request once its
+    /// body is written, which a `HEAD`'s never is — each one raised the gauge for ever).
+    @Test func headRequestsAreCountedAndEnd() async throws {
+        PrometheusExport.bootstrap()
+        try await withAPI { h in
+            let app = Application(
+                router: h.api.makeRouter(), server: IntakeAPI.httpServer(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                logger: Logger(label: "test.live"))
+            try await app.test(.live) { client in
+                let port = try #require(client.port)
+                func scrape() async throws -> (heads: Int, active: Int) {
+                    let text = try await RawHTTP.send(port: port, method: "GET", path: "/metrics", headers: ["Connection: close"], body: [], chunked: false).body
+                    func value(_ prefix: String) -> Int {
+                        text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
+                    }
+                    return (
+                        value(#"hb_requests{http_route="/healthz",http_request_method="HEAD",http_response_status_code="200"}"#),
+                        value(#"http_server_active_requests{http_request_method="HEAD"}"#))
+                }
+                let before = try await scrape()
+                for _ in 0..<5 {
+                    let head = try await RawHTTP.send(port: port, method: "HEAD", path: "/healthz", headers: ["Connection: close"], body: [], chunked: false)
+                    #expect(head.status == 200, "\(head.head)")
+                }
+                let after = try await scrape()
+                #expect(after.heads - before.heads == 5)
+                #expect(after.active == before.active, "no HEAD is left counted as in flight")
+            }
         }
     }
 }
