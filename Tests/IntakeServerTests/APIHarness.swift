@@ -31,6 +31,17 @@ struct APIHarness: Sendable {
         return try await client.executeRequest(uri: uri, method: method, headers: fields, body: json.map { ByteBuffer(string: $0) })
     }
 
+    /// Serves the API on a free loopback port with Intake's own HTTP server (its parser
+    /// limits and error handler) for the length of `body`, which gets the port.
+    func live(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        let app = Application(
+            router: api.makeRouter(), server: IntakeAPI.httpServer(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Logger(label: "test.live"))
+        try await app.test(.live) { client in
+            try await body(try #require(client.port))
+        }
+    }
+
     /// Signs up (as a customer) and signs in; returns the user id and a token.
     func customer(_ email: String = "c-\(UUID().uuidString.prefix(8))@example.com") async throws -> (id: String, token: String) {
         let created = try await call(.post, "/v1/users", json: #"{"email":"\#(email)","password":"password-123","name":"Test User"}"#)

@@ -58,11 +58,7 @@ struct BadInputTests {
     @Test func oversizedBodiesAre413WithOrWithoutContentLength() async throws {
         try await withAPI { h in
             let admin = try await h.admin()
-            let app = Application(
-                router: h.api.makeRouter(), server: IntakeAPI.httpServer(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                logger: Logger(label: "test.live"))
-            try await app.test(.live) { client in
-                let port = try #require(client.port)
+            try await h.live { port in
                 let big = #"{"email":"big@example.com","password":"password-123","name":""# + String(repeating: "x", count: 1_100_000) + #""}"#
                 for path in ["/v1/users", "/v1/sessions", "/v1/products", "/v1/orders", "/v1/payments/webhook", "/v1/orders/\(UUID())/cancel", "/healthz"] {
                     for chunked in [true, false] {
@@ -82,11 +78,7 @@ struct BadInputTests {
 
     @Test func requestsTheParserRefusesAreProblemsWithARequestID() async throws {
         try await withAPI { h in
-            let app = Application(
-                router: h.api.makeRouter(), server: IntakeAPI.httpServer(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                logger: Logger(label: "test.live"))
-            try await app.test(.live) { client in
-                let port = try #require(client.port)
+            try await h.live { port in
                 for headers in [["X-Padding: " + String(repeating: "a", count: 20 << 10)], (0..<120).map { "X-H\($0): v" }] {
                     let answer = try await RawHTTP.send(port: port, method: "GET", path: "/healthz", headers: headers, body: [], chunked: false)
                     #expect(answer.status == 431, "\(answer.head)")

@@ -4,7 +4,6 @@ import Hummingbird
 import HummingbirdTesting
 import IntakeRuntime
 import IntakeServer
-import Logging
 import Testing
 
 @Suite("Operations endpoints and cross-cutting HTTP rules")
@@ -127,11 +126,7 @@ extension MetricsTests {
     @Test func headRequestsAreCountedAndEnd() async throws {
         PrometheusExport.bootstrap()
         try await withAPI { h in
-            let app = Application(
-                router: h.api.makeRouter(), server: IntakeAPI.httpServer(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                logger: Logger(label: "test.live"))
-            try await app.test(.live) { client in
-                let port = try #require(client.port)
+            try await h.live { port in
                 func scrape() async throws -> (heads: Int, active: Int) {
                     let text = try await RawHTTP.send(port: port, method: "GET", path: "/metrics", headers: ["Connection: close"], body: [], chunked: false).body
                     func value(_ prefix: String) -> Int {

@@ -60,11 +60,7 @@ struct SecurityTests {
 
     @Test func oversizedHeadersAreRefusedAndSlowClientsDoNotStallOthers() async throws {
         try await withAPI { h in
-            let app = Application(
-                router: h.api.makeRouter(), server: IntakeAPI.httpServer(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                logger: Logger(label: "test.live"))
-            try await app.test(.live) { client in
-                let port = try #require(client.port)
+            try await h.live { port in
                 func connected() -> Int32 {
                     let fd = LoopbackSocket.connect(port: port, timeout: 10)
                     #expect(fd >= 0)
