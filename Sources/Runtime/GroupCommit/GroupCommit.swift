@@ -1,3 +1,4 @@
+import DequeModule
 import Instrumentation
 import Logging
 import Metrics
@@ -64,7 +65,7 @@ public final class GroupCommit: Service, Sendable {
         }
     }
 
-    private let client: PostgresClient
+    private let pipeline: PostgresPipeline
     private let logger: Logger
     private let state: Mutex<State>
     private let localNotifications = Mutex<[LocalNotification]>([])
@@ -83,7 +84,7 @@ public final class GroupCommit: Service, Sendable {
         client: PostgresClient, maxWriteSetsPerBatch: Int = 2000, maxStatementsPerBatch: Int = 20_000,
         maxPending: Int = 50_000, logger: Logger = Logger(label: "intake.group-commit")
     ) {
-        self.client = client
+        self.pipeline = PostgresPipeline(client: client)
         self.logger = logger
         self.state = Mutex(State(machine: StateMachine(
             maxWriteSets: maxWriteSetsPerBatch, maxStatements: maxStatementsPerBatch, maxPending: maxPending)))
@@ -143,9 +144,10 @@ public final class GroupCommit: Service, Sendable {
     }
 
     public func run() async throws {
+        var inFlight = Deque<SentBatch>()
         await withGracefulShutdownHandler {
             for await _ in wakeups {
-                await writeAvailableBatches()
+                await advance(&inFlight, draining: false)
                 if state.withLock({ $0.machine.shuttingDown && $0.machine.isDrained }) { break }
             }
         } onGracefulShutdown: {
@@ -154,108 +156,155 @@ public final class GroupCommit: Service, Sendable {
             self.wake.finish()
         }
         // Whatever was queued before shutdown still commits.
-        await writeAvailableBatches()
+        await advance(&inFlight, draining: true)
+        pipeline.close()
         logger.info("group commit stopped", metadata: ["transactions": "\(transactionsCommitted)"])
     }
 
-    private func writeAvailableBatches() async {
+    /// A batch sent and not settled yet: its waiters in the order their statements went.
+    private struct SentBatch {
+        var waiters: [Waiter]
+        var merged: Int
+        var local: [LocalNotification]
+        var transaction: Int
+        var start: ContinuousClock.Instant
+        var sent: PostgresPipeline.Batch
+        var span: (any Span)?
+    }
+
+    /// Settles the batches whose results are in, oldest first, and sends the next ones while
+    /// the state machine lets them go. `draining`: waits for every batch in flight and sends
+    /// until nothing is queued.
+    private func advance(_ inFlight: inout Deque<SentBatch>, draining: Bool) async {
         while true {
+            if let head = inFlight.first, draining || head.sent.isComplete {
+                inFlight.removeFirst()
+                await settle(head, behind: &inFlight)
+                head.span?.end()
+                state.withLock { $0.machine.batchFinished() }
+                continue
+            }
             let batch = state.withLock { state -> [Waiter]? in
                 guard let ids = state.machine.nextBatch() else { return nil }
                 return ids.compactMap { state.waiting.removeValue(forKey: $0) }
             }
             guard let batch else { return }
-            await commit(batch)
-            state.withLock { $0.machine.batchFinished() }
+            inFlight.append(send(batch, span: batchSpan(for: batch)))
         }
     }
 
-    /// Commits `batch`; on a write set's own SQL error, fails that one and retries the rest.
-    /// When a merged statement fails, no single write set can be blamed from the error, so
-    /// the batch is committed one write set at a time instead. A deadlock or serialization
-    /// failure (against another process writing the same rows) rolled the whole transaction
-    /// back and blames no one: the same batch is sent again, a bounded number of times.
-    private func commit(_ batch: [Waiter]) async {
-        // One span per batch, a root of its own (it serves many traces), linked to each
-        // write set's `group_commit.wait` span.
-        await TraceContext.traced("group_commit.batch", context: .topLevel, ofKind: .client) { span in
-            span?.attributes["intake.write_sets"] = batch.count
-            if let span { for waiter in batch { span.addLink(SpanLink(context: waiter.context, attributes: [:])) } }
-            await commit(batch, in: span?.context ?? .topLevel)
-        }
+    /// One span per batch, a root of its own (it serves many traces), linked to each write
+    /// set's `group_commit.wait` span; ended once the batch is settled.
+    private func batchSpan(for batch: [Waiter]) -> (any Span)? {
+        guard let span = TraceContext.startSpan("group_commit.batch", context: .topLevel, ofKind: .client) else { return nil }
+        span.attributes["intake.write_sets"] = batch.count
+        for waiter in batch { span.addLink(SpanLink(context: waiter.context, attributes: [:])) }
+        return span
     }
 
-    private func commit(_ batch: [Waiter], in batchContext: ServiceContext) async {
-        var remaining = batch
-        if remaining.contains(where: \.writeSet.readsAfterWrites) {
-            remaining = remaining.filter { !$0.writeSet.readsAfterWrites } + remaining.filter(\.writeSet.readsAfterWrites)
+    /// Sends `batch` as one transaction behind those in flight: its merged statements, then
+    /// each write set's own (those that read after writes last).
+    private func send(_ batch: [Waiter], span: (any Span)?) -> SentBatch {
+        var waiters = batch
+        if waiters.contains(where: \.writeSet.readsAfterWrites) {
+            waiters = waiters.filter { !$0.writeSet.readsAfterWrites } + waiters.filter(\.writeSet.readsAfterWrites)
         }
         let local = localNotifications.withLock { $0 }.filter { $0.isReceivedHere() }
-        let leftOut = Set(local.map(\.template))
+        let merged = Self.mergedStatements(waiters.map(\.writeSet), leavingOut: Set(local.map(\.template)))
+        // Numbered in the order sent: the pipeline commits in that order.
+        let transaction = transactionCount.withLock { count in
+            count += 1
+            return count
+        }
+        transactions.increment()
+        let sent = pipeline.send(merged + waiters.flatMap(\.writeSet.statements)) { [wake] in wake.yield() }
+        return SentBatch(
+            waiters: waiters, merged: merged.count, local: local, transaction: transaction, start: .now, sent: sent, span: span)
+    }
+
+    /// Hands `first`'s outcome to its waiters. On a write set's own SQL error, fails that one
+    /// and sends the rest again. When a merged statement fails, no single write set can be
+    /// blamed from the error, so its write sets are committed one at a time instead. A
+    /// deadlock or serialization failure (against another process writing the same rows)
+    /// rolled the whole transaction back and blames no one: the same write sets go again, a
+    /// bounded number of times. A batch that failed is sent again only once every batch sent
+    /// behind it is settled (they do not depend on it: a caller submits a write set that
+    /// depends on another only once that one has committed).
+    private func settle(_ first: SentBatch, behind inFlight: inout Deque<SentBatch>) async {
+        var batch = first
         var conflicts = 0
-        while !remaining.isEmpty {
-            let merged = Self.mergedStatements(remaining.map(\.writeSet), leavingOut: leftOut)
-            let statements = merged + remaining.flatMap(\.writeSet.statements)
-            let start = ContinuousClock.now
-            let transaction = transactionCount.withLock { count in
-                count += 1
-                return count
-            }
-            transactions.increment()
-            do {
-                let results = try await client.pipeline(statements)
-                commitLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
-                batchSize.record(remaining.count)
-                var offset = merged.count
-                for notification in local where remaining.contains(where: { $0.writeSet.rows.contains { $0.template == notification.template } }) {
+        while true {
+            let error: any Error
+            switch await batch.sent.outcome() {
+            case .success(let results):
+                commitLatency.recordNanoseconds((ContinuousClock.now - batch.start).nanoseconds)
+                batchSize.record(batch.waiters.count)
+                let waiters = batch.waiters
+                for notification in batch.local where waiters.contains(where: { $0.writeSet.rows.contains { $0.template == notification.template } }) {
                     await deliver(notification) {
-                        remaining.flatMap { $0.writeSet.rows.lazy.filter { $0.template == notification.template }.map(\.values) }
+                        waiters.flatMap { $0.writeSet.rows.lazy.filter { $0.template == notification.template }.map(\.values) }
                     }
                 }
-                for waiter in remaining {
+                let context = batch.span?.context ?? .topLevel
+                var offset = batch.merged
+                for waiter in waiters {
                     let count = waiter.writeSet.statements.count
-                    let receipt = Receipt(rows: Array(results[offset..<offset + count]), transaction: transaction)
-                    waiter.continuation.resume(returning: Committed(receipt: receipt, batch: batchContext))
+                    let receipt = Receipt(rows: Array(results[offset..<offset + count]), transaction: batch.transaction)
+                    waiter.continuation.resume(returning: Committed(receipt: receipt, batch: context))
                     offset += count
                 }
                 return
-            } catch let error as PostgresError where error.isRetryable && conflicts < Self.maxConflictRetries {
+            case .failure(let failure):
+                error = failure
+            }
+            while let behind = inFlight.popFirst() {
+                await settle(behind, behind: &inFlight)
+                behind.span?.end()
+                state.withLock { $0.machine.batchFinished() }
+            }
+            var remaining = batch.waiters
+            switch error {
+            case let error as PostgresError
+            where (error.isRetryable || PreparedStatementCache.invalidates(sqlState: error.sqlState)) && conflicts < Self.maxConflictRetries:
                 conflicts += 1
                 conflictRetries.increment()
                 logger.debug("batch lost a lock conflict; sending it again", metadata: ["error": "\(error)", "attempt": "\(conflicts)"])
                 try? await Task.sleep(for: .milliseconds(Int.random(in: 1...10) * conflicts))
-            } catch let error as PostgresError {
-                if remaining.count > 1, !error.isUnavailable, error.statementIndex.map({ $0 < merged.count }) ?? true {
+            case let error as PostgresError:
+                if remaining.count > 1, !error.isUnavailable, error.statementIndex.map({ $0 < batch.merged }) ?? true {
                     logger.debug("merged batch failed; committing its write sets one by one", metadata: ["error": "\(error)"])
-                    for waiter in remaining { await commit([waiter], in: batchContext) }
+                    for waiter in remaining {
+                        var none = Deque<SentBatch>()
+                        await settle(send([waiter], span: batch.span), behind: &none)
+                    }
                     return
                 }
-                guard let culprit = Self.culprit(of: error, in: remaining, after: merged.count), remaining.count > 1 else {
+                guard let culprit = Self.culprit(of: error, in: remaining, after: batch.merged), remaining.count > 1 else {
                     // No single write set to blame (connection lost, commit failed, or a
                     // batch of one): everyone gets the error.
                     remaining.forEach { $0.continuation.resume(throwing: error) }
                     return
                 }
                 var ownError = error
-                ownError.statementIndex = error.statementIndex.map { $0 - merged.count - Self.offset(of: culprit, in: remaining) }
+                ownError.statementIndex = error.statementIndex.map { $0 - batch.merged - Self.offset(of: culprit, in: remaining) }
                 remaining[culprit].continuation.resume(throwing: ownError)
                 remaining.remove(at: culprit)
                 logger.debug("write set failed; committing the rest of its batch again", metadata: ["error": "\(error)"])
-            } catch {
+            default:
                 remaining.forEach { $0.continuation.resume(throwing: error) }
                 return
             }
+            batch = send(remaining, span: batch.span)
         }
     }
 
     /// `notification` for a committed batch: in memory while its receiver is still here,
-    /// otherwise as the NOTIFY the batch left out. Failing that, the receiver's own poll finds
-    /// the commit (a wake-up carries no state of its own).
+    /// otherwise as the NOTIFY the batch left out (on the writer's pipeline, behind the
+    /// batches in flight). Failing that, the receiver's own poll finds the commit (a wake-up
+    /// carries no state of its own).
     private func deliver(_ notification: LocalNotification, rows: () -> [[PostgresValue]]) async {
         if notification.isReceivedHere() { return notification.deliver() }
-        do {
-            _ = try await client.pipeline([notification.template.statement(for: rows())])
-        } catch {
+        if case .failure(let error) = await pipeline.send([notification.template.statement(for: rows())]).outcome() {
             logger.warning("a notification left out of a batch could not be sent", metadata: ["error": "\(error)"])
         }
     }

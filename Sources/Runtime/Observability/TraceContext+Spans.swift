@@ -25,4 +25,11 @@ extension TraceContext {
         guard isRecording else { return try operation(nil) }
         return try withSpan(name, ofKind: kind, function: function, file: fileID, line: line) { span in try operation(span) }
     }
+
+    /// A span started now and ended by the caller (`end()`), for work that outlives one
+    /// scope; nil while spans are not recorded.
+    public static func startSpan(_ name: String, context: ServiceContext, ofKind kind: SpanKind = .internal) -> (any Span)? {
+        guard isRecording else { return nil }
+        return Tracing.startSpan(name, context: context, ofKind: kind)
+    }
 }

@@ -150,6 +150,14 @@ final class PostgresConnection: PoolableConnection {
         if PQresultStatus(result) == PGRES_COMMAND_OK { forgottenOnServer = false }
     }
 
+    /// Empties the cache when `error` says the server no longer holds this connection's
+    /// prepared statements as it thinks; the server's are dropped once no transaction is open.
+    func forgetPreparedIfInvalidated(by error: PostgresError) {
+        guard PreparedStatementCache.invalidates(sqlState: error.sqlState) else { return }
+        prepared.reset()
+        forgottenOnServer = true
+    }
+
     /// Runs `body(true)` (with its prepared statements). When the server says they no longer
     /// match this connection's cache (`PreparedStatementCache.invalidates`), the cache is
     /// emptied; if the failing statement was prepared (`wasPrepared(statementIndex)`) and no
@@ -159,8 +167,7 @@ final class PostgresConnection: PoolableConnection {
         do {
             return try body(true)
         } catch let error as PostgresError where PreparedStatementCache.invalidates(sqlState: error.sqlState) {
-            prepared.reset()
-            forgottenOnServer = true
+            forgetPreparedIfInvalidated(by: error)
             if let handle, PQtransactionStatus(handle) == PQTRANS_IDLE { deallocateForgotten(handle) }
             guard idle, wasPrepared(error.statementIndex) else { throw error }
             return try body(false)
@@ -293,49 +300,7 @@ final class PostgresConnection: PoolableConnection {
             UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?
         ) throws -> T
     ) throws -> T {
-        var types: [Oid] = []
-        var lengths: [Int32] = []
-        var formats: [Int32] = []
-        var offsets: [Int?] = []
-        var storage: [UInt8] = []
-        types.reserveCapacity(parameters.count)
-        for (index, parameter) in parameters.enumerated() {
-            types.append(parameter.typeOID)
-            // Text parameters are NUL-terminated (libpq ignores their length), so a NUL inside
-            // one would silently cut it short; no text element of a binary array can hold one.
-            let nulError = { PostgresError(
-                code: .encoding, message: "parameter $\(index + 1) contains a NUL character, which Postgres text cannot hold") }
-            let encoded: (bytes: [UInt8], isBinary: Bool)?
-            do {
-                encoded = try parameter.encoded()
-            } catch {
-                throw nulError()
-            }
-            guard let (bytes, isBinary) = encoded else {
-                offsets.append(nil)
-                lengths.append(0)
-                formats.append(0)
-                continue
-            }
-            if !isBinary, bytes.contains(0) { throw nulError() }
-            offsets.append(storage.count)
-            storage.append(contentsOf: bytes)
-            storage.append(0)
-            lengths.append(Int32(bytes.count))
-            formats.append(isBinary ? 1 : 0)
-        }
-        storage.append(0)
-        return try storage.withUnsafeBufferPointer { buffer in
-            // `storage` ends with a NUL, so it is never empty and has a base address.
-            let base = buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-            let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in
-                guard let offset, let base else { return nil }
-                return base + offset
-            }
-            return try pointers.withUnsafeBufferPointer { values in
-                try body(types, values.baseAddress, lengths, formats)
-            }
-        }
+        try EncodedParameters(parameters).withPointers(body)
     }
 }
 

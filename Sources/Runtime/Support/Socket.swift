@@ -28,4 +28,20 @@ enum Socket {
             if errno != EINTR { return .failed }
         }
     }
+
+    enum Wait { case ready, woken, timedOut, failed }
+
+    /// Like `wait`, also returning `.woken` as soon as `wakeup` is readable (a `WakeupPipe`).
+    static func wait(_ fd: Int32, write: Bool, orWakeup wakeup: Int32, timeoutMilliseconds: Int32) -> Wait {
+        var descriptors = [
+            pollfd(fd: fd, events: Int16(POLLIN) | (write ? Int16(POLLOUT) : 0), revents: 0),
+            pollfd(fd: wakeup, events: Int16(POLLIN), revents: 0),
+        ]
+        while true {
+            let result = poll(&descriptors, 2, timeoutMilliseconds)
+            if result > 0 { return descriptors[0].revents != 0 ? .ready : .woken }
+            if result == 0 { return .timedOut }
+            if errno != EINTR { return .failed }
+        }
+    }
 }

@@ -1,0 +1,164 @@
+import CLibPQ
+import DequeModule
+
+extension PostgresConnection {
+    /// A batch sent on this connection whose Sync has not come back yet.
+    private struct InFlight {
+        var batch: PostgresPipeline.Batch
+        var reader: PipelineReader
+    }
+
+    /// Drives `pipeline`'s session on this connection (see `PostgresPipeline`): sends each
+    /// queued batch, statements then Sync, behind those in flight; reads results as they
+    /// arrive and completes each batch at its Sync; waits on the socket and on the pipeline's
+    /// wake-up together. Returns once it has been idle for the pipeline's linger, or after
+    /// the connection was lost (every batch in flight failed, the connection closed).
+    ///
+    /// Pipeline mode is left whenever nothing is in flight, so that statements can be
+    /// prepared then (`PQprepare` waits for its answer); behind a batch in flight a statement
+    /// runs prepared only if it already is.
+    func drive(_ pipeline: PostgresPipeline) -> PostgresPipeline.SessionOutcome {
+        var inFlight = Deque<InFlight>()
+        var pipelining = false
+        do {
+            let handle = try requireHandle()
+            defer { if pipelining, self.handle != nil { leavePipelineMode(handle) } }
+            let ioTimeout = Int32(clamping: configuration.ioTimeout.nanoseconds / 1_000_000)
+            let linger = Int32(clamping: pipeline.linger.nanoseconds / 1_000_000)
+            while true {
+                while let batch = pipeline.takeNext() {
+                    if inFlight.isEmpty, pipelining {
+                        leavePipelineMode(handle)
+                        pipelining = false
+                    }
+                    let names = batch.statements.map { preparedName(handle, $0.sql, $0.parameters) }
+                    let encoded: [EncodedParameters]
+                    do {
+                        encoded = try batch.statements.enumerated().map { index, statement in
+                            do {
+                                return try EncodedParameters(statement.parameters)
+                            } catch var error as PostgresError {
+                                error.statementIndex = index
+                                throw error
+                            }
+                        }
+                    } catch {
+                        // Nothing of it was sent.
+                        batch.complete(.failure(error))
+                        continue
+                    }
+                    if !pipelining {
+                        guard PQenterPipelineMode(handle) == 1 else {
+                            throw PostgresError(code: .protocolViolation, message: "cannot enter pipeline mode: connection is busy")
+                        }
+                        pipelining = true
+                        guard PQsetnonblocking(handle, 1) == 0 else { throw lostConnectionError(statementIndex: nil) }
+                    }
+                    inFlight.append(InFlight(batch: batch, reader: PipelineReader(statementCount: batch.statements.count)))
+                    for (index, statement) in batch.statements.enumerated() {
+                        let sent = encoded[index].withPointers { types, values, lengths, formats in
+                            if let name = names[index] {
+                                PQsendQueryPrepared(handle, name, Int32(encoded[index].count), values, lengths, formats, 0)
+                            } else {
+                                PQsendQueryParams(handle, statement.sql, Int32(encoded[index].count), types, values, lengths, formats, 0)
+                            }
+                        }
+                        guard sent == 1 else { throw lostConnectionError(statementIndex: index) }
+                        inFlight[inFlight.count - 1].reader.sent += 1
+                        try pumpSession(handle, &inFlight, ioTimeout: ioTimeout)
+                    }
+                    guard PQpipelineSync(handle) == 1 else { throw lostConnectionError(statementIndex: nil) }
+                    inFlight[inFlight.count - 1].reader.syncSent = true
+                    try pumpSession(handle, &inFlight, ioTimeout: ioTimeout)
+                }
+                if inFlight.isEmpty {
+                    if pipelining {
+                        leavePipelineMode(handle)
+                        pipelining = false
+                    }
+                    if pipeline.isClosed || !(pipeline.wakeup?.wait(timeoutMilliseconds: linger) ?? false) {
+                        if pipeline.endSessionIfIdle() { return .idle }
+                    }
+                    continue
+                }
+                let flush = PQflush(handle)
+                guard flush >= 0 else { throw lostConnectionError(statementIndex: nil) }
+                switch Socket.wait(PQsocket(handle), write: flush == 1, orWakeup: pipeline.wakeup?.readEnd ?? -1, timeoutMilliseconds: ioTimeout) {
+                case .ready:
+                    guard PQconsumeInput(handle) == 1 else { throw lostConnectionError(statementIndex: nil) }
+                    try readAvailable(handle, &inFlight)
+                case .woken:
+                    pipeline.wakeup?.drain()
+                case .timedOut:
+                    throw PostgresError(code: .connectionLost, message: "no answer from the server within \(configuration.ioTimeout)")
+                case .failed:
+                    throw lostConnectionError(statementIndex: nil)
+                }
+            }
+        } catch {
+            // The server may still be running (or committing) the batches in flight: say which
+            // process. The protocol state is unknown either way: the connection goes.
+            var lost = (error as? PostgresError) ?? PostgresError(code: .connectionLost, message: "\(error)")
+            if lost.code != .connectionLost { lost = PostgresError(code: .connectionLost, message: lost.message) }
+            lost.backend = backend
+            close()
+            for flight in inFlight { flight.batch.complete(.failure(lost)) }
+            return .connectionLost
+        }
+    }
+
+    private func leavePipelineMode(_ handle: OpaquePointer) {
+        PQsetnonblocking(handle, 0)
+        PQexitPipelineMode(handle)
+    }
+
+    /// Flushes what libpq has buffered, waiting for the socket only while it cannot take
+    /// more (reading results meanwhile: the server may be blocked writing them).
+    private func pumpSession(_ handle: OpaquePointer, _ inFlight: inout Deque<InFlight>, ioTimeout: Int32) throws {
+        while true {
+            let flush = PQflush(handle)
+            guard flush >= 0 else { throw lostConnectionError(statementIndex: nil) }
+            try readAvailable(handle, &inFlight)
+            if flush == 0 { return }
+            switch Socket.wait(PQsocket(handle), write: true, timeoutMilliseconds: ioTimeout) {
+            case .ready: break
+            case .timedOut:
+                throw PostgresError(code: .connectionLost, message: "no answer from the server within \(configuration.ioTimeout)")
+            case .failed: throw lostConnectionError(statementIndex: nil)
+            }
+            guard PQconsumeInput(handle) == 1 else { throw lostConnectionError(statementIndex: nil) }
+        }
+    }
+
+    /// Reads every result libpq holds, into the oldest batch in flight; a batch whose Sync
+    /// arrives is completed and the next one reads on.
+    private func readAvailable(_ handle: OpaquePointer, _ inFlight: inout Deque<InFlight>) throws {
+        while !inFlight.isEmpty, inFlight[0].reader.expectsResult, PQisBusy(handle) == 0 {
+            guard let result = PQgetResult(handle) else {
+                inFlight[0].reader.statementFinished()
+                continue
+            }
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_PIPELINE_SYNC:
+                let done = inFlight.removeFirst()
+                if let error = done.reader.firstError {
+                    forgetPreparedIfInvalidated(by: error)
+                    done.batch.complete(.failure(error))
+                } else {
+                    done.batch.complete(.success(done.reader.results))
+                }
+            case PGRES_PIPELINE_ABORTED:
+                break  // a consequence of the batch's first error, which is what it fails with
+            default:
+                do {
+                    let reading = inFlight[0].reader.reading
+                    inFlight[0].reader.current = try rows(
+                        from: result, statementIndex: reading < inFlight[0].reader.statementCount ? reading : nil)
+                } catch let error as PostgresError {
+                    if inFlight[0].reader.firstError == nil { inFlight[0].reader.firstError = error }
+                }
+            }
+        }
+    }
+}

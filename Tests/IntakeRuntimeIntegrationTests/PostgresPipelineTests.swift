@@ -1,0 +1,140 @@
+import Foundation
+import IntakeRuntime
+import IntakeTestSupport
+import Testing
+
+@Suite("Transactions queued behind each other on one connection")
+struct PostgresPipelineTests {
+    /// Batches sent without waiting for each other go on one connection in the order sent;
+    /// the server runs each only once the one before has committed, so each sees every
+    /// earlier batch's writes.
+    @Test func batchesCommitInTheOrderSentAndEachSeesTheOnesBefore() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE gate (id int PRIMARY KEY, v int NOT NULL)")
+            try await db.query("CREATE TABLE marks (n int PRIMARY KEY)")
+            try await db.query("INSERT INTO gate VALUES (1, 0)")
+            let pipeline = PostgresPipeline(client: db)
+            defer { pipeline.close() }
+            let batches = try await db.withTransaction { other in
+                try await other.query("UPDATE gate SET v = 1 WHERE id = 1")
+                let otherPID = try await other.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self)
+                let first = pipeline.send([
+                    PostgresStatement("UPDATE gate SET v = v + 10 WHERE id = 1"),
+                    PostgresStatement("INSERT INTO marks VALUES (1)"),
+                ])
+                let behind = (2...4).map { n in
+                    pipeline.send([
+                        PostgresStatement("INSERT INTO marks VALUES ($1)", [.int32(Int32(n))]),
+                        PostgresStatement("SELECT coalesce(array_agg(n ORDER BY n), '{}')::text AS seen, pg_backend_pid() AS pid FROM marks"),
+                    ])
+                }
+                try await waitUntil("the first batch waits for the gate row") {
+                    try await db.query(
+                        "SELECT count(*) AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", [.int32(Int32(otherPID))]
+                    )[0].decode("n", as: Int.self) == 1
+                }
+                let ranAhead = behind.filter(\.isComplete).count
+                #expect(ranAhead == 0, "nothing runs ahead of the batch in front")
+                let marks = try await other.query("SELECT count(*) AS n FROM marks")[0].decode("n", as: Int.self)
+                #expect(marks == 0)
+                return (first, behind)
+            }
+            _ = try await batches.0.outcome().get()
+            var pids: Set<Int> = []
+            for (index, batch) in batches.1.enumerated() {
+                let rows = try await batch.outcome().get()
+                let seen = try rows[1][0].decode("seen", as: String.self)
+                #expect(seen == "{" + (1...index + 2).map(String.init).joined(separator: ",") + "}")
+                pids.insert(try rows[1][0].decode("pid", as: Int.self))
+            }
+            #expect(pids.count == 1, "one connection")
+            #expect(try await db.query("SELECT v FROM gate")[0].decode("v", as: Int.self) == 11)
+        }
+    }
+
+    /// A batch whose statement fails rolls back alone: the batches before and behind it
+    /// commit, and its error names the failing statement.
+    @Test func aFailingBatchFailsAloneAndTheOnesBehindItCommit() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE marks (n int PRIMARY KEY)")
+            let pipeline = PostgresPipeline(client: db)
+            defer { pipeline.close() }
+            let first = pipeline.send([PostgresStatement("INSERT INTO marks VALUES (1)")])
+            let failing = pipeline.send([
+                PostgresStatement("INSERT INTO marks VALUES (2)"),
+                PostgresStatement("INSERT INTO marks VALUES (1)"),
+            ])
+            let last = pipeline.send([PostgresStatement("INSERT INTO marks VALUES (3)")])
+            _ = try await first.outcome().get()
+            guard case .failure(let error as PostgresError) = await failing.outcome() else {
+                Issue.record("the duplicate key was accepted")
+                return
+            }
+            #expect(error.code == .uniqueViolation)
+            #expect(error.statementIndex == 1)
+            _ = try await last.outcome().get()
+            let marks = try await db.query("SELECT array_agg(n ORDER BY n)::text AS n FROM marks")[0].decode("n", as: String.self)
+            #expect(marks == "{1,3}", "the failed batch's first insert rolled back with it")
+        }
+    }
+
+    /// A batch with a value Postgres text cannot hold is refused before any of it is sent:
+    /// nothing of it runs, and the batches around it are untouched.
+    @Test func aBatchThatCannotBeSentIsRefusedWhole() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE notes (n int PRIMARY KEY, note text)")
+            let pipeline = PostgresPipeline(client: db)
+            defer { pipeline.close() }
+            let refused = pipeline.send([
+                PostgresStatement("INSERT INTO notes VALUES (1, 'fine')"),
+                PostgresStatement("INSERT INTO notes VALUES (2, $1)", [.text("nul\u{0}inside")]),
+            ])
+            let behind = pipeline.send([PostgresStatement("INSERT INTO notes VALUES (3, 'behind')")])
+            guard case .failure(let error as PostgresError) = await refused.outcome() else {
+                Issue.record("a NUL was sent")
+                return
+            }
+            #expect(error.code == .encoding)
+            #expect(error.statementIndex == 1)
+            _ = try await behind.outcome().get()
+            #expect(try await db.query("SELECT array_agg(n)::text AS n FROM notes")[0].decode("n", as: String.self) == "{3}")
+        }
+    }
+
+    /// The connection dies with batches in flight: each of them fails with `connectionLost`
+    /// (it may have committed), and the next batch goes on a new connection.
+    @Test func aLostConnectionFailsTheBatchesInFlightAndTheNextGoesOnANewOne() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE gate (id int PRIMARY KEY, v int NOT NULL)")
+            try await db.query("INSERT INTO gate VALUES (1, 0)")
+            let pipeline = PostgresPipeline(client: db)
+            defer { pipeline.close() }
+            let before = try await pipeline.send([PostgresStatement("SELECT pg_backend_pid() AS pid")]).outcome().get()[0][0]
+                .decode("pid", as: Int.self)
+            let inFlight = try await db.withTransaction { other in
+                try await other.query("UPDATE gate SET v = 1 WHERE id = 1")
+                let batches = [
+                    pipeline.send([PostgresStatement("UPDATE gate SET v = v + 10 WHERE id = 1")]),
+                    pipeline.send([PostgresStatement("SELECT 1")]),
+                ]
+                try await waitUntil("the first batch waits for the gate row") {
+                    try await db.query("SELECT coalesce(wait_event_type = 'Lock', false) AS waiting FROM pg_stat_activity WHERE pid = $1", [.int32(Int32(before))])
+                        .first?.decode("waiting", as: Bool.self) == true
+                }
+                try await db.query("SELECT pg_terminate_backend($1)", [.int32(Int32(before))])
+                return batches
+            }
+            for batch in inFlight {
+                guard case .failure(let error as PostgresError) = await batch.outcome() else {
+                    Issue.record("a batch on the terminated connection succeeded")
+                    continue
+                }
+                #expect(error.code == .connectionLost)
+            }
+            let after = try await pipeline.send([PostgresStatement("SELECT pg_backend_pid() AS pid")]).outcome().get()[0][0]
+                .decode("pid", as: Int.self)
+            #expect(after != before)
+            #expect(try await db.query("SELECT v FROM gate")[0].decode("v", as: Int.self) == 1, "the lost batch did not commit")
+        }
+    }
+}
