@@ -109,20 +109,23 @@ struct PostgresPipelineTests {
             try await db.query("INSERT INTO gate VALUES (1, 0)")
             let pipeline = PostgresPipeline(client: db)
             defer { pipeline.close() }
-            let before = try await pipeline.send([PostgresStatement("SELECT pg_backend_pid() AS pid")]).outcome().get()[0][0]
-                .decode("pid", as: Int.self)
-            let inFlight = try await db.withTransaction { other in
+            let (inFlight, terminated) = try await db.withTransaction { other in
                 try await other.query("UPDATE gate SET v = 1 WHERE id = 1")
+                let otherPID = try await other.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self)
                 let batches = [
                     pipeline.send([PostgresStatement("UPDATE gate SET v = v + 10 WHERE id = 1")]),
                     pipeline.send([PostgresStatement("SELECT 1")]),
                 ]
+                var blocked: Int?
                 try await waitUntil("the first batch waits for the gate row") {
-                    try await db.query("SELECT coalesce(wait_event_type = 'Lock', false) AS waiting FROM pg_stat_activity WHERE pid = $1", [.int32(Int32(before))])
-                        .first?.decode("waiting", as: Bool.self) == true
+                    blocked = try await db.query(
+                        "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", [.int32(Int32(otherPID))]
+                    ).first?.decode("pid", as: Int.self)
+                    return blocked != nil
                 }
-                try await db.query("SELECT pg_terminate_backend($1)", [.int32(Int32(before))])
-                return batches
+                let pipelinePID = try #require(blocked)
+                try await db.query("SELECT pg_terminate_backend($1)", [.int32(Int32(pipelinePID))])
+                return (batches, pipelinePID)
             }
             for batch in inFlight {
                 guard case .failure(let error as PostgresError) = await batch.outcome() else {
@@ -133,7 +136,7 @@ struct PostgresPipelineTests {
             }
             let after = try await pipeline.send([PostgresStatement("SELECT pg_backend_pid() AS pid")]).outcome().get()[0][0]
                 .decode("pid", as: Int.self)
-            #expect(after != before)
+            #expect(after != terminated)
             #expect(try await db.query("SELECT v FROM gate")[0].decode("v", as: Int.self) == 1, "the lost batch did not commit")
         }
     }
