@@ -90,6 +90,9 @@ extension PostgresConnection {
         while reader.expectsResult, PQisBusy(handle) == 0 {
             let result = PQgetResult(handle)
             guard let result else {
+                // libpq ends every result with a NULL; after a lost connection it answers NULL
+                // for ever, and no Sync will come.
+                guard PQstatus(handle) == CONNECTION_OK else { throw lostConnectionError(statementIndex: nil) }
                 reader.statementFinished()
                 continue
             }

@@ -135,6 +135,9 @@ extension PostgresConnection {
     private func readAvailable(_ handle: OpaquePointer, _ inFlight: inout Deque<InFlight>) throws {
         while !inFlight.isEmpty, inFlight[0].reader.expectsResult, PQisBusy(handle) == 0 {
             guard let result = PQgetResult(handle) else {
+                // libpq ends every result with a NULL; after a lost connection it answers NULL
+                // for ever, and no Sync will come.
+                guard PQstatus(handle) == CONNECTION_OK else { throw lostConnectionError(statementIndex: nil) }
                 inFlight[0].reader.statementFinished()
                 continue
             }
