@@ -140,4 +140,29 @@ struct PostgresPipelineTests {
             #expect(try await db.query("SELECT v FROM gate")[0].decode("v", as: Int.self) == 1, "the lost batch did not commit")
         }
     }
+
+    /// The session's connection dies while it waits for work (a restart, a terminated
+    /// backend): the next batch finds out before sending anything and goes on a new
+    /// connection, whether its statement runs unnamed or is due to be prepared on this use
+    /// (its second). Before, the first failed with `connectionLost` though nothing was sent,
+    /// and the second was never completed: its caller, and the group-commit writer behind it,
+    /// waited for ever.
+    @Test(arguments: [false, true])
+    func aConnectionLostWhileIdleCostsTheNextBatchNothing(secondUse: Bool) async throws {
+        try await TestServices.withSchema { db, _ in
+            let pipeline = PostgresPipeline(client: db, linger: .seconds(30))
+            defer { pipeline.close() }
+            let statement = PostgresStatement("SELECT pg_backend_pid() AS pid, $1::int AS n", [.int32(1)])
+            let before = try await pipeline.send([statement]).outcome().get()[0][0].decode("pid", as: Int.self)
+            try await db.query("SELECT pg_terminate_backend($1)", [.int32(Int32(before))])
+            try await waitUntil("the backend has exited") {
+                try await db.query("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = $1", [.int32(Int32(before))])[0]
+                    .decode("n", as: Int.self) == 0
+            }
+            let next = pipeline.send([secondUse ? statement : PostgresStatement("SELECT pg_backend_pid() AS pid, 2 AS n")])
+            try await waitUntil("the batch is completed") { next.isComplete }
+            let rows = try await next.outcome().get()
+            #expect(try rows[0][0].decode("pid", as: Int.self) != before)
+        }
+    }
 }

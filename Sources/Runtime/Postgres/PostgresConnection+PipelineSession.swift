@@ -26,11 +26,24 @@ extension PostgresConnection {
             let ioTimeout = Int32(clamping: configuration.ioTimeout.nanoseconds / 1_000_000)
             let linger = Int32(clamping: pipeline.linger.nanoseconds / 1_000_000)
             while true {
-                while let batch = pipeline.takeNext() {
-                    if inFlight.isEmpty, pipelining {
-                        leavePipelineMode(handle)
-                        pipelining = false
+                while true {
+                    if inFlight.isEmpty {
+                        if pipelining {
+                            leavePipelineMode(handle)
+                            pipelining = false
+                        }
+                        guard pipeline.hasQueued else { break }
+                        // Found dead while idle (the server restarted, the backend was
+                        // terminated): nothing is lost yet; a new session reconnects.
+                        guard idleConnectionIsAlive(handle) else {
+                            close()
+                            return .connectionLost
+                        }
                     }
+                    guard let batch = pipeline.takeNext() else { break }
+                    // From here on the batch is in `inFlight`: completed (or, if nothing of it
+                    // was sent, queued again) whatever fails.
+                    inFlight.append(InFlight(batch: batch, reader: PipelineReader(statementCount: batch.statements.count)))
                     let names = batch.statements.map { preparedName(handle, $0.sql, $0.parameters) }
                     let encoded: [EncodedParameters]
                     do {
@@ -44,6 +57,7 @@ extension PostgresConnection {
                         }
                     } catch {
                         // Nothing of it was sent.
+                        inFlight.removeLast()
                         batch.complete(.failure(error))
                         continue
                     }
@@ -54,7 +68,6 @@ extension PostgresConnection {
                         pipelining = true
                         guard PQsetnonblocking(handle, 1) == 0 else { throw lostConnectionError(statementIndex: nil) }
                     }
-                    inFlight.append(InFlight(batch: batch, reader: PipelineReader(statementCount: batch.statements.count)))
                     for (index, statement) in batch.statements.enumerated() {
                         let sent = encoded[index].withPointers { types, values, lengths, formats in
                             if let name = names[index] {
@@ -96,13 +109,23 @@ extension PostgresConnection {
                 }
             }
         } catch {
-            // The server may still be running (or committing) the batches in flight: say which
-            // process. The protocol state is unknown either way: the connection goes.
+            // The server may still be running (or committing) the batches sent: say which
+            // process. The protocol state is unknown either way: the connection goes. A batch
+            // of which nothing was sent goes on the next connection, if this one broke.
             var lost = (error as? PostgresError) ?? PostgresError(code: .connectionLost, message: "\(error)")
             if lost.code != .connectionLost { lost = PostgresError(code: .connectionLost, message: lost.message) }
             lost.backend = backend
+            let broken = handle.map { PQstatus($0) != CONNECTION_OK } ?? true
             close()
-            for flight in inFlight { flight.batch.complete(.failure(lost)) }
+            var unsent: [PostgresPipeline.Batch] = []
+            for flight in inFlight {
+                if broken, flight.reader.sent == 0, !flight.reader.syncSent {
+                    unsent.append(flight.batch)
+                } else {
+                    flight.batch.complete(.failure(lost))
+                }
+            }
+            pipeline.requeue(unsent)
             return .connectionLost
         }
     }

@@ -64,21 +64,22 @@ final class PostgresConnection: PoolableConnection {
     }
 
     func prepareForUse() throws {
-        guard let handle, PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else {
-            try connect()
-            return
-        }
-        // An idle connection has nothing to read unless the server spoke first: a notification,
-        // or the FATAL message and EOF of a restart or `pg_terminate_backend`.
+        if let handle, idleConnectionIsAlive(handle) { return }
+        try connect()
+    }
+
+    /// Whether this idle connection still works. An idle connection has nothing to read unless
+    /// the server spoke first: a notification (dropped), or the FATAL message and EOF of a
+    /// restart or `pg_terminate_backend`.
+    func idleConnectionIsAlive(_ handle: OpaquePointer) -> Bool {
+        guard PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else { return false }
         var rounds = 0
         while Socket.isReadable(PQsocket(handle)), rounds < 4 {
             rounds += 1
-            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
-                try connect()
-                return
-            }
+            if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK { return false }
             _ = drainNotifications()
         }
+        return true
     }
 
     func close() {

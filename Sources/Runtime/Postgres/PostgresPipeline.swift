@@ -144,6 +144,14 @@ public final class PostgresPipeline: Sendable {
 
     var isClosed: Bool { state.withLock { $0.closed } }
 
+    var hasQueued: Bool { state.withLock { !$0.queue.isEmpty } }
+
+    /// Puts batches taken but never sent back at the front of the queue, in order.
+    func requeue(_ batches: [Batch]) {
+        guard !batches.isEmpty else { return }
+        state.withLock { $0.queue.insert(contentsOf: batches, at: 0) }
+    }
+
     /// Ends the session unless a batch is queued.
     func endSessionIfIdle() -> Bool {
         state.withLock { state in

@@ -17,6 +17,8 @@ final class WakeupPipe: Sendable {
     init?() {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return nil }
+        // Not atomic (Glibc's module does not export `pipe2`): a child spawned in between
+        // could inherit the ends. Pipes are made when a writer starts, before it serves.
         for fd in fds {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
