@@ -8,10 +8,12 @@ import Tracing
 
 /// Commits many callers' write sets in one transaction.
 ///
-/// A single writer takes every write set that arrived while the previous transaction was in
-/// flight and sends them as one libpq pipeline (one round trip, one transaction), then
-/// resumes every waiter with its own statements' results. Under load, batches grow and each
-/// commit's fsync is shared; alone, a write set costs one commit as before.
+/// A single writer takes the write sets that are waiting and sends them as one transaction
+/// (one round trip) on its connection, then resumes every waiter with its own statements'
+/// results. Under load, batches grow and each commit's fsync is shared; alone, a write set
+/// costs one commit. Up to two batches are in flight, the second queued behind the first on
+/// the same connection (`PostgresPipeline`), so Postgres starts it the moment the first
+/// commits instead of waiting for the writer (`StateMachine` says when a second may go).
 ///
 /// A batch that fails on a write set's SQL is retried without it, so one bad write set fails
 /// alone. When the connection breaks mid-commit the outcome is unknown, and every waiter of
@@ -40,7 +42,7 @@ public final class GroupCommit: Service, Sendable {
 
     /// A committed write set: the rows of each of its statements, in order, and the writer
     /// transaction that committed it. Transactions are numbered 1, 2, … in the order they
-    /// commit (one writer, one transaction at a time): a change committed in transaction n is
+    /// commit (one connection runs them in the order sent): a change committed in transaction n is
     /// visible to a `readsAfterWrites` write set committed in n or later, and to none before.
     public struct Receipt: Sendable {
         public var rows: [PostgresRows]
@@ -91,7 +93,7 @@ public final class GroupCommit: Service, Sendable {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Write sets waiting for a batch (not counting the batch in flight).
+    /// Write sets waiting for a batch (not counting the batches in flight).
     public var queuedWriteSets: Int { state.withLock { $0.machine.pending.count } }
 
     /// Transactions committed (or attempted) so far.
