@@ -165,4 +165,37 @@ struct PostgresPipelineTests {
             #expect(try rows[0][0].decode("pid", as: Int.self) != before)
         }
     }
+
+    /// A statement due to be prepared (its second use) while a batch is in flight waits for
+    /// the pipeline to empty and is prepared then: under a load that keeps the pipeline full,
+    /// it would otherwise run unprepared (parsed and planned every time) for good.
+    @Test func aStatementDueWhileBatchesAreInFlightIsPrepared() async throws {
+        try await TestServices.withSchema { db, _ in
+            try await db.query("CREATE TABLE gate (id int PRIMARY KEY, v int NOT NULL)")
+            try await db.query("INSERT INTO gate VALUES (1, 0)")
+            let pipeline = PostgresPipeline(client: db, linger: .seconds(30))
+            defer { pipeline.close() }
+            let statement = PostgresStatement("SELECT $1::int + 1 AS n, pg_backend_pid() AS pid", [.int32(1)])
+            _ = try await pipeline.send([statement]).outcome().get()
+            let (gated, second) = try await db.withTransaction { other in
+                try await other.query("UPDATE gate SET v = 1 WHERE id = 1")
+                let otherPID = try await other.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self)
+                let gated = pipeline.send([PostgresStatement("UPDATE gate SET v = v + 10 WHERE id = 1")])
+                try await waitUntil("the gated batch waits for the row") {
+                    try await db.query(
+                        "SELECT count(*) AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", [.int32(Int32(otherPID))]
+                    )[0].decode("n", as: Int.self) == 1
+                }
+                return (gated, pipeline.send([statement]))
+            }
+            _ = try await gated.outcome().get()
+            let rows = try await second.outcome().get()
+            #expect(try rows[0][0].decode("n", as: Int.self) == 2)
+            let check = try await pipeline.send([
+                PostgresStatement("SELECT count(*) AS n, pg_backend_pid() AS pid FROM pg_prepared_statements WHERE statement = $1", [.text(statement.sql)]),
+            ]).outcome().get()
+            #expect(try check[0][0].decode("pid", as: Int.self) == (try rows[0][0].decode("pid", as: Int.self)), "one session throughout")
+            #expect(try check[0][0].decode("n", as: Int.self) == 1)
+        }
+    }
 }

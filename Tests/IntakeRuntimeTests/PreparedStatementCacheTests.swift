@@ -36,6 +36,22 @@ struct PreparedStatementCacheTests {
         #expect(cache.decide(key, idle: false) == .unnamed)
     }
 
+    @Test func usesInsideATransactionCountAndTellWhenAStatementIsDue() {
+        var cache = PreparedStatementCache(capacity: 4, threshold: 2)
+        let key = Key(sql: "SELECT 1", types: [])
+        #expect(!cache.isDue(key))
+        #expect(cache.decide(key, idle: false) == .unnamed)
+        #expect(cache.isDue(key), "its next use is its second")
+        guard case .prepare(let name) = cache.decide(key, idle: true) else {
+            Issue.record("not prepared on its second use")
+            return
+        }
+        cache.prepared(key, as: name)
+        #expect(!cache.isDue(key), "prepared already")
+        cache.failed(Key(sql: "SELECT bad", types: []))
+        #expect(!cache.isDue(Key(sql: "SELECT bad", types: [])))
+    }
+
     @Test func capacityBoundsWhatIsPrepared() {
         var cache = PreparedStatementCache(capacity: 2, threshold: 1)
         for index in 0..<2 {

@@ -15,11 +15,13 @@ extension PostgresConnection {
     /// the connection was lost (every batch in flight failed, the connection closed).
     ///
     /// Pipeline mode is left whenever nothing is in flight, so that statements can be
-    /// prepared then (`PQprepare` waits for its answer); behind a batch in flight a statement
-    /// runs prepared only if it already is.
+    /// prepared then (`PQprepare` waits for its answer); a batch with a statement due to be
+    /// prepared waits for the batches in flight to finish.
     func drive(_ pipeline: PostgresPipeline) -> PostgresPipeline.SessionOutcome {
         var inFlight = Deque<InFlight>()
         var pipelining = false
+        /// A batch waits for those in flight to finish, so that its statements can be prepared.
+        var emptyingFirst = false
         do {
             let handle = try requireHandle()
             defer { if pipelining, self.handle != nil { leavePipelineMode(handle) } }
@@ -28,6 +30,7 @@ extension PostgresConnection {
             while true {
                 while true {
                     if inFlight.isEmpty {
+                        emptyingFirst = false
                         if pipelining {
                             leavePipelineMode(handle)
                             pipelining = false
@@ -40,7 +43,16 @@ extension PostgresConnection {
                             return .connectionLost
                         }
                     }
+                    if emptyingFirst { break }
                     guard let batch = pipeline.takeNext() else { break }
+                    // Prepared statements are made only while nothing is in flight: one that is
+                    // due (or statements to drop) is worth letting the pipeline empty once,
+                    // rather than running unprepared for as long as the load keeps it full.
+                    if !inFlight.isEmpty, batch.statements.contains(where: preparationIsDue) {
+                        pipeline.requeue([batch])
+                        emptyingFirst = true
+                        break
+                    }
                     // From here on the batch is in `inFlight`: completed (or, if nothing of it
                     // was sent, queued again) whatever fails.
                     inFlight.append(InFlight(batch: batch, reader: PipelineReader(statementCount: batch.statements.count)))

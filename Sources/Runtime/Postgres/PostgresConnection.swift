@@ -151,6 +151,12 @@ final class PostgresConnection: PoolableConnection {
         if PQresultStatus(result) == PGRES_COMMAND_OK { forgottenOnServer = false }
     }
 
+    /// Whether running `statement` with no transaction open would prepare it now, or drop the
+    /// statements the server still holds and the cache forgot.
+    func preparationIsDue(_ statement: PostgresStatement) -> Bool {
+        forgottenOnServer || prepared.isDue(PreparedStatementCache.Key(sql: statement.sql, types: statement.parameters.map(\.typeOID)))
+    }
+
     /// Empties the cache when `error` says the server no longer holds this connection's
     /// prepared statements as it thinks; the server's are dropped once no transaction is open.
     func forgetPreparedIfInvalidated(by error: PostgresError) {

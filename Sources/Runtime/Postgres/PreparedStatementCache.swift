@@ -41,20 +41,27 @@ struct PreparedStatementCache {
         self.threshold = threshold
     }
 
-    /// What to do with a statement about to run; `idle`: no transaction is open.
+    /// What to do with a statement about to run; `idle`: no transaction is open. A use while
+    /// one is open counts towards the threshold too, so that a connection that is never idle
+    /// for long (a pipeline) can tell when a statement is due (`isDue`).
     mutating func decide(_ key: Key, idle: Bool) -> Decision {
         if let name = names[key] { return .execute(name) }
-        guard idle, names.count < capacity, !unpreparable.contains(key) else { return .unnamed }
+        guard names.count < capacity, !unpreparable.contains(key) else { return .unnamed }
         // The use counts are a hint: forgotten wholesale when they grow past a bound.
         if uses.count >= capacity * 4 { uses.removeAll(keepingCapacity: true) }
         let count = uses[key, default: 0] + 1
-        guard count >= threshold else {
+        guard idle, count >= threshold else {
             uses[key] = count
             return .unnamed
         }
         uses[key] = nil
         counter += 1
         return .prepare("intake_\(counter)")
+    }
+
+    /// Whether `key` would be prepared if it ran now with no transaction open.
+    func isDue(_ key: Key) -> Bool {
+        names[key] == nil && names.count < capacity && !unpreparable.contains(key) && uses[key, default: 0] + 1 >= threshold
     }
 
     mutating func prepared(_ key: Key, as name: String) {
