@@ -135,6 +135,16 @@ struct Load: AsyncParsableCommand {
                 target = inProcess
                 verifier = inProcess.verifier(options)
             case .http:
+                // Reading the owner's embedded servers: join their users, so that a server
+                // stopped meanwhile keeps them up until this run (verification included) is
+                // done, as every command attached to them does (README, "data directory").
+                if let instance, configuration.databaseURL == nil || configuration.redisURL == nil {
+                    let joined = try DataDirectoryUsers.join(configuration.dataDirectory)
+                    if joined == nil {
+                        throw LoadError("the intake serve owning \(configuration.dataDirectory.path) (pid \(instance.owner.pid)) is stopping")
+                    }
+                    clients.append { joined?.release() }
+                }
                 guard let databaseURL = configuration.databaseURL ?? instance?.databaseURL,
                     let redisURL = configuration.redisURL ?? instance?.redisURL
                 else {
@@ -144,7 +154,7 @@ struct Load: AsyncParsableCommand {
                 }
                 let db = PostgresClient(configuration: try PostgresConfiguration(url: databaseURL, poolSize: 4))
                 let redis = RedisClient(configuration: try RedisConfiguration(url: redisURL, poolSize: 2))
-                clients = [db.shutdown, redis.shutdown]
+                clients += [db.shutdown, redis.shutdown]
                 // Verification's prerequisites, checked before the run rather than after it.
                 do {
                     _ = try await db.query("SELECT 1")

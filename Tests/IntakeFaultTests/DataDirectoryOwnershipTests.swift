@@ -95,6 +95,30 @@ struct DataDirectoryOwnershipTests {
         #expect(DataDirectoryLock.holder(of: dataDirectory) == nil, "nothing is left holding the directory")
     }
 
+    /// `intake load` over HTTP verifies against the server's embedded Postgres: a server
+    /// stopped during the run keeps them up until the run is done, so the run still checks
+    /// every order it was answered 201 for (hostile review, session 14: the server stopped
+    /// them at once, and every check said "could not check: postgres unavailable").
+    @Test func aServerStoppedDuringAnHTTPLoadKeepsItsServersUpForTheRunsChecks() async throws {
+        let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-http-user-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dataDirectory) }
+        let server = try ServerProcess(environment: [
+            "INTAKE_DATA_DIR": dataDirectory.path, "INTAKE_ADMIN_EMAIL": "admin@intake.local", "INTAKE_ADMIN_PASSWORD": "intake-admin",
+            "INTAKE_LOG_FORMAT": "text", "INTAKE_BCRYPT_COST": "4",
+        ])
+        try await server.start(timeout: .seconds(120))
+        async let load = intake(
+            ["load", "--duration", "8s", "--concurrency", "4", "--products", "4", "--quiet", "--event-wait", "5s", "--data-dir", dataDirectory.path],
+            dataDirectory: dataDirectory.path, bare: true)
+        try await waitUntil("the run is taking orders", timeout: .seconds(60)) { (try? await orderCount(dataDirectory)) ?? 0 > 0 }
+        let stopped = try await server.stop(timeout: .seconds(120))
+        let run = try await load
+        #expect(stopped == 0)
+        #expect(run.output.contains("[ok] every 201 order exists with its items"), "\(run.output.suffix(3000))")
+        #expect(!run.output.contains("could not check"), "\(run.output.suffix(3000))")
+    }
+
     /// `scripts/run`'s server (generated secrets, an admin from the environment) and, from
     /// another shell with nothing set, `intake load` against it: it finds the server, its
     /// Postgres and Redis and its webhook secret in the data directory, makes an admin for
