@@ -139,9 +139,9 @@ struct Load: AsyncParsableCommand {
                 // stopped meanwhile keeps them up until this run (verification included) is
                 // done, as every command attached to them does (README, "data directory").
                 if let instance, configuration.databaseURL == nil || configuration.redisURL == nil {
-                    let joined = try DataDirectoryUsers.join(configuration.dataDirectory)
+                    let joined = try DataDirectoryUsers.join(configuration.dataDirectory, whileOwnedBy: instance.owner.pid)
                     if joined == nil {
-                        throw LoadError("the intake serve owning \(configuration.dataDirectory.path) (pid \(instance.owner.pid)) is stopping")
+                        throw LoadError("the intake serve owning \(configuration.dataDirectory.path) (pid \(instance.owner.pid)) is stopping or gone")
                     }
                     clients.append { joined?.release() }
                 }

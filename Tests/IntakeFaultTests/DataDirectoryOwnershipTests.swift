@@ -103,10 +103,7 @@ struct DataDirectoryOwnershipTests {
         let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-http-user-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dataDirectory) }
-        let server = try ServerProcess(environment: [
-            "INTAKE_DATA_DIR": dataDirectory.path, "INTAKE_ADMIN_EMAIL": "admin@intake.local", "INTAKE_ADMIN_PASSWORD": "intake-admin",
-            "INTAKE_LOG_FORMAT": "text", "INTAKE_BCRYPT_COST": "4",
-        ])
+        let server = try scriptsRunServer(dataDirectory)
         try await server.start(timeout: .seconds(120))
         async let load = intake(
             ["load", "--duration", "8s", "--concurrency", "4", "--products", "4", "--quiet", "--event-wait", "5s", "--data-dir", dataDirectory.path],
@@ -127,10 +124,7 @@ struct DataDirectoryOwnershipTests {
         let dataDirectory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("intake-newcomer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dataDirectory) }
-        let server = try ServerProcess(environment: [
-            "INTAKE_DATA_DIR": dataDirectory.path, "INTAKE_ADMIN_EMAIL": "admin@intake.local", "INTAKE_ADMIN_PASSWORD": "intake-admin",
-            "INTAKE_LOG_FORMAT": "text", "INTAKE_BCRYPT_COST": "4", "INTAKE_JWT_SECRET": "", "INTAKE_WEBHOOK_SECRET": "", "INTAKE_PII_KEY": "",
-        ].filter { !$0.value.isEmpty })
+        let server = try scriptsRunServer(dataDirectory)
         try await server.start(timeout: .seconds(120))
         let serverURL = await server.url
         let load = try await intake(
@@ -151,6 +145,15 @@ struct DataDirectoryOwnershipTests {
         #expect(try await server.stop() == 0)
         let none = try await intake(["env", "--data-dir", dataDirectory.path], dataDirectory: dataDirectory.path, bare: true)
         #expect(none.status != 0 && none.output.hasPrefix("intake: no intake process owns"), "\(none.output)")
+    }
+
+    /// A server as `scripts/run` starts it on `dataDirectory`: secrets generated there, an
+    /// admin from the environment, nothing else set.
+    func scriptsRunServer(_ dataDirectory: URL) throws -> ServerProcess {
+        try ServerProcess(environment: [
+            "INTAKE_DATA_DIR": dataDirectory.path, "INTAKE_ADMIN_EMAIL": "admin@intake.local", "INTAKE_ADMIN_PASSWORD": "intake-admin",
+            "INTAKE_LOG_FORMAT": "text", "INTAKE_BCRYPT_COST": "4",
+        ])
     }
 
     /// Orders in the directory's embedded Postgres, read through whoever owns it now.

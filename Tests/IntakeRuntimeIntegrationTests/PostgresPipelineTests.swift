@@ -5,6 +5,19 @@ import Testing
 
 @Suite("Transactions queued behind each other on one connection")
 struct PostgresPipelineTests {
+    /// `batch`'s error, or nil (an issue recorded) when it committed.
+    func failure(of batch: PostgresPipeline.Batch, sourceLocation: SourceLocation = #_sourceLocation) async -> PostgresError? {
+        switch await batch.outcome() {
+        case .failure(let error as PostgresError): return error
+        case .failure(let error):
+            Issue.record("not a PostgresError: \(error)", sourceLocation: sourceLocation)
+            return nil
+        case .success:
+            Issue.record("the batch committed", sourceLocation: sourceLocation)
+            return nil
+        }
+    }
+
     /// Batches sent without waiting for each other go on one connection in the order sent;
     /// the server runs each only once the one before has committed, so each sees every
     /// earlier batch's writes.
@@ -22,6 +35,9 @@ struct PostgresPipelineTests {
                     PostgresStatement("UPDATE gate SET v = v + 10 WHERE id = 1"),
                     PostgresStatement("INSERT INTO marks VALUES (1)"),
                 ])
+                // The session takes batches while one is in flight: this one, refused before
+                // anything of it is sent, is done while the first still waits.
+                let refused = pipeline.send([PostgresStatement("INSERT INTO marks VALUES (length($1))", [.text("nul\u{0}")])])
                 let behind = (2...4).map { n in
                     pipeline.send([
                         PostgresStatement("INSERT INTO marks VALUES ($1)", [.int32(Int32(n))]),
@@ -35,6 +51,8 @@ struct PostgresPipelineTests {
                 }
                 let ranAhead = behind.filter(\.isComplete).count
                 #expect(ranAhead == 0, "nothing runs ahead of the batch in front")
+                try await waitUntil("a batch queued behind the waiting one is taken") { refused.isComplete }
+                #expect(!first.isComplete)
                 let marks = try await other.query("SELECT count(*) AS n FROM marks")[0].decode("n", as: Int.self)
                 #expect(marks == 0)
                 return (first, behind)
@@ -66,10 +84,7 @@ struct PostgresPipelineTests {
             ])
             let last = pipeline.send([PostgresStatement("INSERT INTO marks VALUES (3)")])
             _ = try await first.outcome().get()
-            guard case .failure(let error as PostgresError) = await failing.outcome() else {
-                Issue.record("the duplicate key was accepted")
-                return
-            }
+            let error = try #require(await failure(of: failing))
             #expect(error.code == .uniqueViolation)
             #expect(error.statementIndex == 1)
             _ = try await last.outcome().get()
@@ -90,10 +105,7 @@ struct PostgresPipelineTests {
                 PostgresStatement("INSERT INTO notes VALUES (2, $1)", [.text("nul\u{0}inside")]),
             ])
             let behind = pipeline.send([PostgresStatement("INSERT INTO notes VALUES (3, 'behind')")])
-            guard case .failure(let error as PostgresError) = await refused.outcome() else {
-                Issue.record("a NUL was sent")
-                return
-            }
+            let error = try #require(await failure(of: refused))
             #expect(error.code == .encoding)
             #expect(error.statementIndex == 1)
             _ = try await behind.outcome().get()
@@ -128,11 +140,7 @@ struct PostgresPipelineTests {
                 return (batches, pipelinePID)
             }
             for batch in inFlight {
-                guard case .failure(let error as PostgresError) = await batch.outcome() else {
-                    Issue.record("a batch on the terminated connection succeeded")
-                    continue
-                }
-                #expect(error.code == .connectionLost)
+                #expect(await failure(of: batch)?.code == .connectionLost)
             }
             let after = try await pipeline.send([PostgresStatement("SELECT pg_backend_pid() AS pid")]).outcome().get()[0][0]
                 .decode("pid", as: Int.self)

@@ -27,6 +27,18 @@ public final class DataDirectoryUsers: Sendable {
         }
     }
 
+    /// Joins the users of the servers that process `owner` runs for `dataDirectory`; nil when
+    /// it is stopping them, or no longer holds the directory by the time this one joined
+    /// (then nothing would keep its servers up: look again).
+    public static func join(_ dataDirectory: URL, whileOwnedBy owner: Int32) throws -> DataDirectoryUsers? {
+        guard let joined = try join(dataDirectory) else { return nil }
+        guard DataDirectoryLock.holder(of: dataDirectory)?.pid == owner else {
+            joined.release()
+            return nil
+        }
+        return joined
+    }
+
     /// Joins the users of `dataDirectory`'s servers; nil while its owner is stopping them
     /// (it holds the file exclusively).
     public static func join(_ dataDirectory: URL) throws -> DataDirectoryUsers? {

@@ -86,7 +86,8 @@ extension PostgresConnection {
         }
     }
 
-    private func readAvailable(_ handle: OpaquePointer, _ reader: inout PipelineReader) throws {
+    /// Reads every result libpq holds for `reader`'s pipeline, up to its Sync.
+    func readAvailable(_ handle: OpaquePointer, _ reader: inout PipelineReader) throws {
         while reader.expectsResult, PQisBusy(handle) == 0 {
             let result = PQgetResult(handle)
             guard let result else {

@@ -165,37 +165,18 @@ extension PostgresConnection {
         }
     }
 
-    /// Reads every result libpq holds, into the oldest batch in flight; a batch whose Sync
-    /// arrives is completed and the next one reads on.
+    /// Reads every result libpq holds, into the oldest batch in flight (`readAvailable` of one
+    /// pipeline); a batch whose Sync arrives is completed and the next one reads on.
     private func readAvailable(_ handle: OpaquePointer, _ inFlight: inout Deque<InFlight>) throws {
-        while !inFlight.isEmpty, inFlight[0].reader.expectsResult, PQisBusy(handle) == 0 {
-            guard let result = PQgetResult(handle) else {
-                // libpq ends every result with a NULL; after a lost connection it answers NULL
-                // for ever, and no Sync will come.
-                guard PQstatus(handle) == CONNECTION_OK else { throw lostConnectionError(statementIndex: nil) }
-                inFlight[0].reader.statementFinished()
-                continue
-            }
-            defer { PQclear(result) }
-            switch PQresultStatus(result) {
-            case PGRES_PIPELINE_SYNC:
-                let done = inFlight.removeFirst()
-                if let error = done.reader.firstError {
-                    forgetPreparedIfInvalidated(by: error)
-                    done.batch.complete(.failure(error))
-                } else {
-                    done.batch.complete(.success(done.reader.results))
-                }
-            case PGRES_PIPELINE_ABORTED:
-                break  // a consequence of the batch's first error, which is what it fails with
-            default:
-                do {
-                    let reading = inFlight[0].reader.reading
-                    inFlight[0].reader.current = try rows(
-                        from: result, statementIndex: reading < inFlight[0].reader.statementCount ? reading : nil)
-                } catch let error as PostgresError {
-                    if inFlight[0].reader.firstError == nil { inFlight[0].reader.firstError = error }
-                }
+        while !inFlight.isEmpty {
+            try readAvailable(handle, &inFlight[0].reader)
+            guard inFlight[0].reader.syncReceived else { return }
+            let done = inFlight.removeFirst()
+            if let error = done.reader.firstError {
+                forgetPreparedIfInvalidated(by: error)
+                done.batch.complete(.failure(error))
+            } else {
+                done.batch.complete(.success(done.reader.results))
             }
         }
     }

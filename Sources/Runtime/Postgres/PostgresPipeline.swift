@@ -19,17 +19,22 @@ public final class PostgresPipeline: Sendable {
     /// A batch sent (or queued to be sent) and, once `isComplete`, its result.
     public final class Batch: Sendable {
         private enum State {
-            case waiting(CheckedContinuation<Result<[PostgresRows], any Error>, Never>?)
+            case waiting([CheckedContinuation<Result<[PostgresRows], any Error>, Never>])
             case done(Result<[PostgresRows], any Error>)
         }
 
         let statements: [PostgresStatement]
         private let onComplete: @Sendable () -> Void
-        private let state = Mutex(State.waiting(nil))
+        private let state = Mutex(State.waiting([]))
 
         init(_ statements: [PostgresStatement], onComplete: @escaping @Sendable () -> Void) {
             self.statements = statements
             self.onComplete = onComplete
+        }
+
+        /// Tasks waiting in `outcome()`.
+        var waiting: Int {
+            state.withLock { if case .waiting(let waiters) = $0 { waiters.count } else { 0 } }
         }
 
         public var isComplete: Bool {
@@ -37,14 +42,14 @@ public final class PostgresPipeline: Sendable {
         }
 
         /// Each statement's rows, in order, once the batch has committed; its first error
-        /// otherwise (with `statementIndex`).
+        /// otherwise (with `statementIndex`). Any number of tasks may wait for it.
         public func outcome() async -> Result<[PostgresRows], any Error> {
             await withCheckedContinuation { continuation in
                 let done = state.withLock { state -> Result<[PostgresRows], any Error>? in
                     switch state {
                     case .done(let result): return result
-                    case .waiting:
-                        state = .waiting(continuation)
+                    case .waiting(let waiters):
+                        state = .waiting(waiters + [continuation])
                         return nil
                     }
                 }
@@ -53,12 +58,12 @@ public final class PostgresPipeline: Sendable {
         }
 
         func complete(_ result: Result<[PostgresRows], any Error>) {
-            let waiter = state.withLock { state -> CheckedContinuation<Result<[PostgresRows], any Error>, Never>? in
-                guard case .waiting(let waiter) = state else { return nil }
+            let waiters = state.withLock { state -> [CheckedContinuation<Result<[PostgresRows], any Error>, Never>] in
+                guard case .waiting(let waiters) = state else { return [] }
                 state = .done(result)
-                return waiter
+                return waiters
             }
-            waiter?.resume(returning: result)
+            for waiter in waiters { waiter.resume(returning: result) }
             onComplete()
         }
     }

@@ -152,11 +152,8 @@ public final class IntakeInfrastructure: Sendable {
                     // Joined while the owner still holds the data directory: it waits for this
                     // process before stopping its servers. Not joined (it is stopping them), or
                     // gone by the time this one joined: look again — this process may own them.
-                    if let joined = try DataDirectoryUsers.join(dataDirectory) {
-                        if DataDirectoryLock.holder(of: dataDirectory)?.pid == owner.pid { return .attached(owner, joined) }
-                        joined.release()
-                        continue
-                    }
+                    if let joined = try DataDirectoryUsers.join(dataDirectory, whileOwnedBy: owner.pid) { return .attached(owner, joined) }
+                    if DataDirectoryLock.holder(of: dataDirectory)?.pid != owner.pid { continue }
                 }
                 guard ContinuousClock.now < deadline else {
                     throw EmbeddedError(
