@@ -14,7 +14,8 @@ actor PersistedCounter: VirtualActor {
     }
 
     enum Message: Sendable {
-        case increment(slowBy: Duration)
+        /// Writes the increment, then holds (a slow commit) until `gate` fires, if given.
+        case increment(heldBy: Signal?)
         case read
     }
 
@@ -36,10 +37,10 @@ actor PersistedCounter: VirtualActor {
 
     func handle(_ message: Message) async throws -> Int {
         switch message {
-        case .increment(let delay):
+        case .increment(let gate):
             try await context.db.query(
                 "INSERT INTO counters VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2", [.text(key), .int64(Int64(value + 1))])
-            try await Task.sleep(for: delay)  // a slow commit
+            if let gate { try await gate.wait(for: 1) }
             value += 1
             return value
         case .read:
@@ -77,10 +78,13 @@ struct ActorRegistryTests {
         try await withCounters { registry, context in
             // Started first, the increment awaits its write; the read, sent while it waits,
             // must not run in between (plain Swift actor re-entrancy would let it).
-            let slow = Task { try await registry.send(.increment(slowBy: .milliseconds(200)), to: "a") }
+            let commit = Signal()
+            let slow = Task { try await registry.send(.increment(heldBy: commit), to: "a") }
             try await waitUntil("the increment has written and is waiting") { try await Self.persisted(context, "a") }
-            let read = try await registry.send(.read, to: "a")
-            #expect(read == 1)
+            let read = Task { try await registry.send(.read, to: "a") }
+            try await waitUntil("the read is queued behind it") { registry.mailboxDepth(of: "a") == 1 }
+            commit.fire()
+            #expect(try await read.value == 1)
             let value1 = try await slow.value
             #expect(value1 == 1)
         }
@@ -90,7 +94,7 @@ struct ActorRegistryTests {
         try await withCounters { registry, _ in
             let replies = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<50 {
-                    group.addTask { try await registry.send(.increment(slowBy: .zero), to: "ordered") }
+                    group.addTask { try await registry.send(.increment(heldBy: nil), to: "ordered") }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
@@ -100,7 +104,7 @@ struct ActorRegistryTests {
 
     @Test func toldMessagesAreHandledInOrderBeforeALaterAsk() async throws {
         try await withCounters { registry, _ in
-            for _ in 0..<20 { try registry.tell(.increment(slowBy: .zero), to: "told") }
+            for _ in 0..<20 { try registry.tell(.increment(heldBy: nil), to: "told") }
             let value = try await registry.send(.read, to: "told")
             #expect(value == 20, "the ask queued behind every tell")
         }
@@ -119,7 +123,8 @@ struct ActorRegistryTests {
 
     @Test func fullMailboxFailsTheSendAtOnce() async throws {
         try await withCounters(.init(mailboxCapacity: 2)) { registry, context in
-            let first = Task { try await registry.send(.increment(slowBy: .milliseconds(500)), to: "busy") }
+            let commit = Signal()
+            let first = Task { try await registry.send(.increment(heldBy: commit), to: "busy") }
             try await waitUntil("the first message is being handled") { try await Self.persisted(context, "busy") }
             let queued = [
                 Task { try await registry.send(.read, to: "busy") },
@@ -132,6 +137,7 @@ struct ActorRegistryTests {
             } catch let error as RuntimeError {
                 #expect(error.code == .overloaded)
             }
+            commit.fire()
             let value2 = try await first.value
             #expect(value2 == 1)
             for task in queued {
@@ -145,13 +151,15 @@ struct ActorRegistryTests {
     /// queued anyway and handled in order: the bound slows callers down, it never loses state.
     @Test func deliveredMessagesGetThroughAFullMailboxAndAreHandledInOrder() async throws {
         try await withCounters(.init(mailboxCapacity: 1)) { registry, context in
-            let first = Task { try await registry.send(.increment(slowBy: .milliseconds(300)), to: "full") }
+            let commit = Signal()
+            let first = Task { try await registry.send(.increment(heldBy: commit), to: "full") }
             try await waitUntil("the first message is being handled") { try await Self.persisted(context, "full") }
             try registry.tell(.read, to: "full")
             try await waitUntil("the mailbox is full") { registry.mailboxDepth(of: "full") == 1 }
             #expect(throws: RuntimeError.self) { try registry.tell(.read, to: "full") }
-            for _ in 0..<3 { registry.deliver(.increment(slowBy: .zero), to: "full") }
+            for _ in 0..<3 { registry.deliver(.increment(heldBy: nil), to: "full") }
             #expect(registry.mailboxDepth(of: "full") == 4)
+            commit.fire()
             #expect(try await first.value == 1)
             try await waitUntil("every delivered increment is applied") { registry.mailboxDepth(of: "full") == 0 }
             #expect(try await registry.send(.read, to: "full") == 4)
@@ -175,14 +183,14 @@ struct ActorRegistryTests {
 
     @Test func idleActivationsArePassivatedAndReactivateWithTheirState() async throws {
         try await withCounters(.init(idleTimeout: .seconds(30))) { registry, context in
-            let value4 = try await registry.send(.increment(slowBy: .zero), to: "sleepy")
+            let value4 = try await registry.send(.increment(heldBy: nil), to: "sleepy")
             #expect(value4 == 1)
             await registry.collect(now: .now)
             #expect(registry.activeCount == 1, "not idle long enough yet")
             await registry.collect(now: .now + .seconds(31))
             #expect(registry.activeCount == 0)
             #expect(context.deactivations.count == 1)
-            let value5 = try await registry.send(.increment(slowBy: .zero), to: "sleepy")
+            let value5 = try await registry.send(.increment(heldBy: nil), to: "sleepy")
             #expect(value5 == 2, "state reloaded")
             #expect(context.activations.count == 2)
         }
@@ -194,13 +202,15 @@ struct ActorRegistryTests {
                 _ = try await registry.send(.read, to: key)
             }
             // "a" is the least recently used, but busy: it finishes its mailbox first.
-            let busy = Task { try await registry.send(.increment(slowBy: .milliseconds(300)), to: "a") }
+            let commit = Signal()
+            let busy = Task { try await registry.send(.increment(heldBy: commit), to: "a") }
             try await waitUntil("a is in the middle of its increment") { try await Self.persisted(context, "a") }
             await registry.collect(now: .now)
             #expect(registry.activeCount == 3)
             #expect(registry.isActive("a"), "busy, so kept although least recently used")
             #expect(!registry.isActive("b") && !registry.isActive("c"), "the next least recently used went instead")
             #expect(registry.isActive("d") && registry.isActive("e"))
+            commit.fire()
             let value = try await busy.value
             #expect(value == 1)
         }
@@ -208,10 +218,10 @@ struct ActorRegistryTests {
 
     @Test func messageArrivingDuringPassivationIsHandledByAFreshActivation() async throws {
         try await withCounters(.init(idleTimeout: .zero)) { registry, context in
-            let value6 = try await registry.send(.increment(slowBy: .zero), to: "x")
+            let value6 = try await registry.send(.increment(heldBy: nil), to: "x")
             #expect(value6 == 1)
             async let collecting: Void = registry.collect(now: .now + .seconds(1))
-            let reply = try await registry.send(.increment(slowBy: .zero), to: "x")
+            let reply = try await registry.send(.increment(heldBy: nil), to: "x")
             await collecting
             #expect(reply == 2)
             #expect(context.activations.count >= 1)
