@@ -35,6 +35,10 @@ public final class LatencyRecorder: Sendable {
         }
     }
 
+    /// Requests answered so far, whatever their status: above zero once the run is measuring
+    /// (its set-up is done).
+    public var requestsAnswered: Int { state.withLock { $0.requests } }
+
     /// A 503 that will be retried after its Retry-After.
     public func recordRetry() {
         state.withLock { $0.retries += 1 }

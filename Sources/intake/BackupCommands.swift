@@ -41,7 +41,7 @@ private let backupColumns = ["LABEL", "TYPE", "STARTED", "STOPPED", "SECONDS", "
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Backups of the embedded cluster (pgBackRest): take one now, list them, verify them.",
-        discussion: "WAL is archived continuously (archive_timeout 60 s): intake restore reaches any time after the first backup.",
+        discussion: "WAL is archived continuously (archive_timeout 50 s, so the RPO stays within a minute): intake restore reaches any time after the first backup.",
         subcommands: [BackupNow.self, BackupList.self, BackupVerify.self], defaultSubcommand: BackupNow.self)
 }
 

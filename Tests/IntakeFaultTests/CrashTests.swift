@@ -18,7 +18,7 @@ struct CrashTests {
             var acknowledged = 0
             @Sendable func orders() async throws -> Int { try await db.query("SELECT count(*)::int8 AS n FROM orders")[0].decode("n", as: Int.self) }
             for cycle in 1...5 {
-                let options = try await harness.options(duration: .seconds(3))
+                let options = try await harness.options(duration: .seconds(5))
                 let before = try await orders()
                 let report = try await harness.run(options) {
                     // The kill lands while orders are being placed, not during the run's set-up

@@ -82,12 +82,14 @@ struct DataDirectoryOwnershipTests {
                 dataDirectory: dataDirectory.path)
             return (outcome.status, outcome.output, .now)
         }
-        async let owner = load(2)
+        // The owner's run is long enough for the second process to start and join it on a
+        // loaded machine; one that joined too late would own the servers itself.
+        async let owner = load(10)
         // The second starts once the first owns the servers and has written their ports.
         try await waitUntil("the first command owns the embedded servers", timeout: .seconds(120)) {
             DataDirectoryLock.holder(of: dataDirectory)?.postgresPort != nil
         }
-        let user = try await load(8)
+        let user = try await load(16)
         let first = try await owner
         #expect(user.status == 0, "\(user.output.suffix(3000))")
         #expect(first.status == 0, "\(first.output.suffix(3000))")

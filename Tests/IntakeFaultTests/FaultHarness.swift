@@ -72,13 +72,17 @@ struct FaultHarness {
         for check in report.verification.checks { print("FAULT   \(check.passed ? "ok" : "FAIL") \(check.name): \(check.detail)") }
     }
 
-    /// One load run against the server while `fault` runs alongside it; the report, verified.
+    /// One load run against the server while `fault` runs alongside it, started once the run
+    /// is measuring (its set-up over HTTP, which a loaded machine stretches to seconds, would
+    /// otherwise take the fault's timed delay and leave the fault nothing to hit); the report,
+    /// verified.
     func run(_ options: LoadOptions, during fault: @Sendable () async throws -> Void) async throws -> LoadReport {
         let target = try await HTTPLoadTarget.connect(options)
         let verifier = Verifier(db: db, redis: redis, stream: stream, eventTypePrefix: "com.example", eventWait: options.eventWait)
         let runner = LoadRunner(options: options, target: target, verifier: verifier)
         do {
             async let report = runner.run()
+            try await waitUntil("the load is measuring") { runner.recorder.requestsAnswered > 0 }
             try await fault()
             let result = try await report
             await target.shutdown()

@@ -15,7 +15,7 @@ struct PayCommandTests {
                 "pay", UUID().uuidString.lowercased(), "--url", "http://127.0.0.1:\(port)", "--amount", "3.10",
                 "--webhook-secret", "pay-command-secret",
             ],
-            environment: [:], bare: true, timeout: .seconds(10))
+            environment: [:], bare: true, timeout: .seconds(60))
         #expect(run.status == 1)
         let lines = run.output.split(separator: "\n").map(String.init)
         let expected = "intake: cannot reach http://127.0.0.1:\(port): connection refused"

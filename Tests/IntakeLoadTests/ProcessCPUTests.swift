@@ -31,12 +31,16 @@ struct ProcessCPUTests {
     /// A process that exits during the run, or whose pid then names another process, has no
     /// figure (not a failed run, not a negative one).
     @Test func aProcessThatExitedOrWhosePidWasReusedReportsNothing() throws {
+        // The child lives until the test closes its stdin, not for a time of its own.
         let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        child.arguments = ["0.2"]
+        let stdin = Pipe()
+        child.executableURL = URL(fileURLWithPath: "/bin/sh")
+        child.arguments = ["-c", "read _"]
+        child.standardInput = stdin
         try child.run()
         let short = ProcessCPU(label: "short", pid: child.processIdentifier)
         let start = try short.sample()
+        try stdin.fileHandleForWriting.close()
         child.waitUntilExit()
         #expect(short.used(since: start) == nil)
         let own = ProcessCPU(label: "own", pid: ProcessCPU.ownProcess)

@@ -301,13 +301,16 @@ struct GroupCommitTests {
             let writer = GroupCommit(client: db)
             try await withRunningServices([writer]) {
                 let batch = try await db.withTransaction { other in
-                    // The other side waits longer before checking for a deadlock, so the
-                    // batch is the one Postgres aborts.
-                    try await other.query("SET LOCAL deadlock_timeout = '30s'")
+                    // Postgres checks a lock wait for a deadlock once, deadlock_timeout after
+                    // it began: the batch checks 5 s in (time for this side to close the cycle
+                    // on a paused machine; at the default 1 s its one check could come first and
+                    // find none), this side a minute in, so the batch is the one aborted.
+                    try await other.query("SET LOCAL deadlock_timeout = '60s'")
                     try await other.query("UPDATE t SET v = v + 10 WHERE id = 2")
                     let otherPID = try await other.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int.self)
                     let batch = Task {
                         try await writer.submit(WriteSet([
+                            PostgresStatement("SET LOCAL deadlock_timeout = '5s'"),
                             PostgresStatement("UPDATE t SET v = v + 100 WHERE id = 1"),
                             PostgresStatement("UPDATE t SET v = v + 100 WHERE id = 2"),
                         ]))

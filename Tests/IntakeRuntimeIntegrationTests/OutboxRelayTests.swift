@@ -328,7 +328,7 @@ struct OutboxRelayTests {
                         #expect(standby.publishedEvents == 0, "the standby published none")
                     }
                     // `first` has stopped. Whichever was the standby leads now (or still does).
-                    try await waitUntil("the survivor leads", timeout: .seconds(5)) { second.isLeader }
+                    try await waitUntil("the survivor leads") { second.isLeader }
                     ids += try await commitEvents(db, count: 30)
                     try await waitUntil("published by the survivor") { try await unpublished(db) == 0 }
                 }
@@ -366,7 +366,7 @@ struct WebhookDeliveryTests {
             let queue = WorkQueue(
                 client: db,
                 configuration: WorkQueueConfiguration(pollInterval: .milliseconds(100), retrySchedule: RetrySchedule(base: .milliseconds(50), cap: .milliseconds(100))))
-            WebhookDelivery(timeout: .seconds(2)).register(on: queue)
+            WebhookDelivery(timeout: .seconds(10)).register(on: queue)
             let relay = OutboxRelay(
                 client: db, sinks: [WebhookSink(client: db, urls: [receiver.url, refusing.url])],
                 settings: .init(batchSize: 10, pollInterval: .milliseconds(100)))

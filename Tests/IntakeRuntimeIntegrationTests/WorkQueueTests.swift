@@ -235,7 +235,9 @@ struct WorkQueueTests {
         try await TestServices.withRuntimeSchema { db, _ in
             let queue = WorkQueue(
                 client: db,
-                configuration: WorkQueueConfiguration(lease: .seconds(30), pollInterval: .milliseconds(100), shutdownDeadline: .milliseconds(300)))
+                // The deadline is what this test is about; 5 s keeps a paused machine from
+                // passing it before a 50 ms job's completion reaches its producer.
+                configuration: WorkQueueConfiguration(lease: .seconds(30), pollInterval: .milliseconds(100), shutdownDeadline: .seconds(5)))
             let started = Signal()
             queue.register(kind: "quick") { _ in
                 started.fire()

@@ -11,8 +11,9 @@ actor Tally: VirtualActor {
 
     enum Message: Sendable {
         case append(Int)
-        /// Appends, then blocks its thread (without suspending) until `gate` opens.
-        case appendHolding(Int, started: DispatchSemaphore, gate: DispatchSemaphore)
+        /// Appends, raises `started`, then blocks its thread (without suspending) until `gate`
+        /// opens.
+        case appendHolding(Int, started: Flag, gate: DispatchSemaphore)
         case read
     }
 
@@ -34,15 +35,23 @@ actor Tally: VirtualActor {
         case .append(let value): values.append(value)
         case .appendHolding(let value, let started, let gate):
             values.append(value)
-            started.signal()
-            _ = gate.wait(timeout: .now() + 10)
+            started.raise()
+            // Bounded only so that a failed test cannot hold a cooperative thread for ever.
+            _ = gate.wait(timeout: .now() + 50)
         case .read: break
         }
         return Reply(values: values, sender: Self.sender)
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+/// A flag one side raises and the other polls, without blocking a thread.
+final class Flag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    func raise() { raised.store(true, ordering: .releasing) }
+    var isRaised: Bool { raised.load(ordering: .acquiring) }
+}
+
+@Suite(.timeLimit(.minutes(2)))
 struct ActorRegistryDirectHandlingTests {
     @Test func anIdleLoadedActorHandlesTheMessageInTheSendersTask() async throws {
         let registry = ActorRegistry<Tally>(name: "tally", context: ())
@@ -57,16 +66,19 @@ struct ActorRegistryDirectHandlingTests {
     @Test func aMessageQueuedDuringDirectHandlingIsDrainedAfterIt() async throws {
         let registry = ActorRegistry<Tally>(name: "tally", context: ())
         _ = try await registry.send(.read, to: 1)
-        let started = DispatchSemaphore(value: 0)
+        let started = Flag()
         let gate = DispatchSemaphore(value: 0)
         let first = Task { try await registry.send(.appendHolding(1, started: started, gate: gate), to: 1) }
-        #expect(await Task.detached { started.wait(timeout: .now() + 10) }.value == .success)
+        // Polled, not waited on with a blocking call: the handler already holds one of the
+        // two cooperative threads this machine has.
+        let deadline = ContinuousClock.now + .seconds(50)
+        while !started.isRaised, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(started.isRaised)
         let answer = Mutex<[Int]?>(nil)
         Task {
             let reply = try await registry.send(.append(2), to: 1)
             answer.withLock { $0 = reply.values }
         }
-        let deadline = ContinuousClock.now + .seconds(10)
         while registry.mailboxDepth(of: 1) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         #expect(registry.mailboxDepth(of: 1) == 1, "the second message waits in the mailbox")
         gate.signal()

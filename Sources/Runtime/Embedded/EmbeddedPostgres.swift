@@ -33,7 +33,7 @@ public struct EmbeddedPostgres: Sendable {
     /// cluster on first use.
     /// `port`: nil picks a free one; a restart that clients must find again passes the old one.
     /// `backups`: a pgBackRest repository directory; the cluster then archives its WAL there
-    /// continuously (`archive_timeout` 60 s) and `backRest` drives backups and restores.
+    /// continuously (`archive_timeout` 50 s) and `backRest` drives backups and restores.
     /// `sun_path` holds 108 bytes on Linux, its terminating NUL included.
     static let maximumSocketPathLength = 107
 
@@ -222,7 +222,9 @@ public struct EmbeddedPostgres: Sendable {
             settings += """
                 archive_mode = on
                 archive_command = '\(archiveCommand.replacingOccurrences(of: "'", with: "''"))'
-                archive_timeout = 60
+                # 50 s, not 60: DATA.md's RPO is one minute, and a switched segment still has
+                # to be pushed (a pgBackRest process, 16 MB compressed) on a machine under load.
+                archive_timeout = 50
 
                 """
         } else {

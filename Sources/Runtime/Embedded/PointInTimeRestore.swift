@@ -56,7 +56,7 @@ public struct PointInTimeRestore: Sendable {
 
     /// After a lost disk: the latest backup and every WAL segment archived after it, without
     /// the cluster (which may be gone). What was not archived yet — at most `archive_timeout`
-    /// of commits, DATA.md — is lost; the report's last transaction says where it ends.
+    /// and a segment's push, within DATA.md's minute — is lost; the report's last transaction says where it ends.
     public func restoreLatest(to directory: URL) async throws -> Report {
         let started = ContinuousClock.now
         try requireNewDirectory(directory)
