@@ -21,7 +21,7 @@ public enum PostgresTimestamp {
         }
         // "YYYY-MM-DD HH:MM:SS.ffffff+00", written digit by digit (this runs for every
         // timestamp of every batched row).
-        return fields.text(dateTimeSeparator: " ", fractionDigits: 6, suffix: "+00")
+        return fields.text(dateTimeSeparator: UInt8(ascii: " "), fractionDigits: 6, suffix: "+00")
     }
 
     /// RFC 3339 UTC with milliseconds, `2026-11-27T17:40:00.123Z`: `format`'s text with `T`
@@ -33,7 +33,7 @@ public enum PostgresTimestamp {
             let text = format(date)
             return text.prefix(10) + "T" + text.dropFirst(11).prefix(12) + "Z"
         }
-        return fields.text(dateTimeSeparator: "T", fractionDigits: 3, suffix: "Z")
+        return fields.text(dateTimeSeparator: UInt8(ascii: "T"), fractionDigits: 3, suffix: "Z")
     }
 
     /// A date's UTC calendar fields, from its time rounded to whole microseconds.
@@ -63,33 +63,37 @@ public enum PostgresTimestamp {
 
         /// `YYYY-MM-DD<separator>HH:MM:SS.<fraction><suffix>` for a four-digit year; the
         /// fraction truncated to `fractionDigits` (3 or 6).
-        func text(dateTimeSeparator: Character, fractionDigits: Int, suffix: String) -> String {
-            let suffixBytes = Array(suffix.utf8)
-            var bytes = [UInt8](repeating: UInt8(ascii: "0"), count: 20 + fractionDigits + suffixBytes.count)
-            func put(_ value: Int64, at offset: Int, width: Int) {
-                var remaining = value
-                for position in stride(from: offset + width - 1, through: offset, by: -1) {
-                    bytes[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                    remaining /= 10
+        func text(dateTimeSeparator: UInt8, fractionDigits: Int, suffix: StaticString) -> String {
+            let length = 20 + fractionDigits + suffix.utf8CodeUnitCount
+            // Written in place into the string's own storage: no intermediate array.
+            return String(unsafeUninitializedCapacity: length) { bytes in
+                func put(_ value: Int64, at offset: Int, width: Int) {
+                    var remaining = value
+                    for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                        bytes[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                        remaining /= 10
+                    }
                 }
+                put(year, at: 0, width: 4)
+                bytes[4] = UInt8(ascii: "-")
+                put(month, at: 5, width: 2)
+                bytes[7] = UInt8(ascii: "-")
+                put(day, at: 8, width: 2)
+                bytes[10] = dateTimeSeparator
+                put(secondOfDay / 3600, at: 11, width: 2)
+                bytes[13] = UInt8(ascii: ":")
+                put(secondOfDay / 60 % 60, at: 14, width: 2)
+                bytes[16] = UInt8(ascii: ":")
+                put(secondOfDay % 60, at: 17, width: 2)
+                bytes[19] = UInt8(ascii: ".")
+                var fraction = microsecond
+                for _ in fractionDigits..<6 { fraction /= 10 }
+                put(fraction, at: 20, width: fractionDigits)
+                suffix.withUTF8Buffer { suffixBytes in
+                    for (offset, byte) in suffixBytes.enumerated() { bytes[20 + fractionDigits + offset] = byte }
+                }
+                return length
             }
-            put(year, at: 0, width: 4)
-            bytes[4] = UInt8(ascii: "-")
-            put(month, at: 5, width: 2)
-            bytes[7] = UInt8(ascii: "-")
-            put(day, at: 8, width: 2)
-            bytes[10] = dateTimeSeparator.asciiValue ?? UInt8(ascii: " ")
-            put(secondOfDay / 3600, at: 11, width: 2)
-            bytes[13] = UInt8(ascii: ":")
-            put(secondOfDay / 60 % 60, at: 14, width: 2)
-            bytes[16] = UInt8(ascii: ":")
-            put(secondOfDay % 60, at: 17, width: 2)
-            bytes[19] = UInt8(ascii: ".")
-            var fraction = microsecond
-            for _ in fractionDigits..<6 { fraction /= 10 }
-            put(fraction, at: 20, width: fractionDigits)
-            bytes.replaceSubrange((20 + fractionDigits)..., with: suffixBytes)
-            return String(decoding: bytes, as: UTF8.self)
         }
     }
 

@@ -43,6 +43,8 @@ public final class ReadThroughCache: Sendable {
 
     /// Reads and invalidations of concurrent requests share pipelines.
     private let batcher: RedisBatcher
+    /// Changes waiting for their keys' new versions (`invalidate`).
+    private let invalidations = Mutex(InvalidationQueue<CheckedContinuation<Void, Never>>())
 
     public init(redis: RedisClient, prefix: String = "intake:cache:", ttlSeconds: Int = 30, logger: Logger = Logger(label: "intake.cache")) {
         self.redis = redis
@@ -97,11 +99,23 @@ public final class ReadThroughCache: Sendable {
         return body
     }
 
-    /// Makes every entry of `keys` stale. Never throws: what cannot reach Redis now is kept
-    /// and retried, and reads bypass the cache meanwhile.
+    /// Makes every entry of `keys` stale; call it once the change has committed. Never
+    /// throws: what cannot reach Redis now is kept and retried, and reads bypass the cache
+    /// meanwhile. Concurrent changes share one new version per key (`InvalidationQueue`).
     public func invalidate(_ keys: [String]) async {
         if keys.isEmpty { return }
-        _ = await send(failed.withLock { $0 }.union(keys))
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            if invalidations.withLock({ $0.enqueue(keys, for: waiter) }) {
+                Task { await sendQueuedInvalidations() }
+            }
+        }
+    }
+
+    private func sendQueuedInvalidations() async {
+        while let lot = invalidations.withLock({ $0.nextLot() }) {
+            _ = await send(failed.withLock { $0 }.union(lot.keys))
+            for waiter in lot.waiters { waiter.resume() }
+        }
     }
 
     /// The commands that make every entry of `keys` stale, for a caller that sends them itself
