@@ -447,4 +447,23 @@ struct KeyedReplayTests {
             #expect(try await service.product(product.id)?.available == 8, "the replays held nothing")
         }
     }
+
+    /// A replay is answered as the first request was, so its products' cached reads are made
+    /// stale before it too: the first request may be in another process that committed but
+    /// has not yet done so (hostile review, session 15: stale product reads after replays
+    /// across two servers).
+    @Test func aReplayMakesItsProductsCachedReadsStaleBeforeItIsAnswered() async throws {
+        try await withOrderService { service, _ in
+            let product = try await service.createProduct(sku: "RC", name: "RC", price: Money("1")!, initialStock: 10, shards: 1)
+            let request = NewOrder(
+                userID: UUID(), lines: [.init(productID: product.id, quantity: 1)], idempotencyKey: "replay-cache", requestHash: [7])
+            _ = try await service.placeOrder(request)
+            let changes = Shared<[OrderService.Change]>([])
+            service.onChange { change in changes.withLock { $0.append(change) } }
+            let replay = try await service.placeOrder(request)
+            #expect(replay.replayed)
+            let seen = changes.withLock { $0 }
+            #expect(seen.contains { $0.productIDs == [product.id] }, "the replay made its product stale: \(seen)")
+        }
+    }
 }

@@ -130,6 +130,23 @@ import Testing
         #expect(try RedisConfiguration(url: "redis://cache").port == 6379)
     }
 
+    /// An error reply of a passing server state (still loading after a restart, out of
+    /// memory, a read-only replica) is an outage, answered 503 like a refused connection; a
+    /// command's own error is not (hostile review, session 15: `-LOADING` answered 500).
+    @Test func errorRepliesOfAPassingServerStateAreOutages() {
+        for reply in [
+            "LOADING Redis is loading the dataset in memory", "OOM command not allowed when used memory > 'maxmemory'.",
+            "READONLY You can't write against a read only replica.", "MASTERDOWN Link with MASTER is down",
+            "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.",
+            "BUSY Redis is busy running a script.", "TRYAGAIN Multiple keys request during rehashing of slot",
+        ] {
+            #expect(RedisError(code: .errorReply, message: reply).isUnavailable, "\(reply)")
+        }
+        for reply in ["ERR unknown command 'FOO'", "WRONGTYPE Operation against a key holding the wrong kind of value", "BUSYKEY Target key name already exists.", "NOSCRIPT No matching script"] {
+            #expect(!RedisError(code: .errorReply, message: reply).isUnavailable, "\(reply)")
+        }
+    }
+
     /// RFC 3339 needs the offset: a bare local time would silently be read as UTC.
     @Test func timestampsNeedTheirOffset() throws {
         #expect(JSONText.parseTimestamp("2026-11-29T10:40:00Z") != nil)

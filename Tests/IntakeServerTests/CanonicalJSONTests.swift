@@ -103,4 +103,23 @@ import Testing
         }
         #expect(CanonicalJSON.canonical([0x22, 0xC3, 0x28, 0x22]) == nil)  // broken UTF-8
     }
+
+    /// A large body of members outside the subset (a self-registered user's 1 MiB of `"k0":0`)
+    /// is canonicalized in one pass, not through `JSONSerialization`'s locale-aware key sort
+    /// (2.7 s of a shared thread per request; hostile review, session 15), and the same value
+    /// written another way still hashes alike.
+    @Test func aLargeBodyOfOtherKeysIsCanonicalizedInOnePassAndStillByValue() throws {
+        let members = (0..<20_000).map { #""k\#($0)":\#($0 % 7 == 0 ? "1.5" : "\($0)")"# }
+        let body = Array(("{" + members.joined(separator: ",") + #","items":[{"product_id":"Aé","quantity":1}]}"#).utf8)
+        let reordered = Array(("{ " + #""items" : [ { "quantity" : 1 , "product_id" : "Aé" } ] , "# + members.reversed().joined(separator: " , ") + " }").utf8)
+        #expect(body.count > IdempotencyKey.largeBody)
+        let canonical = IdempotencyKey.canonical(body)
+        #expect(canonical.first == 0xFF, "the one-pass form, not JSONSerialization's")
+        #expect(canonical == IdempotencyKey.canonical(reordered), "key order, whitespace and escapes do not count")
+        var changed = body
+        changed[changed.count - 4] = UInt8(ascii: "2")  // "quantity":2
+        #expect(IdempotencyKey.canonical(changed) != canonical)
+        let small = Array(#"{"k1":1,"A":2}"#.utf8)
+        #expect(IdempotencyKey.canonical(small) == IdempotencyKey.serializationCanonical(small), "a small body keeps the hash it always had")
+    }
 }

@@ -164,6 +164,11 @@ public final class OrderService: Sendable {
         guard earlier.requestHash == request.requestHash else {
             throw DomainError(.idempotencyKeyReused, "this Idempotency-Key was used with a different request body", subject: key)
         }
+        // A replay is answered as the first request was, read-your-writes included: the
+        // request that created the order may run in another process that has committed but not
+        // yet made its products' cached reads stale (hostile review, session 15: 14 of 1,600
+        // replays across two servers were followed by a stale product read).
+        await changed(earlier.order, stockMoved: true, created: true)
         return PlacedOrder(order: earlier.order, replayed: true)
     }
 

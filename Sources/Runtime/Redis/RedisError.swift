@@ -44,10 +44,22 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
         return message.split(separator: " ", maxSplits: 1).first.map(String.init)
     }
 
-    /// Whether Redis could not be reached at all (callers degrade or answer "unavailable").
+    /// Whether Redis cannot serve now (callers degrade or answer "unavailable"): it could not
+    /// be reached, or it answered with the error of a passing state rather than of the command
+    /// (`transientReplyPrefixes`: still loading its data after a restart, out of memory, a
+    /// replica or a blocked server) — an outage for the caller either way, never its fault.
     public var isUnavailable: Bool {
         code == .unavailable || code == .connectionLost || code == .timeout || code == .poolTimeout
+            || replyPrefix.map(Self.transientReplyPrefixes.contains) == true
     }
+
+    /// Error replies that describe the server's state, not the command (Redis's shared
+    /// `loadingerr`, `oomerr`, `roslaveerr`, `masterdownerr`, `bgsaveerr`, `noreplicaserr` and
+    /// `slowscripterr`, and Redis Cluster's `TRYAGAIN`/`CLUSTERDOWN`): the same command
+    /// succeeds once the state has passed.
+    static let transientReplyPrefixes: Set<String> = [
+        "LOADING", "OOM", "READONLY", "MASTERDOWN", "MISCONF", "BUSY", "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN",
+    ]
 
     public var description: String { "redis \(code): \(message)" }
 }

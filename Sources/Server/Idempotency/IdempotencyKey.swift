@@ -35,8 +35,16 @@ struct IdempotencyKey: Sendable, Hashable {
 
     static func canonical(_ body: [UInt8]) -> [UInt8] {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return [] }
-        return CanonicalJSON.canonical(body) ?? serializationCanonical(body)
+        if let common = CanonicalJSON.canonical(body) { return common }
+        // A large body outside the common subset is canonicalized in linear time, in a form
+        // marked by a byte no JSON text contains (so it never equals the other form's text).
+        if body.count > largeBody, let any = CanonicalJSON.canonical(body, anyKeys: true) { return [0xFF] + any }
+        return serializationCanonical(body)
     }
+
+    /// 16 KiB: twice an order of 100 items. Below it `JSONSerialization` costs at most tens of
+    /// milliseconds; a body of 100 items keeps the hash it always had.
+    static let largeBody = 16 * 1024
 
     /// `canonical` through `JSONSerialization`, for what `CanonicalJSON` leaves to it.
     static func serializationCanonical(_ body: [UInt8]) -> [UInt8] {
