@@ -222,6 +222,15 @@ struct BadInputTests {
                 #expect(response.problem == "validation", "\(body)")
                 #expect((response.object["detail"] as? String)?.hasPrefix(field) == true, "\(body): \(response.text)")
             }
+            // A whole number too large for an integer is said to be out of range, not "not a
+            // whole number"; a fraction is not a whole number.
+            for (body, detail) in [
+                (#"{"items":[{"product_id":"\#(product)","quantity":9223372036854775808}]}"#, "items[0].quantity: is out of range"),
+                (#"{"items":[{"product_id":"\#(product)","quantity":1.5}]}"#, "items[0].quantity: must be a whole number"),
+            ] {
+                let response = try await h.call(.post, "/v1/orders", json: body, token: admin)
+                #expect(response.object["detail"] as? String == detail, "\(body): \(response.text)")
+            }
             // A value of the wrong type is named as the integer its field is, not "an object".
             let wrongTypes: [(String, String, String)] = [
                 ("/v1/orders", #"{"items":[{"product_id":"\#(product)","quantity":true}]}"#, "items[0].quantity"),

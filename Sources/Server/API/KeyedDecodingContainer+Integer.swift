@@ -26,7 +26,12 @@ extension KeyedDecodingContainer {
         var rounded = Decimal()
         var value = exact
         NSDecimalRound(&rounded, &value, 0, .plain)
-        guard rounded == exact, exact >= Decimal(Int.min), exact <= Decimal(Int.max) else { throw Self.notAnInteger(codingPath + [key]) }
+        guard rounded == exact else { throw Self.notAnInteger(codingPath + [key]) }
+        guard exact >= Decimal(Int.min), exact <= Decimal(Int.max) else {
+            // A whole number, only too large: said so, not "must be a whole number" (hostile
+            // review, session 15).
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [key], debugDescription: "is out of range"))
+        }
         do {
             return try decode(Int.self, forKey: key)
         } catch {

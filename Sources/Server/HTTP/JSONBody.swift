@@ -11,7 +11,7 @@ enum JSONBody {
     /// a `Content-Length` (refused before reading) or chunked (refused once the limit is passed).
     static func bytes(of request: Request) async throws -> ByteBuffer {
         var request = request
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > APILimits.maxBodyBytes {
+        if let length = request.headers.value(.contentLength).flatMap(Int.init), length > APILimits.maxBodyBytes {
             throw Problem.payloadTooLarge
         }
         do {

@@ -9,7 +9,7 @@ struct AuthenticationMiddleware<Context: IntakeContext>: RouterMiddleware {
     let sessions: SessionStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else { return try await next(request, context) }
+        guard let header = request.headers.value(.authorization) else { return try await next(request, context) }
         var context = context
         let parts = header.split(separator: " ", maxSplits: 1)
         if parts.count == 2, parts[0].lowercased() == "bearer", let principal = await tokens.verify(String(parts[1])),

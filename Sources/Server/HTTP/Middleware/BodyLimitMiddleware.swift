@@ -9,12 +9,12 @@ import NIOCore
 /// a `Transfer-Encoding` other than `chunked` is `400 malformed-request`.
 struct BodyLimitMiddleware<Context: IntakeContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > APILimits.maxBodyBytes {
+        if let length = request.headers.value(.contentLength).flatMap(Int.init), length > APILimits.maxBodyBytes {
             throw Problem.payloadTooLarge
         }
         guard request.method != .get, request.method != .head else { return try await next(request, context) }
         // A compressed body would be read as JSON bytes it is not: refused, not guessed at.
-        if let encoding = request.headers[.contentEncoding], encoding.lowercased().split(separator: ",").contains(where: {
+        if let encoding = request.headers.value(.contentEncoding), encoding.lowercased().split(separator: ",").contains(where: {
             $0.trimmingCharacters(in: .whitespaces) != "identity"
         }) {
             throw Problem(
@@ -24,7 +24,7 @@ struct BodyLimitMiddleware<Context: IntakeContext>: RouterMiddleware {
         // A transfer coding other than chunked would be read as bytes it is not (review,
         // session 9: `gzip, chunked` was read as if only chunked). RFC 9112 §6.1 suggests 501;
         // API.md allows no 5xx for any input: 400, as the HTTP parser's refusals.
-        if let codings = request.headers[.transferEncoding], codings.lowercased().split(separator: ",").contains(where: {
+        if let codings = request.headers.value(.transferEncoding), codings.lowercased().split(separator: ",").contains(where: {
             $0.trimmingCharacters(in: .whitespaces) != "chunked"
         }) {
             throw Problem(

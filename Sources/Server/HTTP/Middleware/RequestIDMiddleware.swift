@@ -11,7 +11,7 @@ import Hummingbird
 struct RequestIDMiddleware<Context: IntakeContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let sent = request.headers[.requestID].flatMap { id in
+        let sent = request.headers.value(.requestID).flatMap { id in
             (1...1024).contains(id.utf8.count) && id.utf8.allSatisfy { (0x20...0x7E).contains($0) } ? id : nil
         }
         context.requestID = sent ?? UniqueID.uuid().lowercasedString
