@@ -7,6 +7,29 @@ import Testing
 
 @Suite("Read-through cache on real Redis")
 struct ReadThroughCacheTests {
+    /// A Redis that stops answering costs one request per retry interval its timeout: the
+    /// next reads go to the source at once, and a change's keys are kept as failed (so reads
+    /// keep bypassing the cache) without a wait for Redis (hostile review, session 15: with
+    /// Redis frozen, product reads took up to 10 s and orders up to 20 s).
+    @Test func aRedisThatStopsAnsweringIsLeftAloneForAWhile() async throws {
+        let silent = try SilentTCPServer()
+        defer { silent.stop() }
+        let redis = RedisClient(
+            configuration: try RedisConfiguration(
+                url: "redis://127.0.0.1:\(silent.port)/0", poolSize: 2, leaseTimeout: .seconds(5), timeout: .milliseconds(300)))
+        defer { redis.shutdown() }
+        let cache = ReadThroughCache(redis: redis, prefix: "silent:", outageRetryInterval: .seconds(3600))
+        #expect(try await cache.read("k") { Array("v1".utf8) } == Array("v1".utf8), "the source answers once Redis timed out")
+        try await waitUntil("the first read asked Redis") { silent.bytesReceived > 0 }
+        let asked = silent.bytesReceived
+        for version in 2...21 {
+            #expect(try await cache.read("k") { Array("v\(version)".utf8) } == Array("v\(version)".utf8))
+        }
+        await cache.invalidate(["k"])
+        #expect(try await cache.read("k") { Array("after".utf8) } == Array("after".utf8))
+        #expect(silent.bytesReceived == asked, "nothing more was sent to the Redis that does not answer")
+    }
+
     @Test func hitsUntilInvalidatedAndAFillFromBeforeAChangeIsNeverServed() async throws {
         try await TestServices.withRedis { redis, prefix in
             let cache = ReadThroughCache(redis: redis, prefix: prefix)
