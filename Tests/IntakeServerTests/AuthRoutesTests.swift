@@ -8,6 +8,33 @@ import Testing
 
 @Suite("Users and sessions over HTTP")
 struct AuthRoutesTests {
+    /// A session check that found Redis not answering fails closed, and so do the checks of
+    /// the next moment, at once and without asking Redis again: each would otherwise wait out
+    /// Redis's timeouts before its 503 (hostile review, session 15).
+    @Test func sessionChecksFailAtOnceForAWhileAfterRedisStoppedAnswering() async throws {
+        let silent = try SilentTCPServer()
+        defer { silent.stop() }
+        let redis = RedisClient(
+            configuration: try RedisConfiguration(
+                url: "redis://127.0.0.1:\(silent.port)/0", poolSize: 2, leaseTimeout: .seconds(5), timeout: .milliseconds(300)))
+        defer { redis.shutdown() }
+        let sessions = SessionStore(redis: redis, prefix: "silent:", outageRetryInterval: .seconds(3600))
+        var asked = 0
+        for attempt in 0..<10 {
+            do {
+                _ = try await sessions.isActive("s", userID: UUID())
+                Issue.record("a session check without Redis must fail closed")
+            } catch let error as RedisError {
+                #expect(error.isUnavailable, "\(error)")
+            }
+            if attempt == 0 {
+                try await waitUntil("the first check asked Redis") { silent.bytesReceived > 0 }
+                asked = silent.bytesReceived
+            }
+        }
+        #expect(silent.bytesReceived == asked, "nothing more was sent to the Redis that does not answer")
+    }
+
     @Test func signUpSignInAndTheUserShape() async throws {
         try await withAPI { h in
             let created = try await h.call(.post, "/v1/users", json: #"{"email":" Bia@Example.com ","password":"password-123","name":"Bia","region":"br"}"#)

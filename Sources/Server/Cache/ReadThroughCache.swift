@@ -42,9 +42,8 @@ public final class ReadThroughCache: Sendable {
     private let issuedVersions = Mutex(0)
     /// Invalidations Redis did not take; reads bypass the cache until they are sent.
     private let failed = Mutex<Set<String>>([])
-    /// When Redis last failed a read or an invalidation.
-    private let lastOutage = Mutex<ContinuousClock.Instant?>(nil)
-    private let outageRetryInterval: Duration
+    /// Opened by a Redis error on a read or an invalidation.
+    private let breaker: CircuitBreaker
     private let logger: Logger
     private let hits = Counter(label: "intake_cache_hits_total")
     private let misses = Counter(label: "intake_cache_misses_total")
@@ -61,7 +60,7 @@ public final class ReadThroughCache: Sendable {
         logger: Logger = Logger(label: "intake.cache")
     ) {
         self.redis = redis
-        self.outageRetryInterval = outageRetryInterval
+        self.breaker = CircuitBreaker(openInterval: outageRetryInterval)
         self.batcher = RedisBatcher(redis: redis)
         self.prefix = prefix
         self.ttl = ttlSeconds
@@ -74,7 +73,7 @@ public final class ReadThroughCache: Sendable {
     /// The cached bytes of `key`, or `load()`'s (stored for the next reader); nil when the
     /// source has nothing (not cached).
     public func read(_ key: String, load: () async throws -> [UInt8]?) async throws -> [UInt8]? {
-        guard !inOutage(), await retryFailedInvalidations() else {
+        guard !breaker.isOpen, await retryFailedInvalidations() else {
             bypasses.increment()
             return try await load()
         }
@@ -103,7 +102,7 @@ public final class ReadThroughCache: Sendable {
                 version = current
             }
         } catch {
-            noteOutage()
+            breaker.open()
             bypasses.increment()
             logger.debug("cache unavailable; reading the source", metadata: ["error": "\(error)"])
             return try await load()
@@ -128,7 +127,7 @@ public final class ReadThroughCache: Sendable {
 
     private func sendQueuedInvalidations() async {
         while let lot = invalidations.withLock({ $0.nextLot() }) {
-            if inOutage() {
+            if breaker.isOpen {
                 failed.withLock { $0.formUnion(lot.keys) }
             } else {
                 _ = await send(failed.withLock { $0 }.union(lot.keys))
@@ -137,14 +136,6 @@ public final class ReadThroughCache: Sendable {
         }
     }
 
-    /// Whether Redis failed less than `outageRetryInterval` ago.
-    private func inOutage() -> Bool {
-        lastOutage.withLock { $0.map { ContinuousClock.now - $0 < outageRetryInterval } ?? false }
-    }
-
-    private func noteOutage() {
-        lastOutage.withLock { $0 = .now }
-    }
 
     /// The commands that make every entry of `keys` stale, for a caller that sends them itself
     /// and retries until they succeed (the outbox relay, `CacheInvalidation`).
@@ -166,7 +157,7 @@ public final class ReadThroughCache: Sendable {
             return true
         } catch {
             failed.withLock { $0.formUnion(keys) }
-            noteOutage()
+            breaker.open()
             logger.debug("cache invalidation postponed", metadata: ["error": "\(error)", "keys": "\(keys.count)"])
             return false
         }
