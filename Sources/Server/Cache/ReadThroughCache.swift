@@ -136,7 +136,6 @@ public final class ReadThroughCache: Sendable {
         }
     }
 
-
     /// The commands that make every entry of `keys` stale, for a caller that sends them itself
     /// and retries until they succeed (the outbox relay, `CacheInvalidation`).
     public func invalidationCommands(_ keys: Set<String>) -> [RedisCommand] {
