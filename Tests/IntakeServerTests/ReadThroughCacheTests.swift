@@ -30,6 +30,54 @@ struct ReadThroughCacheTests {
         #expect(silent.bytesReceived == asked, "nothing more was sent to the Redis that does not answer")
     }
 
+    /// Calls made while the first one still waits are refused once it has waited 2 s: they
+    /// do not each wait out the timeout (second hostile review, session 15).
+    @Test func readsWhileAnotherWaitsForASilentRedisGoToTheSource() async throws {
+        let silent = try SilentTCPServer()
+        let redis = RedisClient(
+            configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(silent.port)/0", poolSize: 4, leaseTimeout: .seconds(60), timeout: .seconds(60)))
+        defer { redis.shutdown() }
+        let cache = ReadThroughCache(redis: redis, prefix: "silent:", outageRetryInterval: .seconds(3600))
+        let first = Task { try await cache.read("k") { Array("first".utf8) } }
+        try await waitUntil("the first read asked Redis") { silent.bytesReceived > 0 }
+        let asked = silent.bytesReceived
+        try await Task.sleep(for: .milliseconds(2100))  // at least the breaker's 2 s
+        for _ in 0..<5 {
+            #expect(try await cache.read("k") { Array("second".utf8) } == Array("second".utf8))
+        }
+        #expect(silent.bytesReceived == asked, "the later reads did not ask the Redis that does not answer")
+        silent.stop()  // the first read's connection ends: it goes to the source too
+        #expect(try await first.value == Array("first".utf8))
+    }
+
+    /// A Redis that answers reads but refuses writes (`maxmemory` reached) cannot take a
+    /// change's invalidation: another process's cache must not go on serving the entry it was
+    /// to make stale (second hostile review, session 15: 23 s of stale stock).
+    @Test func aRedisThatRefusesWritesIsNotReadFrom() async throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cache-oom-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try await EmbeddedRedis.start(dataDirectory: directory)
+        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        let changer = ReadThroughCache(redis: redis, prefix: "oom:")
+        let reader = ReadThroughCache(redis: redis, prefix: "oom:")
+        let source = Shared("before")
+        func read() async throws -> String? {
+            try await reader.read("k") { Array(source.withLock { $0 }.utf8) }.map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(try await read() == "before")
+        #expect(try await read() == "before", "a hit")
+        _ = try await redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        _ = try await redis.command("CONFIG", "SET", "maxmemory", "1")
+        source.withLock { $0 = "after" }
+        await changer.invalidate(["k"])  // refused: OOM
+        try await Task.sleep(for: .milliseconds(1100))  // at least the reader's probe interval
+        #expect(try await read() == "after", "the reader found Redis refusing writes and read the source")
+        _ = try await redis.command("CONFIG", "SET", "maxmemory", "0")
+        redis.shutdown()
+        await server.stop()
+    }
+
     @Test func hitsUntilInvalidatedAndAFillFromBeforeAChangeIsNeverServed() async throws {
         try await TestServices.withRedis { redis, prefix in
             let cache = ReadThroughCache(redis: redis, prefix: prefix)

@@ -1,24 +1,110 @@
 import Synchronization
 
-/// A time-based circuit breaker: after a dependency failed as unavailable, it is left alone
-/// (the breaker is open) for `openInterval`, then the next call tries it again. Callers that
-/// would each wait out the dependency's timeouts while it does not answer (a frozen Redis)
-/// fail or fall back at once instead, and one call per interval finds out whether it is back.
+/// A circuit breaker in front of a dependency that can stop answering (a frozen Redis): calls
+/// are refused at once, instead of each waiting out the dependency's timeouts, from the
+/// moment one call has been waiting for `slowCall` or has failed, for `openInterval`; then a
+/// single trial call goes through, and its outcome closes the breaker or opens it again.
+///
+/// ```swift
+/// let breaker = CircuitBreaker(openInterval: .seconds(1), slowCall: .seconds(2))
+/// let value = try await breaker.call { try await redis.command("GET", "k") }  // CircuitBreaker.Open when refused
+/// ```
 public final class CircuitBreaker: Sendable {
-    public let openInterval: Duration
-    private let openedAt = Mutex<ContinuousClock.Instant?>(nil)
-
-    public init(openInterval: Duration) {
-        self.openInterval = openInterval
+    /// The call was refused: the dependency failed or stalled a moment ago.
+    public struct Open: Error, Sendable, CustomStringConvertible {
+        public var description: String { "the circuit breaker is open: the dependency failed or did not answer a moment ago" }
     }
 
-    /// Whether the dependency failed less than `openInterval` ago.
-    public var isOpen: Bool {
-        openedAt.withLock { $0.map { ContinuousClock.now - $0 < openInterval } ?? false }
+    private let state: Mutex<StateMachine>
+
+    public init(openInterval: Duration, slowCall: Duration) {
+        state = Mutex(StateMachine(openInterval: openInterval, slowCall: slowCall))
     }
 
-    /// The dependency failed just now.
-    public func open() {
-        openedAt.withLock { $0 = .now }
+    /// Whether calls are being refused now.
+    public var isOpen: Bool { state.withLock { $0.refuses(now: .now) } }
+
+    /// `body`'s result, or `Open` without calling it. A thrown error for which
+    /// `isFailure` holds opens the breaker; any other outcome counts as an answer.
+    public func call<T>(_ body: () async throws -> T, isFailure: (any Error) -> Bool = { _ in true }) async throws -> T {
+        guard let ticket = state.withLock({ $0.admit(now: .now) }) else { throw Open() }
+        do {
+            let value = try await body()
+            state.withLock { $0.finished(ticket, failed: false, now: .now) }
+            return value
+        } catch {
+            state.withLock { $0.finished(ticket, failed: isFailure(error), now: .now) }
+            throw error
+        }
+    }
+
+    /// Opens the breaker for a failure seen outside `call` (an answer that says the dependency
+    /// cannot serve now, such as Redis's `-LOADING`).
+    public func trip() {
+        state.withLock { $0.trip(now: .now) }
+    }
+
+    /// The breaker's decisions, pure (tested without I/O).
+    struct StateMachine {
+        enum Phase: Equatable {
+            case closed
+            case open(until: ContinuousClock.Instant)
+            /// One trial call is out; everything else is refused until it ends.
+            case halfOpen
+        }
+
+        let openInterval: Duration
+        let slowCall: Duration
+        private(set) var phase = Phase.closed
+        /// Calls in flight, by ticket, with their start.
+        private var inFlight: [UInt64: ContinuousClock.Instant] = [:]
+        /// When a successful trial closed the breaker: calls still out from before count as
+        /// waiting only from then (the trial's answer says the dependency is back).
+        private var closedAt: ContinuousClock.Instant?
+        private var nextTicket: UInt64 = 0
+
+        init(openInterval: Duration, slowCall: Duration) {
+            self.openInterval = openInterval
+            self.slowCall = slowCall
+        }
+
+        /// A ticket for a call starting now, or nil when it is refused.
+        mutating func admit(now: ContinuousClock.Instant) -> UInt64? {
+            switch phase {
+            case .closed:
+                if let oldest = inFlight.values.min(), now - max(oldest, closedAt ?? oldest) >= slowCall {
+                    phase = .open(until: now + openInterval)
+                    return nil
+                }
+            case .open(let until):
+                guard now >= until else { return nil }
+                phase = .halfOpen
+            case .halfOpen:
+                return nil
+            }
+            nextTicket += 1
+            inFlight[nextTicket] = now
+            return nextTicket
+        }
+
+        mutating func finished(_ ticket: UInt64, failed: Bool, now: ContinuousClock.Instant) {
+            inFlight[ticket] = nil
+            if failed {
+                phase = .open(until: now + openInterval)
+            } else if phase == .halfOpen {
+                phase = .closed
+                closedAt = now
+            }
+        }
+
+        mutating func trip(now: ContinuousClock.Instant) {
+            phase = .open(until: now + openInterval)
+        }
+
+        /// Whether a call starting now would be refused (without admitting one).
+        func refuses(now: ContinuousClock.Instant) -> Bool {
+            var copy = self
+            return copy.admit(now: now) == nil
+        }
     }
 }

@@ -7,10 +7,10 @@ import Logging
 /// user's session ids are also kept in a set, so erasing a user revokes every session.
 ///
 /// Redis being down fails closed: `isActive` throws, and the request gets 503 rather than a
-/// revoked token getting through. After a lookup found Redis unavailable, lookups fail at once
-/// for `outageRetryInterval` (`CircuitBreaker`) rather than each waiting out Redis's timeouts
-/// while it does not answer (hostile review, session 15: orders took up to 20 s to be
-/// refused with Redis frozen).
+/// revoked token getting through. Lookups go through a `CircuitBreaker`: once one found Redis
+/// unavailable or waited 2 s for it, lookups fail at once for `outageRetryInterval` (then one
+/// is tried) rather than each waiting out Redis's timeouts while it does not answer (hostile
+/// review, session 15: orders took up to 20 s to be refused with Redis frozen).
 ///
 /// Session checks are answered from memory (`tracking`, Redis's client-side caching of the
 /// `session:` keys) while Redis's invalidations flow, so a request with a known session makes
@@ -31,7 +31,7 @@ public struct SessionStore: Sendable {
         logger: Logger = Logger(label: "intake.sessions")
     ) {
         self.redis = redis
-        breaker = CircuitBreaker(openInterval: outageRetryInterval)
+        breaker = CircuitBreaker(openInterval: outageRetryInterval, slowCall: .seconds(2))
         self.prefix = prefix
         lookups = RedisBatcher(redis: redis)
         tracking = ClientSideCache(
@@ -71,15 +71,22 @@ public struct SessionStore: Sendable {
         return started.integer == 1 ? sessionID : nil
     }
 
+    private static func isOutage(_ error: any Error) -> Bool { (error as? RedisError)?.isUnavailable ?? true }
+
     /// Whether the session exists and belongs to `userID`.
     public func isActive(_ sessionID: String, userID: UUID) async throws -> Bool {
         let key = sessionKey(sessionID)
         let owner = try await tracking.value(of: key) {
-            if breaker.isOpen { throw RedisError(code: .unavailable, message: "redis failed a session check less than \(breaker.openInterval) ago") }
+            let reply: RedisValue
             do {
-                return try await lookups.send([RedisCommand("GET", .init(key))])[0].throwingErrorReply().bytes
+                reply = try await breaker.call({ try await lookups.send([RedisCommand("GET", .init(key))])[0] }, isFailure: Self.isOutage)
+            } catch is CircuitBreaker.Open {
+                throw RedisError(code: .unavailable, message: "redis failed or stalled a session check a moment ago")
+            }
+            do {
+                return try reply.throwingErrorReply().bytes
             } catch let error as RedisError where error.isUnavailable {
-                breaker.open()
+                breaker.trip()
                 throw error
             }
         }

@@ -27,11 +27,19 @@ import Synchronization
 /// fails is kept and retried before the next read or invalidation; until it succeeds, reads
 /// bypass the cache entirely, so a lost INCR cannot let a stale entry be served.
 ///
-/// After a Redis error, for `outageRetryInterval`, the cache does not ask Redis at all: reads
-/// go to the source and a change's keys join the failed ones (so reads keep bypassing until
-/// they are sent) without waiting. A Redis that stops answering then costs one request per
-/// interval its timeouts, not every request (hostile review, session 15: with Redis frozen,
-/// product reads took up to 10 s and orders up to 20 s).
+/// Redis is called through a `CircuitBreaker`: once a call has failed, or has waited 2 s for
+/// an answer, the cache leaves Redis alone for `outageRetryInterval` (then tries one call):
+/// reads go to the source and a change's keys join the failed ones (so reads keep bypassing
+/// until they are sent) without waiting. A Redis that stops answering then costs the calls
+/// already waiting their timeouts, not every request (hostile review, session 15: with Redis
+/// frozen, product reads took up to 10 s and orders up to 20 s).
+///
+/// A Redis that answers reads but refuses writes (`-OOM` at `maxmemory`, `-READONLY`) cannot
+/// take another process's invalidations, yet would serve the entries they were to make
+/// stale. So a read proves, at most once a second, that Redis takes writes (a `SET` of a
+/// probe key in the read's own pipeline); a refused write opens the breaker. What such a Redis
+/// can still serve stale is bounded by that second (second hostile review, session 15: 23 s,
+/// the entry's TTL).
 public final class ReadThroughCache: Sendable {
     let redis: RedisClient
     let prefix: String
@@ -42,8 +50,10 @@ public final class ReadThroughCache: Sendable {
     private let issuedVersions = Mutex(0)
     /// Invalidations Redis did not take; reads bypass the cache until they are sent.
     private let failed = Mutex<Set<String>>([])
-    /// Opened by a Redis error on a read or an invalidation.
+    /// In front of every call to Redis.
     private let breaker: CircuitBreaker
+    /// When Redis last took a write of this cache (an invalidation, a version, the probe).
+    private let lastWriteTaken = Mutex<ContinuousClock.Instant?>(nil)
     private let logger: Logger
     private let hits = Counter(label: "intake_cache_hits_total")
     private let misses = Counter(label: "intake_cache_misses_total")
@@ -60,7 +70,7 @@ public final class ReadThroughCache: Sendable {
         logger: Logger = Logger(label: "intake.cache")
     ) {
         self.redis = redis
-        self.breaker = CircuitBreaker(openInterval: outageRetryInterval)
+        self.breaker = CircuitBreaker(openInterval: outageRetryInterval, slowCall: .seconds(2))
         self.batcher = RedisBatcher(redis: redis)
         self.prefix = prefix
         self.ttl = ttlSeconds
@@ -68,6 +78,26 @@ public final class ReadThroughCache: Sendable {
     }
 
     private func entryKey(_ key: String) -> String { "\(prefix)e:\(key)" }
+    private var probeKey: String { "\(prefix)writable" }
+
+    /// `commands`' replies, through the breaker; a reply saying Redis cannot serve now (`-OOM`,
+    /// `-LOADING`...) opens it too.
+    private func callRedis(_ commands: [RedisCommand]) async throws -> [RedisValue] {
+        let replies = try await breaker.call { try await batcher.send(commands) }
+        for reply in replies {
+            if case .error(let message) = reply, RedisError(code: .errorReply, message: message).isUnavailable { breaker.trip() }
+        }
+        return replies
+    }
+
+    /// Whether a read should prove that Redis takes writes: none taken for a second.
+    private func writeProbeDue() -> Bool {
+        lastWriteTaken.withLock { $0.map { ContinuousClock.now - $0 >= .seconds(1) } ?? true }
+    }
+
+    private func writeTaken() {
+        lastWriteTaken.withLock { $0 = .now }
+    }
     private func versionKey(_ key: String) -> String { "\(prefix)v:\(key)" }
 
     /// The cached bytes of `key`, or `load()`'s (stored for the next reader); nil when the
@@ -79,8 +109,15 @@ public final class ReadThroughCache: Sendable {
         }
         let version: String
         do {
-            let reply = try await batcher.send([RedisCommand("MGET", .init(versionKey(key)), .init(entryKey(key)))])[0].throwingErrorReply()
-            let values = reply.array ?? []
+            var commands = [RedisCommand("MGET", .init(versionKey(key)), .init(entryKey(key)))]
+            let probe = writeProbeDue()
+            if probe { commands.append(RedisCommand("SET", .init(probeKey), "1", "EX", "60")) }
+            let replies = try await callRedis(commands)
+            if probe {
+                _ = try replies[1].throwingErrorReply()
+                writeTaken()
+            }
+            let values = try replies[0].throwingErrorReply().array ?? []
             if let current = values.first?.string {
                 version = current
                 if let entry = values.last?.bytes, let body = Self.body(of: entry, version: version) {
@@ -91,7 +128,7 @@ public final class ReadThroughCache: Sendable {
                 // No version yet (or it expired, or was evicted): give the key one before
                 // loading, and fill under it. An entry is never filled under "no version": it
                 // would match again whenever a later change's version went missing.
-                let replies = try await batcher.send([
+                let replies = try await callRedis([
                     RedisCommand("SET", .init(versionKey(key)), .init(nextVersion()), "NX", "EX", .init(ttl * 4)),
                     RedisCommand("GET", .init(versionKey(key))),
                 ])
@@ -102,7 +139,6 @@ public final class ReadThroughCache: Sendable {
                 version = current
             }
         } catch {
-            breaker.open()
             bypasses.increment()
             logger.debug("cache unavailable; reading the source", metadata: ["error": "\(error)"])
             return try await load()
@@ -127,11 +163,7 @@ public final class ReadThroughCache: Sendable {
 
     private func sendQueuedInvalidations() async {
         while let lot = invalidations.withLock({ $0.nextLot() }) {
-            if breaker.isOpen {
-                failed.withLock { $0.formUnion(lot.keys) }
-            } else {
-                _ = await send(failed.withLock { $0 }.union(lot.keys))
-            }
+            _ = await send(failed.withLock { $0 }.union(lot.keys))
             for waiter in lot.waiters { waiter.resume() }
         }
     }
@@ -156,15 +188,15 @@ public final class ReadThroughCache: Sendable {
             return true
         } catch {
             failed.withLock { $0.formUnion(keys) }
-            breaker.open()
             logger.debug("cache invalidation postponed", metadata: ["error": "\(error)", "keys": "\(keys.count)"])
             return false
         }
     }
 
     private func sendVersions(_ keys: Set<String>) async throws {
-        for reply in try await batcher.send(invalidationCommands(keys)) { _ = try reply.throwingErrorReply() }
+        for reply in try await callRedis(invalidationCommands(keys)) { _ = try reply.throwingErrorReply() }
         failed.withLock { $0.subtract(keys) }
+        writeTaken()
     }
 
     private func nextVersion() -> String {
