@@ -43,4 +43,15 @@ struct CircuitBreakerTests {
         #expect(breaker.refuses(now: start + .milliseconds(999)))
         #expect(!breaker.refuses(now: start + .seconds(1)))
     }
+
+    /// A caller that was cancelled says nothing about the dependency; a failure does.
+    @Test func aCancelledCallDoesNotOpenIt() async {
+        let breaker = CircuitBreaker(openInterval: .seconds(3600), slowCall: .seconds(3600))
+        _ = try? await breaker.call { () async throws -> Int in throw CancellationError() }
+        #expect(!breaker.isOpen)
+        _ = try? await breaker.call({ () async throws -> Int in throw RedisError(code: .errorReply, message: "WRONGTYPE") }, isFailure: RedisError.isUnavailable)
+        #expect(!breaker.isOpen, "a command's own error")
+        _ = try? await breaker.call { () async throws -> Int in throw RedisError(code: .timeout, message: "no answer") }
+        #expect(breaker.isOpen)
+    }
 }

@@ -14,9 +14,7 @@ struct AuthRoutesTests {
     @Test func sessionChecksFailAtOnceForAWhileAfterRedisStoppedAnswering() async throws {
         let silent = try SilentTCPServer()
         defer { silent.stop() }
-        let redis = RedisClient(
-            configuration: try RedisConfiguration(
-                url: "redis://127.0.0.1:\(silent.port)/0", poolSize: 2, leaseTimeout: .seconds(5), timeout: .milliseconds(300)))
+        let redis = try silent.redisClient(timeout: .milliseconds(300))
         defer { redis.shutdown() }
         let sessions = SessionStore(redis: redis, prefix: "silent:", outageRetryInterval: .seconds(3600))
         var asked = 0

@@ -119,6 +119,10 @@ import Testing
         var changed = body
         changed[changed.count - 4] = UInt8(ascii: "2")  // "quantity":2
         #expect(IdempotencyKey.canonical(changed) != canonical)
+        // Not JSON `CanonicalJSON` reads (a duplicate key: a body no route validated, such as
+        // a keyed cancel's) is hashed as its bytes, never given to JSONSerialization.
+        let duplicated = Array(("{" + members.joined(separator: ",") + #","k0":0}"#).utf8)
+        #expect(IdempotencyKey.canonical(duplicated) == [0xFE] + duplicated)
         let small = Array(#"{"k1":1,"A":2}"#.utf8)
         #expect(IdempotencyKey.canonical(small) == IdempotencyKey.serializationCanonical(small), "a small body keeps the hash it always had")
     }

@@ -14,9 +14,7 @@ struct ReadThroughCacheTests {
     @Test func aRedisThatStopsAnsweringIsLeftAloneForAWhile() async throws {
         let silent = try SilentTCPServer()
         defer { silent.stop() }
-        let redis = RedisClient(
-            configuration: try RedisConfiguration(
-                url: "redis://127.0.0.1:\(silent.port)/0", poolSize: 2, leaseTimeout: .seconds(5), timeout: .milliseconds(300)))
+        let redis = try silent.redisClient(timeout: .milliseconds(300))
         defer { redis.shutdown() }
         let cache = ReadThroughCache(redis: redis, prefix: "silent:", outageRetryInterval: .seconds(3600))
         #expect(try await cache.read("k") { Array("v1".utf8) } == Array("v1".utf8), "the source answers once Redis timed out")
@@ -34,8 +32,8 @@ struct ReadThroughCacheTests {
     /// do not each wait out the timeout (second hostile review, session 15).
     @Test func readsWhileAnotherWaitsForASilentRedisGoToTheSource() async throws {
         let silent = try SilentTCPServer()
-        let redis = RedisClient(
-            configuration: try RedisConfiguration(url: "redis://127.0.0.1:\(silent.port)/0", poolSize: 4, leaseTimeout: .seconds(60), timeout: .seconds(60)))
+        defer { silent.stop() }
+        let redis = try silent.redisClient(timeout: .seconds(60), poolSize: 4)
         defer { redis.shutdown() }
         let cache = ReadThroughCache(redis: redis, prefix: "silent:", outageRetryInterval: .seconds(3600))
         let first = Task { try await cache.read("k") { Array("first".utf8) } }
@@ -59,6 +57,18 @@ struct ReadThroughCacheTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let server = try await EmbeddedRedis.start(dataDirectory: directory)
         let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
+        do {
+            try await Self.readerOfARedisThatRefusesWrites(redis)
+        } catch {
+            redis.shutdown()
+            await server.stop()
+            throw error
+        }
+        redis.shutdown()
+        await server.stop()
+    }
+
+    private static func readerOfARedisThatRefusesWrites(_ redis: RedisClient) async throws {
         let changer = ReadThroughCache(redis: redis, prefix: "oom:")
         let reader = ReadThroughCache(redis: redis, prefix: "oom:")
         let source = Shared("before")
@@ -73,9 +83,6 @@ struct ReadThroughCacheTests {
         await changer.invalidate(["k"])  // refused: OOM
         try await Task.sleep(for: .milliseconds(1100))  // at least the reader's probe interval
         #expect(try await read() == "after", "the reader found Redis refusing writes and read the source")
-        _ = try await redis.command("CONFIG", "SET", "maxmemory", "0")
-        redis.shutdown()
-        await server.stop()
     }
 
     @Test func hitsUntilInvalidatedAndAFillFromBeforeAChangeIsNeverServed() async throws {

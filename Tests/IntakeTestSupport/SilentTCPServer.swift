@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 import Synchronization
 
 /// A TCP server on 127.0.0.1 that accepts every connection, reads what it is sent and never
@@ -7,7 +8,10 @@ public final class SilentTCPServer: Sendable {
     public let port: Int
     private let listener: Int32
     private let received = Atomic<Int>(0)
-    private let connections = Mutex<[Int32]>([])
+    /// Open connections; `stopped` once `stop` ran. Each descriptor is closed by the thread
+    /// that reads it, once `stop` has shut it down: never closed twice, never closed while a
+    /// thread may still use its number (which another test's socket could have taken).
+    private let connections = Mutex<(open: [Int32], stopped: Bool)>(([], false))
 
     /// Bytes read from every connection so far.
     public var bytesReceived: Int { received.load(ordering: .acquiring) }
@@ -33,12 +37,29 @@ public final class SilentTCPServer: Sendable {
         Thread.detachNewThread { [self] in acceptLoop() }
     }
 
+    /// A Redis client of this server: every command times out after `timeout`.
+    public func redisClient(timeout: Duration, poolSize: Int = 2) throws -> RedisClient {
+        RedisClient(
+            configuration: try RedisConfiguration(
+                url: "redis://127.0.0.1:\(port)/0", poolSize: poolSize, leaseTimeout: .seconds(60), timeout: timeout))
+    }
+
     private func acceptLoop() {
+        defer { close(listener) }
         while true {
             let connection = accept(listener, nil, nil)
             guard connection >= 0 else { return }
-            connections.withLock { $0.append(connection) }
+            let admitted = connections.withLock { state -> Bool in
+                guard !state.stopped else { return false }
+                state.open.append(connection)
+                return true
+            }
+            guard admitted else {
+                close(connection)
+                return
+            }
             Thread.detachNewThread { [self] in
+                defer { close(connection) }
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 while true {
                     let count = recv(connection, &buffer, buffer.count, 0)
@@ -49,13 +70,14 @@ public final class SilentTCPServer: Sendable {
         }
     }
 
-    /// Closes the listener and every connection.
+    /// Ends the listener and every connection (their clients see them closed). Idempotent.
     public func stop() {
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        for connection in connections.withLock({ $0 }) {
-            shutdown(connection, Int32(SHUT_RDWR))
-            close(connection)
+        let open = connections.withLock { state -> [Int32] in
+            guard !state.stopped else { return [] }
+            state.stopped = true
+            shutdown(listener, Int32(SHUT_RDWR))
+            return state.open
         }
+        for connection in open { shutdown(connection, Int32(SHUT_RDWR)) }
     }
 }

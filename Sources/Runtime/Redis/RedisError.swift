@@ -53,6 +53,12 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
             || replyPrefix.map(Self.transientReplyPrefixes.contains) == true
     }
 
+    /// Whether `error` is a `RedisError` that `isUnavailable`: what opens a `CircuitBreaker`
+    /// in front of Redis (a cancelled caller or a command's own error does not).
+    public static func isUnavailable(_ error: any Error) -> Bool {
+        (error as? RedisError)?.isUnavailable ?? false
+    }
+
     /// Error replies that describe the server's state, not the command (Redis's shared
     /// `loadingerr`, `oomerr`, `roslaveerr`, `masterdownerr`, `bgsaveerr`, `noreplicaserr` and
     /// `slowscripterr`, and Redis Cluster's `TRYAGAIN`/`CLUSTERDOWN`): the same command

@@ -25,8 +25,9 @@ public final class CircuitBreaker: Sendable {
     public var isOpen: Bool { state.withLock { $0.refuses(now: .now) } }
 
     /// `body`'s result, or `Open` without calling it. A thrown error for which
-    /// `isFailure` holds opens the breaker; any other outcome counts as an answer.
-    public func call<T>(_ body: () async throws -> T, isFailure: (any Error) -> Bool = { _ in true }) async throws -> T {
+    /// `isFailure` holds opens the breaker; any other outcome (a cancelled caller, by
+    /// default) counts as an answer.
+    public func call<T>(_ body: () async throws -> T, isFailure: (any Error) -> Bool = { !($0 is CancellationError) }) async throws -> T {
         guard let ticket = state.withLock({ $0.admit(now: .now) }) else { throw Open() }
         do {
             let value = try await body()
@@ -72,7 +73,7 @@ public final class CircuitBreaker: Sendable {
         mutating func admit(now: ContinuousClock.Instant) -> UInt64? {
             switch phase {
             case .closed:
-                if let oldest = inFlight.values.min(), now - max(oldest, closedAt ?? oldest) >= slowCall {
+                if callHasWaitedTooLong(now: now) {
                     phase = .open(until: now + openInterval)
                     return nil
                 }
@@ -103,8 +104,16 @@ public final class CircuitBreaker: Sendable {
 
         /// Whether a call starting now would be refused (without admitting one).
         func refuses(now: ContinuousClock.Instant) -> Bool {
-            var copy = self
-            return copy.admit(now: now) == nil
+            switch phase {
+            case .closed: callHasWaitedTooLong(now: now)
+            case .open(let until): now < until
+            case .halfOpen: true
+            }
+        }
+
+        private func callHasWaitedTooLong(now: ContinuousClock.Instant) -> Bool {
+            guard let oldest = inFlight.values.min() else { return false }
+            return now - max(oldest, closedAt ?? oldest) >= slowCall
         }
     }
 }

@@ -71,15 +71,13 @@ public struct SessionStore: Sendable {
         return started.integer == 1 ? sessionID : nil
     }
 
-    private static func isOutage(_ error: any Error) -> Bool { (error as? RedisError)?.isUnavailable ?? true }
-
     /// Whether the session exists and belongs to `userID`.
     public func isActive(_ sessionID: String, userID: UUID) async throws -> Bool {
         let key = sessionKey(sessionID)
         let owner = try await tracking.value(of: key) {
             let reply: RedisValue
             do {
-                reply = try await breaker.call({ try await lookups.send([RedisCommand("GET", .init(key))])[0] }, isFailure: Self.isOutage)
+                reply = try await breaker.call({ try await lookups.send([RedisCommand("GET", .init(key))])[0] }, isFailure: RedisError.isUnavailable)
             } catch is CircuitBreaker.Open {
                 throw RedisError(code: .unavailable, message: "redis failed or stalled a session check a moment ago")
             }

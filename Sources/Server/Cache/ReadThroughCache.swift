@@ -83,7 +83,7 @@ public final class ReadThroughCache: Sendable {
     /// `commands`' replies, through the breaker; a reply saying Redis cannot serve now (`-OOM`,
     /// `-LOADING`...) opens it too.
     private func callRedis(_ commands: [RedisCommand]) async throws -> [RedisValue] {
-        let replies = try await breaker.call { try await batcher.send(commands) }
+        let replies = try await breaker.call({ try await batcher.send(commands) }, isFailure: RedisError.isUnavailable)
         for reply in replies {
             if case .error(let message) = reply, RedisError(code: .errorReply, message: message).isUnavailable { breaker.trip() }
         }
@@ -145,7 +145,9 @@ public final class ReadThroughCache: Sendable {
         }
         misses.increment()
         guard let body = try await load() else { return nil }
-        _ = try? await redis.command("SET", .init(entryKey(key)), .init(Array(version.utf8) + [0x0A] + body), "EX", .init(ttl))
+        // A fill that fails only costs the next reader a miss; it goes through the breaker so
+        // that a Redis frozen since the version was read cannot hold the answer up.
+        _ = try? await callRedis([RedisCommand("SET", .init(entryKey(key)), .init(Array(version.utf8) + [0x0A] + body), "EX", .init(ttl))])
         return body
     }
 

@@ -36,9 +36,14 @@ struct IdempotencyKey: Sendable, Hashable {
     static func canonical(_ body: [UInt8]) -> [UInt8] {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return [] }
         if let common = CanonicalJSON.canonical(body) { return common }
-        // A large body outside the common subset is canonicalized in linear time, in a form
-        // marked by a byte no JSON text contains (so it never equals the other form's text).
-        if body.count > largeBody, let any = CanonicalJSON.canonical(body, anyKeys: true) { return [0xFF] + any }
+        // A large body outside the common subset never reaches `JSONSerialization`: it is
+        // canonicalized in linear time, or — not JSON `CanonicalJSON` reads (duplicate keys,
+        // nesting past 256: a body no route validated, a cancel's) — hashed as its bytes. Each
+        // form is marked by a byte no JSON text contains, so no two forms meet.
+        if body.count > largeBody {
+            if let any = CanonicalJSON.canonical(body, anyKeys: true) { return [0xFF] + any }
+            return [0xFE] + body
+        }
         return serializationCanonical(body)
     }
 
