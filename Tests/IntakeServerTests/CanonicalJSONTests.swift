@@ -123,6 +123,10 @@ import Testing
         // a keyed cancel's) is hashed as its bytes, never given to JSONSerialization.
         let duplicated = Array(("{" + members.joined(separator: ",") + #","k0":0}"#).utf8)
         #expect(IdempotencyKey.canonical(duplicated) == [0xFE] + duplicated)
+        // The same small value padded past 16 KiB of whitespace hashes as it does compact.
+        let compact = Array(#"{"k1":1.5,"A":2}"#.utf8)
+        let padded = Array((#"{"k1":1.5,"# + String(repeating: " ", count: 20_000) + #""A":2}"#).utf8)
+        #expect(IdempotencyKey.canonical(padded) == IdempotencyKey.canonical(compact))
         let small = Array(#"{"k1":1,"A":2}"#.utf8)
         #expect(IdempotencyKey.canonical(small) == IdempotencyKey.serializationCanonical(small), "a small body keeps the hash it always had")
     }

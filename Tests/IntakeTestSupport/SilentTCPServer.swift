@@ -9,8 +9,9 @@ public final class SilentTCPServer: Sendable {
     private let listener: Int32
     private let received = Atomic<Int>(0)
     /// Open connections; `stopped` once `stop` ran. Each descriptor is closed by the thread
-    /// that reads it, once `stop` has shut it down: never closed twice, never closed while a
-    /// thread may still use its number (which another test's socket could have taken).
+    /// that reads it, under this lock and after leaving the list, and `stop` shuts down only
+    /// those in the list, under the lock: a descriptor number is never used after its close
+    /// (another test's socket, a Postgres connection, may have taken it by then).
     private let connections = Mutex<(open: [Int32], stopped: Bool)>(([], false))
 
     /// Bytes read from every connection so far.
@@ -45,7 +46,12 @@ public final class SilentTCPServer: Sendable {
     }
 
     private func acceptLoop() {
-        defer { close(listener) }
+        defer {
+            connections.withLock { state in
+                state.stopped = true
+                close(listener)
+            }
+        }
         while true {
             let connection = accept(listener, nil, nil)
             guard connection >= 0 else { return }
@@ -59,7 +65,12 @@ public final class SilentTCPServer: Sendable {
                 return
             }
             Thread.detachNewThread { [self] in
-                defer { close(connection) }
+                defer {
+                    connections.withLock { state in
+                        state.open.removeAll { $0 == connection }
+                        close(connection)
+                    }
+                }
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 while true {
                     let count = recv(connection, &buffer, buffer.count, 0)
@@ -72,12 +83,11 @@ public final class SilentTCPServer: Sendable {
 
     /// Ends the listener and every connection (their clients see them closed). Idempotent.
     public func stop() {
-        let open = connections.withLock { state -> [Int32] in
-            guard !state.stopped else { return [] }
+        connections.withLock { state in
+            guard !state.stopped else { return }
             state.stopped = true
             shutdown(listener, Int32(SHUT_RDWR))
-            return state.open
+            for connection in state.open { shutdown(connection, Int32(SHUT_RDWR)) }
         }
-        for connection in open { shutdown(connection, Int32(SHUT_RDWR)) }
     }
 }

@@ -40,9 +40,11 @@ struct IdempotencyKey: Sendable, Hashable {
         // canonicalized in linear time, or — not JSON `CanonicalJSON` reads (duplicate keys,
         // nesting past 256: a body no route validated, a cancel's) — hashed as its bytes. Each
         // form is marked by a byte no JSON text contains, so no two forms meet.
+        // Large means large once whitespace and escapes are gone, so that the same value
+        // written compactly or padded takes the same form.
         if body.count > largeBody {
-            if let any = CanonicalJSON.canonical(body, anyKeys: true) { return [0xFF] + any }
-            return [0xFE] + body
+            guard let any = CanonicalJSON.canonical(body, anyKeys: true) else { return [0xFE] + body }
+            if any.count > largeBody { return [0xFF] + any }
         }
         return serializationCanonical(body)
     }
