@@ -149,6 +149,26 @@ struct PostgresPipelineTests {
         }
     }
 
+    /// A server that stops answering is given up on after the I/O timeout even while batches
+    /// keep arriving: each wakes the session's wait, and before, each restarted its clock, so
+    /// under a steady load the session waited for the stalled statement for ever (here until
+    /// its 30 s sleep ended, and the batch committed).
+    @Test func aStalledServerTimesOutWhileBatchesKeepArriving() async throws {
+        try await TestServices.withSchema(ioTimeout: .seconds(2)) { db, _ in
+            let pipeline = PostgresPipeline(client: db)
+            defer { pipeline.close() }
+            let stalled = pipeline.send([PostgresStatement("SELECT pg_sleep(30)")])
+            let arrivals = Task {
+                while !stalled.isComplete, !Task.isCancelled {
+                    _ = pipeline.send([PostgresStatement("SELECT 1")])
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            defer { arrivals.cancel() }
+            #expect(await failure(of: stalled)?.code == .connectionLost)
+        }
+    }
+
     /// The session's connection dies while it waits for work (a restart, a terminated
     /// backend): the next batch finds out before sending anything and goes on a new
     /// connection, whether its statement runs unnamed or is due to be prepared on this use

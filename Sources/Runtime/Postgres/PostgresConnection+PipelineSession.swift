@@ -26,6 +26,10 @@ extension PostgresConnection {
             let handle = try requireHandle()
             defer { if pipelining, self.handle != nil { leavePipelineMode(handle) } }
             let ioTimeout = Int32(clamping: configuration.ioTimeout.nanoseconds / 1_000_000)
+            // When the server last showed a sign of life (or the first batch went out): a
+            // batch queued meanwhile wakes the wait below, and must not restart its clock, or
+            // a server that stopped answering under a steady load would never be given up on.
+            var heardFrom = ContinuousClock.now
             let linger = Int32(clamping: pipeline.linger.nanoseconds / 1_000_000)
             while true {
                 while true {
@@ -55,6 +59,7 @@ extension PostgresConnection {
                     }
                     // From here on the batch is in `inFlight`: completed (or, if nothing of it
                     // was sent, queued again) whatever fails.
+                    if inFlight.isEmpty { heardFrom = .now }
                     inFlight.append(InFlight(batch: batch, reader: PipelineReader(statementCount: batch.statements.count)))
                     let names = batch.statements.map { preparedName(handle, $0.sql, $0.parameters) }
                     let encoded: [EncodedParameters]
@@ -90,11 +95,11 @@ extension PostgresConnection {
                         }
                         guard sent == 1 else { throw lostConnectionError(statementIndex: index) }
                         inFlight[inFlight.count - 1].reader.sent += 1
-                        try pumpSession(handle, &inFlight, ioTimeout: ioTimeout)
+                        try pumpSession(handle, &inFlight, ioTimeout: ioTimeout, heardFrom: &heardFrom)
                     }
                     guard PQpipelineSync(handle) == 1 else { throw lostConnectionError(statementIndex: nil) }
                     inFlight[inFlight.count - 1].reader.syncSent = true
-                    try pumpSession(handle, &inFlight, ioTimeout: ioTimeout)
+                    try pumpSession(handle, &inFlight, ioTimeout: ioTimeout, heardFrom: &heardFrom)
                 }
                 if inFlight.isEmpty {
                     if pipelining {
@@ -108,8 +113,11 @@ extension PostgresConnection {
                 }
                 let flush = PQflush(handle)
                 guard flush >= 0 else { throw lostConnectionError(statementIndex: nil) }
-                switch Socket.wait(PQsocket(handle), write: flush == 1, orWakeup: pipeline.wakeup?.readEnd ?? -1, timeoutMilliseconds: ioTimeout) {
+                let silent = ContinuousClock.now - heardFrom
+                let remaining = max(0, Int32(clamping: (configuration.ioTimeout - silent).nanoseconds / 1_000_000))
+                switch Socket.wait(PQsocket(handle), write: flush == 1, orWakeup: pipeline.wakeup?.readEnd ?? -1, timeoutMilliseconds: remaining) {
                 case .ready:
+                    heardFrom = .now
                     guard PQconsumeInput(handle) == 1 else { throw lostConnectionError(statementIndex: nil) }
                     try readAvailable(handle, &inFlight)
                 case .woken:
@@ -149,14 +157,16 @@ extension PostgresConnection {
 
     /// Flushes what libpq has buffered, waiting for the socket only while it cannot take
     /// more (reading results meanwhile: the server may be blocked writing them).
-    private func pumpSession(_ handle: OpaquePointer, _ inFlight: inout Deque<InFlight>, ioTimeout: Int32) throws {
+    private func pumpSession(
+        _ handle: OpaquePointer, _ inFlight: inout Deque<InFlight>, ioTimeout: Int32, heardFrom: inout ContinuousClock.Instant
+    ) throws {
         while true {
             let flush = PQflush(handle)
             guard flush >= 0 else { throw lostConnectionError(statementIndex: nil) }
             try readAvailable(handle, &inFlight)
             if flush == 0 { return }
             switch Socket.wait(PQsocket(handle), write: true, timeoutMilliseconds: ioTimeout) {
-            case .ready: break
+            case .ready: heardFrom = .now
             case .timedOut:
                 throw PostgresError(code: .connectionLost, message: "no answer from the server within \(configuration.ioTimeout)")
             case .failed: throw lostConnectionError(statementIndex: nil)
