@@ -42,4 +42,23 @@ struct RedisBatcherTests {
         }
         #expect(failures == 10)
     }
+
+    /// Redis stops answering: the callers queued behind the lot that times out fail with it.
+    /// Before, each later lot went to the server in turn and waited out a timeout of its own,
+    /// so a caller that came while the first lot waited could wait twice as long.
+    @Test func callersQueuedBehindALotThatTimesOutFailWithIt() async throws {
+        let silent = try SilentTCPServer()
+        defer { silent.stop() }
+        let redis = try silent.redisClient(timeout: .seconds(5))
+        defer { redis.shutdown() }
+        let batcher = RedisBatcher(redis: redis)
+        let first = Task { try await batcher.send([RedisCommand("GET", "first")]) }
+        try await waitUntil("the first lot is at the server") { silent.bytesReceived > 0 }
+        let sentFirst = silent.bytesReceived
+        let queued = Task { try await batcher.send([RedisCommand("GET", "queued")]) }
+        for task in [first, queued] {
+            await #expect(throws: RedisError.self) { try await task.value }
+        }
+        #expect(silent.bytesReceived == sentFirst, "nothing was sent after the lot that timed out")
+    }
 }

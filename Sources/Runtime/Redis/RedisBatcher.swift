@@ -64,7 +64,16 @@ public final class RedisBatcher: Sendable {
                     offset += waiter.commands.count
                 }
             } catch {
-                lot.forEach { $0.continuation.resume(throwing: error) }
+                // A lot that timed out found Redis not answering: the callers that queued
+                // behind it fail with it rather than each wait out a timeout of their own.
+                var failed = lot
+                if let error = error as? RedisError, error.code == .timeout {
+                    failed += state.withLock { state in
+                        defer { state.queued.removeAll() }
+                        return state.queued
+                    }
+                }
+                failed.forEach { $0.continuation.resume(throwing: error) }
             }
         }
     }
