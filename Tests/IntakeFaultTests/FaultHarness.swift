@@ -80,14 +80,22 @@ struct FaultHarness {
         let target = try await HTTPLoadTarget.connect(options)
         let verifier = Verifier(db: db, redis: redis, stream: stream, eventTypePrefix: "com.example", eventWait: options.eventWait)
         let runner = LoadRunner(options: options, target: target, verifier: verifier)
+        // A run that ends before it measures (its set-up failed) ends the wait with its own
+        // error, rather than leaving the wait to time out.
+        let ended = Signal()
+        let report = Task {
+            defer { ended.fire() }
+            return try await runner.run()
+        }
         do {
-            async let report = runner.run()
-            try await waitUntil("the load is measuring") { runner.recorder.requestsAnswered > 0 }
-            try await fault()
-            let result = try await report
+            try await waitUntil("the load is measuring") { runner.recorder.requestsAnswered > 0 || ended.count > 0 }
+            if ended.count == 0 { try await fault() }
+            let result = try await report.value
             await target.shutdown()
             return result
         } catch {
+            report.cancel()
+            _ = try? await report.value
             await target.shutdown()
             throw error
         }
