@@ -18,6 +18,8 @@ public struct DataError: Error, Sendable, CustomStringConvertible {
         public static let storage = Code("storage")
         /// A setting cannot be used.
         public static let configuration = Code("configuration")
+        /// A later snapshot of the same data was loaded already: this one is not.
+        public static let superseded = Code("superseded")
         /// A query ran past its time limit and was stopped.
         public static let timeout = Code("timeout")
         public var description: String { name }

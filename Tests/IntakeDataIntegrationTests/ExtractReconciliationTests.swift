@@ -20,7 +20,7 @@ extension DataIntegrationTests {
                 let extracted = try await h.platform.dailySales.extract(created)
                 #expect(extracted.units == 9 && extracted.orders == 5 && extracted.revenue == "89.50", "\(extracted)")
                 try await h.db.query(
-                    EtlQueries.recordExtract(created.id, orders: extracted.orders, revenue: extracted.revenue, units: extracted.units))
+                    EtlQueries.recordExtract(created.id, extracted))
                 let run = try #require(try await h.platform.runs.find(created.id))
                 #expect(run.sourceUnits == 9)
                 #expect(try await h.platform.dailySales.anonymize(run) == 9)

@@ -29,6 +29,7 @@ public struct DailySales: Sendable {
         public var orders: Int64
         public var revenue: String
         public var units: Int64
+        public var snapshot: EtlRun.Snapshot
     }
 
     struct Units: Sendable, Decodable {
@@ -90,8 +91,10 @@ public struct DailySales: Sendable {
             // The first statement takes the snapshot; every read sees the same one. A cold
             // month's orders left Postgres (only the lake's archive has them): a re-run would
             // replace the day's rows with an empty extract.
-            let cold = try await transaction.query(EtlQueries.isCold(run.logicalDate))
-            if try cold.first?.decode("cold", as: Bool.self) == true {
+            let first = try await transaction.query(EtlQueries.isCold(run.logicalDate))
+            guard let cold = first.first else { throw DataError(code: .storage, message: "the extract's first statement returned no row") }
+            let snapshot = EtlRun.Snapshot(xmax: try cold.decode("snapshot_xmax"), at: try cold.decode("snapshot_at"))
+            if try cold.decode("cold", as: Bool.self) {
                 throw DataError(
                     code: .validation,
                     message: "the orders of \(run.logicalDate) have left Postgres (their month is cold, INTAKE_COLD_AFTER): its warehouse rows stay as they were loaded")
@@ -99,7 +102,8 @@ public struct DailySales: Sendable {
             let totals = try await transaction.query(EtlQueries.controlTotals(run.logicalDate))
             try await transaction.copyOut(EtlQueries.extractItems(run.logicalDate), toFile: temporary.path)
             guard let row = totals.first else { throw DataError(code: .storage, message: "control totals returned no row") }
-            return Extracted(orders: try row.decode("orders"), revenue: try row.decode("revenue"), units: try row.decode("units"))
+            return Extracted(
+                orders: try row.decode("orders"), revenue: try row.decode("revenue"), units: try row.decode("units"), snapshot: snapshot)
         }
         try Files.rename(temporary, to: items)
         return extracted
@@ -149,6 +153,10 @@ public struct DailySales: Sendable {
     /// reconciled again, then the warehouse is renamed into place (the load commits) and the
     /// Parquet file after it. A crash between the two leaves the previous file, and the run
     /// unfinished: its retry loads the day again and replaces both.
+    ///
+    /// A day keeps the latest snapshot loaded into it (`daily_sales_lineage`): a run whose
+    /// extract is older than the one the day holds (two runs of D at once, the older one
+    /// finishing last) loads nothing and fails with `superseded`, naming the run that holds it.
     func load(_ run: EtlRun) async throws -> Loaded {
         let directory = stagingDirectory(run)
         let aggregate = try input(directory.appendingPathComponent("aggregate.parquet"))
@@ -158,15 +166,21 @@ public struct DailySales: Sendable {
         Files.sweepTemporaries(of: finalFile, olderThan: 3600, logger: logger)
         let temporary = Files.temporary(for: finalFile)
         defer { Files.removeQuietly(temporary, logger: logger) }
-        let rows = try await warehouse.write(
-            DailySalesSQL.load(aggregate, date: run.logicalDate, parquet: temporary),
-            returning: Loaded.self,
-            accept: { rows in try reconcile(run, try Self.single(rows)) },
-            afterCommit: {
-                try Files.sync(temporary)
-                try Files.rename(temporary, to: finalFile)
-                try Files.syncDirectory(partition)
-            })
+        let rows: [Loaded]
+        do {
+            rows = try await warehouse.write(
+                DailySalesSQL.load(aggregate, run: run, parquet: temporary),
+                returning: Loaded.self,
+                accept: { rows in try reconcile(run, try Self.single(rows)) },
+                afterCommit: {
+                    try Files.sync(temporary)
+                    try Files.rename(temporary, to: finalFile)
+                    try Files.syncDirectory(partition)
+                })
+        } catch let error as DataError where error.code == .duckdb {
+            guard let refusal = DailySalesSQL.superseded(error.message) else { throw error }
+            throw DataError(code: .superseded, message: refusal)
+        }
         return try Self.single(rows)
     }
 

@@ -34,21 +34,45 @@ enum DailySalesSQL {
         """
     }
 
-    /// load (run on a copy of the warehouse): day `date` replaced by the aggregate in one
-    /// transaction, the day's Parquet file written from the warehouse's rows, then the totals.
-    static func load(_ aggregate: URL, date: LogicalDate, parquet: URL) -> String {
-        let day = "DATE '\(date)'"
+    /// load (run on a copy of the warehouse): day D replaced by the aggregate in one
+    /// transaction, unless the day holds a later snapshot than the run's (then the script
+    /// fails with `supersededMarker` and the run holding it); the day's lineage row names the
+    /// run and its snapshot; the day's Parquet file is written from the warehouse's rows;
+    /// then the totals.
+    static func load(_ aggregate: URL, run: EtlRun, parquet: URL) -> String {
+        let day = "DATE '\(run.logicalDate)'"
+        let runID = SQLText.literal(run.id.lowercasedString)
+        // A run extracted before snapshots were recorded has none: it replaces the day as
+        // every run did then, and leaves the day's lineage without a position.
+        let xmax = run.snapshot.map { String($0.xmax) } ?? "NULL"
+        let at = run.snapshot.map { "make_timestamp(\(Int64(($0.at.timeIntervalSince1970 * 1_000_000).rounded())))" } ?? "NULL"
         return """
             BEGIN TRANSACTION;
+            SELECT error(\(SQLText.literal(supersededMarker)) || etl_run_id) FROM daily_sales_lineage
+                WHERE sale_date = \(day) AND etl_run_id <> \(runID)
+                    AND (snapshot_xmax > \(xmax) OR (snapshot_xmax = \(xmax) AND snapshot_at > \(at)));
             DELETE FROM daily_sales WHERE sale_date = \(day);
             INSERT INTO daily_sales
                 SELECT sale_date, product_id, sku, region, orders, units, revenue, etl_run_id
                 FROM read_parquet(\(SQLText.literal(aggregate.path)));
+            DELETE FROM daily_sales_lineage WHERE sale_date = \(day);
+            INSERT INTO daily_sales_lineage VALUES (\(day), \(runID), \(xmax), \(at), now()::TIMESTAMP);
             COMMIT;
             COPY (SELECT * FROM daily_sales WHERE sale_date = \(day) ORDER BY product_id, region)
                 TO \(SQLText.literal(parquet.path)) (FORMAT parquet);
             \(totals(from: "daily_sales WHERE sale_date = \(day)"))
             """
+    }
+
+    /// Begins the error of a load refused because the day holds a later snapshot; the id of
+    /// the run that loaded it follows.
+    static let supersededMarker = "intake: superseded by run "
+
+    /// The refusal in a DuckDB error `message`, as the run's error: nil when it is another error.
+    static func superseded(_ message: String) -> String? {
+        guard let range = message.range(of: supersededMarker) else { return nil }
+        let holder = message[range.upperBound...].prefix { $0.isHexDigit || $0 == "-" }
+        return "superseded: run \(holder) loaded a later snapshot of this day; this run's older extract was not loaded"
     }
 
     /// An in-memory DuckDB spills a day larger than memory to `.tmp` in its working directory

@@ -153,7 +153,7 @@ public struct EtlJobs: Sendable {
             switch step {
             case .extract:
                 let extracted = try await pipeline.extract(run)
-                recording = EtlQueries.recordExtract(run.id, orders: extracted.orders, revenue: extracted.revenue, units: extracted.units)
+                recording = EtlQueries.recordExtract(run.id, extracted)
             case .anonymize:
                 recording = EtlQueries.recordUnits(run.id, units: try await pipeline.anonymize(run))
             case .aggregate:
@@ -162,9 +162,9 @@ public struct EtlJobs: Sendable {
                 loaded = try await pipeline.load(run)
             }
             event = .stepDone(step)
-        } catch let error as DataError where error.code == .reconciliation || error.code == .validation {
-            // Facts about the data (totals that do not add up, a day that went cold): a retry
-            // would find the same.
+        } catch let error as DataError where error.code == .reconciliation || error.code == .validation || error.code == .superseded {
+            // Facts about the data (totals that do not add up, a day that went cold, a later
+            // snapshot of the day loaded by another run): a retry would find the same.
             event = .reconciliationFailed(error.message)
         } catch let error as DailySales.StagedInputMissing {
             // Starting over from extract once is the remedy; a second time in one attempt is a

@@ -7,7 +7,7 @@ enum EtlQueries {
     static let columns = """
         id, pipeline, logical_date::text AS logical_date, status, trigger, created_at, started_at, finished_at,
         orders_extracted, rows_loaded, revenue::text AS revenue, output, error,
-        source_revenue::text AS source_revenue, source_units
+        source_revenue::text AS source_revenue, source_units, snapshot_xmax, snapshot_at
         """
 
     static func insert(_ run: EtlRun) -> PostgresStatement {
@@ -55,10 +55,16 @@ enum EtlQueries {
             [.uuid(id)])
     }
 
-    static func recordExtract(_ id: UUID, orders: Int64, revenue: String, units: Int64) -> PostgresStatement {
+    static func recordExtract(_ id: UUID, _ extracted: DailySales.Extracted) -> PostgresStatement {
         PostgresStatement(
-            "UPDATE etl_runs SET orders_extracted = $2, source_revenue = $3::numeric, source_units = $4 WHERE id = $1 AND status = 'running'",
-            [.uuid(id), .int64(orders), .text(revenue), .int64(units)])
+            """
+            UPDATE etl_runs SET orders_extracted = $2, source_revenue = $3::numeric, source_units = $4, snapshot_xmax = $5, snapshot_at = $6
+            WHERE id = $1 AND status = 'running'
+            """,
+            [
+                .uuid(id), .int64(extracted.orders), .text(extracted.revenue), .int64(extracted.units),
+                .int64(extracted.snapshot.xmax), .timestamptz(extracted.snapshot.at),
+            ])
     }
 
     static func recordUnits(_ id: UUID, units: Int64) -> PostgresStatement {
@@ -132,10 +138,16 @@ enum EtlQueries {
          UNION ALL SELECT order_id, product_id, quantity, unit_price FROM order_items_archive)
         """
 
-    /// Whether the day's month has left Postgres (`cold_months`).
+    /// Whether the day's month has left Postgres (`cold_months`); and, as the first statement
+    /// of the extract's transaction, the snapshot it takes: its xmax (every transaction below
+    /// it that had ended is visible, so a greater xmax is a later snapshot that sees all an
+    /// earlier one saw) and the clock.
     static func isCold(_ date: LogicalDate) -> PostgresStatement {
         PostgresStatement(
-            "SELECT EXISTS (SELECT 1 FROM cold_months WHERE month = date_trunc('month', $1::date)::date) AS cold", [.text(date.description)])
+            """
+            SELECT EXISTS (SELECT 1 FROM cold_months WHERE month = date_trunc('month', $1::date)::date) AS cold,
+                pg_snapshot_xmax(pg_current_snapshot())::text::int8 AS snapshot_xmax, clock_timestamp() AS snapshot_at
+            """, [.text(date.description)])
     }
 
     /// Control totals of the day, in the extract's snapshot: its orders, the sum of their
@@ -179,6 +191,7 @@ extension EtlRun {
             createdAt: try row.decode("created_at"), startedAt: try row.decode("started_at"), finishedAt: try row.decode("finished_at"),
             ordersExtracted: try row.decode("orders_extracted"), rowsLoaded: try row.decode("rows_loaded"),
             revenue: try row.decode("revenue"), output: try row.decode("output"), error: try row.decode("error"),
-            sourceRevenue: try row.decode("source_revenue"), sourceUnits: try row.decode("source_units"))
+            sourceRevenue: try row.decode("source_revenue"), sourceUnits: try row.decode("source_units"),
+            snapshot: try row.decode("snapshot_xmax", as: Int64?.self).map { EtlRun.Snapshot(xmax: $0, at: try row.decode("snapshot_at")) })
     }
 }

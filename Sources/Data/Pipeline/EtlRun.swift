@@ -33,6 +33,20 @@ public struct EtlRun: Sendable, Hashable {
     /// Control totals of the extract (not part of the public record).
     public var sourceRevenue: String?
     public var sourceUnits: Int64?
+    /// The Postgres snapshot the extract read (not part of the public record).
+    public var snapshot: Snapshot?
+
+    /// A position in Postgres's commit history: of two snapshots, the one with the greater
+    /// xmax sees every commit the other saw; of equal xmax, the later clock is taken as the
+    /// later one.
+    public struct Snapshot: Sendable, Hashable, Comparable {
+        public var xmax: Int64
+        public var at: Date
+
+        public static func < (lhs: Snapshot, rhs: Snapshot) -> Bool {
+            (lhs.xmax, lhs.at) < (rhs.xmax, rhs.at)
+        }
+    }
 
     /// The record as DATA.md spells it: every field present, `null` when unknown.
     public func json() -> String {

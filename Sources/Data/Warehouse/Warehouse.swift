@@ -29,6 +29,8 @@ public struct Warehouse: Sendable {
         CREATE TABLE IF NOT EXISTS daily_sales (
             sale_date DATE, product_id VARCHAR, sku VARCHAR, region VARCHAR,
             orders BIGINT, units BIGINT, revenue DECIMAL(18,2), etl_run_id VARCHAR);
+        CREATE TABLE IF NOT EXISTS daily_sales_lineage (
+            sale_date DATE PRIMARY KEY, etl_run_id VARCHAR, snapshot_xmax BIGINT, snapshot_at TIMESTAMP, loaded_at TIMESTAMP);
         """
 
     /// Runs `change` (SQL) on a copy of the warehouse and returns the rows of its last
