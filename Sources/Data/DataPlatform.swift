@@ -23,7 +23,7 @@ public struct DataPlatform: Sendable {
     public init(db: PostgresClient, settings: DataSettings, logger: Logger = Logger(label: "intake.data")) throws {
         self.settings = settings
         duckdb = try DuckDB.locate(explicit: settings.duckdbPath)
-        warehouse = Warehouse(path: settings.warehousePath, duckdb: duckdb, db: db, logger: logger)
+        warehouse = Warehouse(path: settings.warehousePath, lakeDirectory: settings.lakeDirectory, duckdb: duckdb, db: db, logger: logger)
         runs = EtlRuns(db: db, events: PipelineEvents(typePrefix: settings.eventTypePrefix), stepAttempts: settings.stepAttempts, logger: logger)
         dailySales = DailySales(db: db, duckdb: duckdb, warehouse: warehouse, settings: settings, logger: logger)
         reports = DailySalesReport(warehouse: warehouse)

@@ -149,6 +149,30 @@ extension DataIntegrationTests {
             }
         }
 
+        /// The lake is the warehouse's source: a lost warehouse file is rebuilt from the lake's
+        /// days by the next read, not created empty (a report answered `200 {"items":[]}` and
+        /// every day's sales were gone from the warehouse; hostile review, session 16).
+        @Test func aLostWarehouseIsRebuiltFromTheLake() async throws {
+            try await DataHarness.with { h in
+                try await Self.seed(h)
+                let (runA, runB) = try await withRunningServices([h.workQueue()]) {
+                    (try await h.run(Self.dayA), try await h.run(Self.dayB))
+                }
+                #expect(runA.status == .succeeded && runB.status == .succeeded)
+                try FileManager.default.removeItem(at: h.platform.settings.warehousePath)
+
+                #expect(try await h.warehouseRows().values == Self.expectedA + Self.expectedB)
+                struct Lineage: Decodable, Sendable { var sale_date: String; var etl_run_id: String }
+                let lineage = try await h.platform.warehouse.read(
+                    "SELECT sale_date::VARCHAR AS sale_date, etl_run_id FROM daily_sales_lineage ORDER BY sale_date", as: Lineage.self)
+                #expect(lineage.map(\.etl_run_id) == [runA.id, runB.id].map { $0.uuidString.lowercased() })
+                // A re-run after the rebuild replaces its day and keeps the other.
+                let again = try await withRunningServices([h.workQueue()]) { try await h.run(Self.dayA) }
+                #expect(again.status == .succeeded, "\(again.error ?? "")")
+                #expect(try await h.warehouseRows().values == Self.expectedA + Self.expectedB)
+            }
+        }
+
         @Test func aBackfillOfThreeDaysWritesThreePartitions() async throws {
             try await DataHarness.with { h in
                 try await Self.seed(h)

@@ -11,14 +11,21 @@ import Logging
 /// when they start and keep reading that inode, so a read never fails or waits because a
 /// load runs, and sees either the old day or the new one, never half of it. Loads are
 /// serialised across processes by a Postgres advisory lock named after the file.
+///
+/// The lake is the warehouse's source: a warehouse file that is missing while the lake holds
+/// `daily_sales` days (the file was lost, or `INTAKE_WAREHOUSE_PATH` names a new place) is
+/// rebuilt from the lake's Parquet by the next write or read, not created empty.
 public struct Warehouse: Sendable {
     public let path: URL
+    /// The lake whose `daily_sales/dt=*/part-0.parquet` a missing warehouse is rebuilt from.
+    public let lakeDirectory: URL?
     let duckdb: DuckDB
     let db: PostgresClient
     let logger: Logger
 
-    public init(path: URL, duckdb: DuckDB, db: PostgresClient, logger: Logger = Logger(label: "intake.data")) {
+    public init(path: URL, lakeDirectory: URL? = nil, duckdb: DuckDB, db: PostgresClient, logger: Logger = Logger(label: "intake.data")) {
         self.path = path
+        self.lakeDirectory = lakeDirectory
         self.duckdb = duckdb
         self.db = db
         self.logger = logger
@@ -89,14 +96,23 @@ public struct Warehouse: Sendable {
             Files.removeQuietly(copy, logger: logger)
             Files.removeQuietly(URL(fileURLWithPath: copy.path + ".wal"), logger: logger)
         }
+        var rebuild = ""
         if fileManager.fileExists(atPath: path.path) {
             do {
                 try fileManager.copyItem(at: path, to: copy)
             } catch {
                 throw DataError(code: .storage, message: "cannot copy the warehouse \(path.path): \(error.localizedDescription)")
             }
+        } else {
+            let days = try lakeDays()
+            if !days.isEmpty {
+                logger.warning(
+                    "the warehouse file is missing: rebuilding it from the lake",
+                    metadata: ["warehouse": "\(path.path)", "days": "\(days.count)"])
+                rebuild = Self.rebuild(from: days)
+            }
         }
-        let rows = try await duckdb.rows(Row.self, Self.schema + "\n" + change, database: copy.path, background: true)
+        let rows = try await duckdb.rows(Row.self, Self.schema + "\n" + rebuild + change, database: copy.path, background: true)
         try accept(rows)
         // DuckDB checkpoints on a clean exit: a WAL left beside the copy means it did not.
         guard !fileManager.fileExists(atPath: copy.path + ".wal") else {
@@ -110,7 +126,38 @@ public struct Warehouse: Sendable {
         return rows
     }
 
-    /// Creates an empty warehouse (the schema only) when there is none yet.
+    /// The lake's `daily_sales` day files, oldest first.
+    func lakeDays() throws -> [URL] {
+        guard let lakeDirectory else { return [] }
+        let root = lakeDirectory.appendingPathComponent("daily_sales")
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: root.path)
+        } catch CocoaError.fileReadNoSuchFile {
+            return []
+        } catch {
+            throw DataError(code: .storage, message: "cannot list the lake's days in \(root.path): \(error.localizedDescription)")
+        }
+        return names.filter { $0.hasPrefix("dt=") && LogicalDate(String($0.dropFirst(3))) != nil }.sorted()
+            .map { root.appendingPathComponent($0).appendingPathComponent("part-0.parquet") }
+            .filter { FileManager.default.fileExists(atPath: $0.path) }
+    }
+
+    /// SQL that fills a new warehouse with the lake's days: their rows, and per day a lineage
+    /// row naming the run whose rows they are (its snapshot unknown).
+    static func rebuild(from days: [URL]) -> String {
+        let files = "[" + days.map { SQLText.literal($0.path) }.joined(separator: ", ") + "]"
+        return """
+            INSERT INTO daily_sales
+                SELECT sale_date, product_id, sku, region, orders, units, revenue, etl_run_id FROM read_parquet(\(files));
+            INSERT INTO daily_sales_lineage
+                SELECT sale_date, min(etl_run_id), NULL, NULL, now()::TIMESTAMP FROM daily_sales GROUP BY sale_date;
+
+            """
+    }
+
+    /// Creates the warehouse when there is none yet: rebuilt from the lake's days, or empty
+    /// (the schema only).
     public func ensureExists() async throws {
         guard !FileManager.default.fileExists(atPath: path.path) else { return }
         struct Nothing: Decodable, Sendable {}
@@ -164,7 +211,7 @@ public struct ReadOnlyWarehouse: Sendable {
 
     func requireFile() throws {
         guard FileManager.default.fileExists(atPath: path.path) else {
-            throw DataError(code: .notFound, message: "the warehouse \(path.path) does not exist yet: no pipeline run has loaded it")
+            throw DataError(code: .notFound, message: "the warehouse \(path.path) does not exist: no pipeline run has loaded it yet, or it was lost (the next load or report rebuilds it from the lake)")
         }
     }
 
