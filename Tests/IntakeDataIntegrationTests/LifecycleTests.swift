@@ -268,3 +268,61 @@ struct LifecycleTests {
         #expect(ISO8601DateFormatter().string(from: RetentionPeriod(count: 1, unit: .months).before(march)) == "2026-02-28T12:00:00Z")
     }
 }
+
+extension LifecycleTests {
+    /// Two lifecycle runs at once (two `intake lifecycle run`, or one beside the 03:00 job of
+    /// another process) take turns. Before, both moved batches and each wrote the months of
+    /// its own batches: a month's file could be replaced by an export taken before the other
+    /// run's batch committed, missing its orders, and no later run rewrote it (hostile review,
+    /// session 16: 232 of 2,232 orders missing from a month's Parquet). Here the test's own
+    /// session holds the turn, as a run in progress does.
+    @Test func aRunWaitsForTheRunInProgressAndItsMonthsHoldEveryArchivedOrder() async throws {
+        try await DataHarness.with { h in
+            let product = UUID()
+            try await h.db.query("INSERT INTO products (id, sku, name, price, stock_shards) VALUES ($1, 'TWICE', 'Twice', 2.00, 1)", [.uuid(product)])
+            try await h.db.query("INSERT INTO stock_shards (product_id, shard, available) VALUES ($1, 0, 0)", [.uuid(product)])
+            // 2,500 finished orders over two months two years ago: three batches of 1,000.
+            try await h.db.query(
+                """
+                INSERT INTO orders (id, user_id, status, amount, region, created_at, updated_at, expires_at)
+                SELECT gen_random_uuid(), gen_random_uuid(), 'CANCELED', 4.00, 'br', t, t, t + interval '15 minutes'
+                FROM (SELECT date_trunc('month', now()) - interval '24 months' + (n * interval '20 minutes') AS t
+                      FROM generate_series(1, 2500) AS n) AS s
+                """)
+            try await h.db.query(
+                "INSERT INTO order_items (order_id, product_id, shard, quantity, unit_price) SELECT id, $1, 0, 1, 4.00 FROM orders", [.uuid(product)])
+            let months: [String] = try await h.db.query(
+                "SELECT DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS m FROM orders ORDER BY 1"
+            ).map { try $0.decode("m") }
+            func archived() async throws -> Int {
+                try await h.db.query("SELECT count(*)::int AS n FROM orders_archive")[0].decode("n")
+            }
+
+            let report = try await h.db.withConnection { other in
+                try await other.query("SELECT pg_advisory_lock(hashtext('intake.lifecycle:' || current_schema()))")
+                let otherPID: Int = try await other.query("SELECT pg_backend_pid() AS pid")[0].decode("pid")
+                let run = Task { try await h.platform.lifecycle.run() }
+                try await waitUntil("the run waits for the one in progress") {
+                    try await !h.db.query(
+                        "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND $1 = ANY(pg_blocking_pids(pid))",
+                        [.int32(Int32(otherPID))]
+                    ).isEmpty
+                }
+                #expect(try await archived() == 0, "nothing moved while another run holds the turn")
+                try await other.query("SELECT pg_advisory_unlock(hashtext('intake.lifecycle:' || current_schema()))")
+                return try await run.value
+            }
+            #expect(report.archivedOrders == 2500)
+            for month in months {
+                let inArchive: Int = try await h.db.query(
+                    "SELECT count(*)::int AS n FROM orders_archive WHERE to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM') = $1", [.text(month)]
+                )[0].decode("n")
+                let file = h.platform.settings.lakeDirectory.appendingPathComponent("archive/orders/month=\(month)/part-0.parquet")
+                struct Count: Decodable, Sendable { var n: Int }
+                let inFile = try await h.platform.duckdb.rows(
+                    Count.self, "SELECT count(*)::INT AS n FROM read_parquet('\(file.path)', hive_partitioning = false)")
+                #expect(inFile.first?.n == inArchive, "month \(month): \(inArchive) archived, \(inFile.first?.n ?? -1) in its Parquet")
+            }
+        }
+    }
+}

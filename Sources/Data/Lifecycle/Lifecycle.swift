@@ -62,8 +62,21 @@ public struct Lifecycle: Sendable {
         }
     }
 
-    /// Moves what is due at `now`.
+    /// Runs of any process take turns (a session advisory lock): two at once each wrote the
+    /// months of the batches it had moved, so a month's Parquet could miss the other's orders
+    /// (and no later run rewrote it), and a second cold pass found a month already emptied.
+    static let lockKey = "hashtext('intake.lifecycle:' || current_schema())"
+
+    /// Moves what is due at `now`, after any run of another process has ended.
     public func run(now: Date = Date()) async throws -> Report {
+        try await db.withConnection { session in
+            if let report = try await session.withAdvisoryLock(Self.lockKey, { try await runLocked(now: now) }) { return report }
+            logger.notice("another lifecycle run is moving orders; waiting for it to end")
+            return try await session.withAdvisoryLock(Self.lockKey, wait: true) { try await runLocked(now: now) } ?? Report()
+        }
+    }
+
+    private func runLocked(now: Date) async throws -> Report {
         var report = Report()
         let hotCutoff = settings.hotRetention.before(now)
         var months = Set<String>()
