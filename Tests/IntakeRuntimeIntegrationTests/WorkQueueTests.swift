@@ -300,6 +300,47 @@ struct WorkQueueTests {
         }
     }
 
+    /// Two processes configured with different schedules for one job (a rolling change of
+    /// `INTAKE_ETL_SCHEDULE`): both follow the one configured last, and its slots fire. Before,
+    /// each tick of each process rewrote the row with its own schedule and a fresh next slot,
+    /// the row flipped several times a second, and in minutes of a per-minute schedule no job
+    /// was enqueued (hostile review, session 16).
+    @Test func processesConfiguredDifferentlyFollowTheScheduleConfiguredLast() async throws {
+        try await TestServices.withRuntimeSchema { db, configuration in
+            let other = PostgresClient(configuration: configuration)
+            defer { other.shutdown() }
+            let nightly = PeriodicJob(name: "etl", schedule: .cron(try CronSchedule("0 2 * * *")), request: JobRequest(kind: "etl"))
+            let everyMinute = PeriodicJob(name: "etl", schedule: .cron(try CronSchedule("* * * * *")), request: JobRequest(kind: "etl"))
+            let start = try #require(utc("2026-11-27T20:00:10Z"))
+            let old = JobScheduler(client: db, jobs: [nightly], configuredAt: start.addingTimeInterval(-3600))
+            let new = JobScheduler(client: other, jobs: [everyMinute], configuredAt: start)
+            var enqueued = 0
+            // Three minutes of both ticking every 250 ms, the older process first each time.
+            for step in 0..<(3 * 60 * 4) {
+                let now = start.addingTimeInterval(Double(step) * 0.25)
+                enqueued += try await old.tick(now: now).count
+                enqueued += try await new.tick(now: now.addingTimeInterval(0.01)).count
+            }
+            #expect(enqueued == 3, "one job per minute's slot")
+            let row = try await db.query("SELECT schedule FROM job_schedules WHERE name = 'etl'")[0]
+            #expect(try row.decode("schedule", as: String.self) == "* * * * *")
+            let keys = try await db.query("SELECT unique_key FROM jobs ORDER BY id").map { try $0.decode("unique_key", as: String.self) }
+            #expect(Set(keys).count == keys.count, "each slot once: \(keys)")
+
+            // The process configured later stops; the older one carries on with the schedule
+            // in effect rather than its own.
+            let later = start.addingTimeInterval(3 * 60)
+            var alone = 0
+            for step in 0..<(2 * 60 * 4) { alone += try await old.tick(now: later.addingTimeInterval(Double(step) * 0.25)).count }
+            #expect(alone == 2)
+
+            // A process configured later still, with the nightly schedule, takes over.
+            let newest = JobScheduler(client: db, jobs: [nightly], configuredAt: start.addingTimeInterval(60))
+            #expect(try await newest.tick(now: later.addingTimeInterval(150)).isEmpty)
+            #expect(try await db.query("SELECT schedule FROM job_schedules WHERE name = 'etl'")[0].decode("schedule", as: String.self) == "0 2 * * *")
+        }
+    }
+
     @Test func finishedJobsArePrunedAfterTheRetentionPeriod() async throws {
         try await TestServices.withRuntimeSchema { db, _ in
             try await WorkQueue.enqueueMany((0..<5).map { _ in JobRequest(kind: "old") }, using: db)

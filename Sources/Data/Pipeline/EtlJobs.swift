@@ -31,9 +31,14 @@ public struct EtlJobs: Sendable {
             try await runStep(job)
         }
         workQueue.register(kind: Self.scheduleKind, queue: Self.queue, concurrency: 1) { job in
-            let next = try await runs.db.query("SELECT next_run_at FROM job_schedules WHERE name = $1", [.text(Self.scheduleName)])
+            let next = try await runs.db.query("SELECT next_run_at, schedule FROM job_schedules WHERE name = $1", [.text(Self.scheduleName)])
             let nextSlot = try next.first?.decode("next_run_at", as: Date.self)
-            let dates = Self.logicalDates(forScheduledJob: job, schedule: settings.etlSchedule, nextSlot: nextSlot, now: Date())
+            // The schedule in effect: another process's, configured later, when it differs.
+            var schedule = settings.etlSchedule
+            if case .cron(let recorded)? = try next.first.flatMap({ PeriodicJob.Schedule(recorded: try $0.decode("schedule")) }) {
+                schedule = recorded
+            }
+            let dates = Self.logicalDates(forScheduledJob: job, schedule: schedule, nextSlot: nextSlot, now: Date())
             let own = Self.logicalDate(forScheduledJob: job, now: Date())
             if let first = dates.first, first > own {
                 logger.warning(
