@@ -103,7 +103,19 @@ public struct PointInTimeRestore: Sendable {
     }
 
     /// Starts the restored cluster until recovery has promoted it; the last replayed commit.
+    /// A recovery that stops short of its target (a segment missing or damaged in the archive)
+    /// is reported as its log tells it, not as the refused connection to the stopped server.
     private func replay(_ directory: URL) async throws -> Date? {
+        do {
+            return try await replayUnexplained(directory)
+        } catch {
+            let log = directory.appendingPathComponent("recovery.log")
+            guard let text = try? String(contentsOf: log, encoding: .utf8), let summary = RecoveryLog(text).summary else { throw error }
+            throw failure(summary)
+        }
+    }
+
+    private func replayUnexplained(_ directory: URL) async throws -> Date? {
         let bin = try EmbeddedPostgres.binDirectory()
         let pgCtl = bin.appendingPathComponent("pg_ctl").path
         let port = try LocalPorts.free()
