@@ -89,6 +89,11 @@ extension DataIntegrationTests {
                 // Only freshness fails: an empty warehouse has no run for yesterday.
                 #expect(results.filter { !$0.passed }.map(\.check) == ["warehouse.daily_sales.freshness"])
                 #expect(results.first { $0.check == "orders.id.unique" }?.detail == "0 rows")
+                // No run to measure: no age, never a number that reads as fresh (it was -1).
+                let freshness = try #require(results.first { $0.check == "warehouse.daily_sales.freshness" })
+                #expect(freshness.value.isNaN)
+                #expect(freshness.line(unit: "hours").contains(" none hours "), "\(freshness.line(unit: "hours"))")
+                #expect(freshness.json().contains("\"value\":null"))
             }
         }
 
@@ -143,6 +148,10 @@ extension DataIntegrationTests {
                 #expect(target.severity == .error)
                 #expect(DataQuality.anyErrorFailed(results))
                 #expect(target.line(unit: "x").hasPrefix("FAIL  \(breakage.check)"))
+                if breakage.check == "stock.conservation" {
+                    // It names what is out of balance (it said nothing).
+                    #expect(target.detail?.contains("product \(Self.tea.uuidString.lowercased())") == true, "\(target.detail ?? "nil")")
+                }
             }
         }
 

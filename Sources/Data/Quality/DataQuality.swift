@@ -50,8 +50,9 @@ public struct DataQuality: Sendable {
                 let missing = try await missingFromWarehouse(
                     yesterday, run: try row.decode("run_id", as: String?.self), loaded: try row.decode("rows_loaded", as: Int64?.self))
             {
-                // DATA.md: an empty warehouse fails, whatever the run record says.
-                value = -1
+                // DATA.md: an empty warehouse fails, whatever the run record says; its age is
+                // not measured (none, not a number that could read as fresh).
+                value = .nan
                 detail = missing
             }
             if detail == nil, total == 0 { detail = "0 rows" }

@@ -40,8 +40,10 @@ public struct DataQualityCheck: Sendable, Hashable {
     /// What the value counts, for the one-line report: "duplicate ids", "% of orders", "hours".
     public var unit: String
 
+    /// `none` for a value not measured (a freshness with no run to measure).
     static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.3f", value)
+        guard value.isFinite else { return "none" }
+        return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.3f", value)
     }
 
     /// Every check of DATA.md, in its order.

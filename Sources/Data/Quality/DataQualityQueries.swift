@@ -35,7 +35,7 @@ enum DataQualityQueries {
         case "warehouse.daily_sales.freshness":
             return PostgresStatement(
                 """
-                SELECT COALESCE(extract(epoch FROM now() - max(finished_at)) / 3600, -1)::float8 AS value, count(*)::int8 AS total,
+                SELECT COALESCE(extract(epoch FROM now() - max(finished_at)) / 3600, 'NaN')::float8 AS value, count(*)::int8 AS total,
                     CASE WHEN count(*) = 0 THEN 'no daily_sales run for ' || $1 || ' has succeeded' END AS detail,
                     (array_agg(rows_loaded ORDER BY finished_at DESC))[1] AS rows_loaded,
                     (array_agg(id::text ORDER BY finished_at DESC))[1] AS run_id
@@ -50,7 +50,7 @@ enum DataQualityQueries {
             return PostgresStatement(
                 """
                 WITH per_shard AS (
-                    SELECT s.product_id, s.available, s.reserved, s.shipped,
+                    SELECT s.product_id, s.shard, s.available, s.reserved, s.shipped, COALESCE(x.live, 0) AS live, COALESCE(x.gone, 0) AS gone,
                         s.available < 0 OR s.reserved < 0 OR s.shipped < 0
                             OR s.reserved <> COALESCE(x.live, 0) OR s.shipped <> COALESCE(x.gone, 0) AS off
                     FROM stock_shards s
@@ -71,13 +71,26 @@ enum DataQualityQueries {
                     ) x ON x.product_id = s.product_id AND x.shard = s.shard
                 ),
                 per_product AS (
-                    SELECT p.product_id, p.on_hand <> COALESCE(l.received, 0) AS off
+                    SELECT p.product_id, p.on_hand, COALESCE(l.received, 0) AS received, p.on_hand <> COALESCE(l.received, 0) AS off
                     FROM (SELECT product_id, sum(available::int8 + reserved + shipped) AS on_hand FROM per_shard GROUP BY product_id) p
                     LEFT JOIN (SELECT product_id, sum(delta) AS received FROM stock_ledger GROUP BY product_id) l
                         ON l.product_id = p.product_id
                 )
                 SELECT ((SELECT count(*) FROM per_shard WHERE off) + (SELECT count(*) FROM per_product WHERE off))::float8 AS value,
-                    (SELECT count(*) FROM per_shard)::int8 AS total
+                    (SELECT count(*) FROM per_shard)::int8 AS total,
+                    (SELECT string_agg(line, '; ') FROM (
+                        SELECT line FROM (
+                            SELECT 1 AS kind, product_id::text AS product, 0 AS shard,
+                                'product ' || product_id || ': on hand ' || on_hand || ' (available + reserved + shipped), received ' || received
+                                    || ' (stock_ledger)' AS line
+                            FROM per_product WHERE off
+                            UNION ALL
+                            SELECT 2, product_id::text, shard,
+                                'product ' || product_id || ' shard ' || shard || ': available ' || available || ', reserved ' || reserved
+                                    || ' (open orders hold ' || live || '), shipped ' || shipped || ' (shipped orders hold ' || gone || ')'
+                            FROM per_shard WHERE off
+                        ) lines ORDER BY kind, product, shard LIMIT 5
+                    ) first_lines) AS detail
                 """)
         default:
             return nil
