@@ -114,6 +114,9 @@ struct Restore: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            guard !to.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--to: give a new, empty directory for the restored cluster")
+            }
             let directory = URL(fileURLWithPath: to).standardizedFileURL
             let report: PointInTimeRestore.Report
             switch (targetTime, latest) {

@@ -158,7 +158,7 @@ struct EtlRunsCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Only this pipeline.") var pipeline: String?
-    @Option(help: "How many runs (1..200).") var limit: Int = 20
+    @Option(parsing: .unconditional, help: "How many runs (1..200).") var limit: Int = 20
 
     func run() async throws {
         try await reportingErrors {

@@ -27,7 +27,42 @@ struct Intake: AsyncParsableCommand {
             FileHandle.standardError.write(Data("intake: no such command: \(unknown) (see 'intake --help')\n".utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
-        await main(nil)
+        await runCommand(Array(CommandLine.arguments.dropFirst()))
+    }
+
+    /// ArgumentParser's `main`, but a mistake in the arguments is one line on standard error
+    /// (`intake: <what is wrong> (see 'intake etl run --help')`), exit status 64, not the
+    /// usage block; and a command group given no subcommand (`intake etl`) prints its help to
+    /// standard error and exits 64, not 0: a script cannot take it for success.
+    static func runCommand(_ arguments: [String]) async {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            let code = exitCode(for: error)
+            guard code != .success else { exit(withError: error) }
+            let message = message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments"
+            let hint = fullMessage(for: error).split(whereSeparator: \.isNewline)
+                .first { $0.contains("See '") }
+                .flatMap { line in line.split(separator: "'").dropFirst().first.map { " (see '\($0)')" } } ?? ""
+            FileHandle.standardError.write(Data("intake: \(message.trimmingCharacters(in: .whitespaces))\(hint)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+        let type = Swift.type(of: command)
+        if !type.configuration.subcommands.isEmpty, type.configuration.defaultSubcommand == nil {
+            FileHandle.standardError.write(Data((helpMessage(for: type) + "\n").utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        do {
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                var synchronous = command
+                try synchronous.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
     }
 
     /// `intake help a b …` names a command path; ArgumentParser prints the root help and

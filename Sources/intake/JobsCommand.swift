@@ -43,7 +43,7 @@ struct JobsDepth: AsyncParsableCommand {
 struct JobsDiscarded: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "discarded", abstract: "Jobs that failed for good, newest first.")
     @OptionGroup var connection: ConnectionOptions
-    @Option(help: "How many (1..1000).") var limit: Int = 50
+    @Option(parsing: .unconditional, help: "How many (1..1000).") var limit: Int = 50
 
     func run() async throws {
         try await reportingErrors {

@@ -114,6 +114,28 @@ extension DataIntegrationTests {
             }
         }
 
+        /// A mistake in the arguments is one line and exit status 64 (ArgumentParser printed
+        /// the usage block below it); a command group without its subcommand is not a success;
+        /// a negative number is a value, refused by the command's own rule.
+        @Test func argumentMistakesAreOneLineAndNotSuccess() async throws {
+            try await Self.withDatabase { url, _, directory in
+                let missing = try await Self.intake(["etl", "run", "daily-sales"], url: url, dataDirectory: directory)
+                #expect(missing.status == 64)
+                #expect(missing.standardError == "intake: Missing expected argument '--date <date>' (see 'intake etl run --help')\n")
+                let unknown = try await Self.intake(["etl", "runs", "--bogus"], url: url, dataDirectory: directory)
+                #expect(unknown.status == 64)
+                #expect(unknown.standardError.split(separator: "\n").count == 1, "\(unknown.standardError)")
+                let group = try await Self.intake(["etl"], url: url, dataDirectory: directory)
+                #expect(group.status == 64)
+                #expect(group.standardError.contains("USAGE: intake etl <subcommand>"))
+                let negative = try await Self.intake(["etl", "runs", "--limit", "-1"], url: url, dataDirectory: directory)
+                #expect(negative.status == 1)
+                #expect(negative.standardError == "intake: --limit must be 1..200\n")
+                let help = try await Self.intake(["etl", "--help"], url: url, dataDirectory: directory)
+                #expect(help.status == 0)
+            }
+        }
+
         /// A bad value given as a flag is named as the flag, one line, exit 1; the same value
         /// from the environment still names the variable.
         @Test func aBadFlagValueNamesTheFlag() async throws {
