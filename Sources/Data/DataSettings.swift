@@ -68,7 +68,7 @@ public struct DataSettings: Sendable {
         for (name, keyPath) in [("INTAKE_HOT_RETENTION", \DataSettings.hotRetention), ("INTAKE_COLD_AFTER", \DataSettings.coldAfter)] {
             guard let text = value(name) else { continue }
             guard let period = RetentionPeriod(text) else {
-                throw DataError(code: .configuration, message: "\(name)=\(text): expected a number with d, w, mo or y (12mo, 3y), at most 100y")
+                throw DataError(code: .configuration, message: "\(name)=\(text): expected seconds or a number with s, m, h, d, w, mo or y (12mo, 3y), at most 100y")
             }
             settings[keyPath: keyPath] = period
         }

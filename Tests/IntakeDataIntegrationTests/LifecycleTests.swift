@@ -260,7 +260,11 @@ struct LifecycleTests {
         #expect(RetentionPeriod("12mo") == RetentionPeriod(count: 12, unit: .months))
         #expect(RetentionPeriod("3y") == RetentionPeriod(count: 3, unit: .years))
         #expect(RetentionPeriod("90d")?.unit == .days)
-        #expect(RetentionPeriod("soon") == nil && RetentionPeriod("-1y") == nil && RetentionPeriod("12") == nil)
+        #expect(RetentionPeriod("soon") == nil && RetentionPeriod("-1y") == nil && RetentionPeriod("12x") == nil)
+        // API.md: a duration in configuration is seconds, or a number with a unit.
+        #expect(RetentionPeriod("86400") == RetentionPeriod(count: 86_400, unit: .seconds))
+        #expect(RetentionPeriod("90s")?.unit == .seconds && RetentionPeriod("15m")?.unit == .minutes && RetentionPeriod("1h")?.unit == .hours)
+        #expect(RetentionPeriod("15mo")?.unit == .months, "mo is months, m minutes")
         // Bounded: a period reaching before year 1 crashed date arithmetic.
         #expect(RetentionPeriod("100y") != nil && RetentionPeriod("101y") == nil && RetentionPeriod("2027y") == nil)
         #expect(RetentionPeriod("99999999y") == nil && RetentionPeriod("9223372036854775807d") == nil && RetentionPeriod("1201mo") == nil)

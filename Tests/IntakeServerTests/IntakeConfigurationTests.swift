@@ -76,7 +76,7 @@ import Testing
         ("INTAKE_LOG_FORMAT", "xml"), ("INTAKE_DB_POOL_SIZE", "0"), ("INTAKE_EVENT_WEBHOOKS", "ftp://x"), ("INTAKE_EVENT_WEBHOOKS", "http://"), ("INTAKE_PAYMENT_TTL", "soon"), ("INTAKE_PAYMENT_TTL", "0"),
         ("INTAKE_PAYMENT_TTL", "300000000000"), ("INTAKE_TOKEN_TTL", "3651d"),
         ("INTAKE_PAYMENT_TTL", "2562047788015216h"), ("INTAKE_TOKEN_TTL", "153722867280912931m"), ("INTAKE_JOB_LEASE", "106751991167301d"),
-        ("INTAKE_HOT_RETENTION", "bogus"), ("INTAKE_COLD_AFTER", "3"),
+        ("INTAKE_HOT_RETENTION", "bogus"), ("INTAKE_COLD_AFTER", "3 years"),
     ])
     func badValuesNameTheVariable(name: String, value: String) {
         do {
