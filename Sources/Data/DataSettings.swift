@@ -72,6 +72,15 @@ public struct DataSettings: Sendable {
             }
             settings[keyPath: keyPath] = period
         }
+        // Months go cold (leave Postgres) only once archived: a cold age under the hot
+        // retention is a mistake (`INTAKE_COLD_AFTER=1095` meant as days is 1,095 seconds), and
+        // its effect — every archive month out of Postgres at once — is not undone.
+        let now = Date()
+        if settings.coldAfter.before(now) > settings.hotRetention.before(now) {
+            throw DataError(
+                code: .configuration,
+                message: "INTAKE_COLD_AFTER=\(settings.coldAfter) is shorter than INTAKE_HOT_RETENTION=\(settings.hotRetention): archive months go cold after they are archived")
+        }
         return settings
     }
 }

@@ -382,4 +382,38 @@ struct PostgresClientTests {
             [.text("LISTEN \(quoteIdentifier(channel))")])
         return try rows[0].decode("pid", as: Int32.self)
     }
+
+    /// A statement the server leaves unanswered (it waits for a lock held for minutes, its
+    /// backend is stopped) fails with `connectionLost` after the I/O timeout, and the next
+    /// statement goes on a new connection. Before, `PQexec` blocked for as long as the server
+    /// did (a request held 200 s by a 200 s table lock; hostile review, session 16): here the
+    /// read was answered when the holder's 10 s ended.
+    @Test func aStatementTheServerLeavesUnansweredTimesOut() async throws {
+        try await TestServices.withSchema(poolSize: 2, ioTimeout: .seconds(2)) { db, configuration in
+            try await db.query("CREATE TABLE held (id int)")
+            var patient = configuration
+            patient.ioTimeout = .seconds(60)
+            let other = PostgresClient(configuration: patient)
+            defer { other.shutdown() }
+            let holder = Task {
+                try await other.withTransaction { transaction in
+                    try await transaction.query("LOCK TABLE held IN ACCESS EXCLUSIVE MODE")
+                    try await transaction.query("SELECT pg_sleep(10)")
+                }
+            }
+            try await waitUntil("the table is locked") {
+                try await !db.query(
+                    "SELECT 1 FROM pg_locks WHERE relation = 'held'::regclass AND mode = 'AccessExclusiveLock' AND granted").isEmpty
+            }
+            do {
+                _ = try await db.query("SELECT count(*) FROM held")
+                Issue.record("the read waited for the lock to be released")
+            } catch let error as PostgresError {
+                #expect(error.code == .connectionLost, "\(error)")
+                #expect(error.message.contains("no answer from the server within"))
+            }
+            try await holder.value
+            #expect(try await db.query("SELECT count(*)::int AS n FROM held")[0].decode("n", as: Int.self) == 0)
+        }
+    }
 }

@@ -71,7 +71,7 @@ public struct Lifecycle: Sendable {
     public func run(now: Date = Date()) async throws -> Report {
         try await db.withConnection { session in
             if let report = try await session.withAdvisoryLock(Self.lockKey, { try await runLocked(now: now) }) { return report }
-            logger.notice("another lifecycle run is moving orders; waiting for it to end")
+            logger.warning("another lifecycle run is moving orders; waiting for it to end")
             return try await session.withAdvisoryLock(Self.lockKey, wait: true) { try await runLocked(now: now) } ?? Report()
         }
     }

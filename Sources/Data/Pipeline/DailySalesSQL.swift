@@ -35,7 +35,9 @@ enum DailySalesSQL {
     }
 
     /// load (run on a copy of the warehouse): day D replaced by the aggregate in one
-    /// transaction, unless the day holds a later snapshot than the run's (then the script
+    /// transaction, unless the day holds a later snapshot than the run's — a greater or equal
+    /// xmax *and* a later clock: transaction ids go back after a point-in-time restore (or on
+    /// another cluster), and then the run's later clock wins — (then the script
     /// fails with `supersededMarker` and the run holding it); the day's lineage row names the
     /// run and its snapshot; the day's Parquet file is written from the warehouse's rows;
     /// then the totals.
@@ -50,7 +52,7 @@ enum DailySalesSQL {
             BEGIN TRANSACTION;
             SELECT error(\(SQLText.literal(supersededMarker)) || etl_run_id) FROM daily_sales_lineage
                 WHERE sale_date = \(day) AND etl_run_id <> \(runID)
-                    AND (snapshot_xmax > \(xmax) OR (snapshot_xmax = \(xmax) AND snapshot_at > \(at)));
+                    AND snapshot_xmax >= \(xmax) AND snapshot_at > \(at);
             DELETE FROM daily_sales WHERE sale_date = \(day);
             INSERT INTO daily_sales
                 SELECT sale_date, product_id, sku, region, orders, units, revenue, etl_run_id

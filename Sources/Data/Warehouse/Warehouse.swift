@@ -52,7 +52,8 @@ public struct Warehouse: Sendable {
     ) async throws -> [Row] {
         let lockKey = "intake.warehouse:" + path.standardizedFileURL.path
         return try await db.withConnection { session in
-            try await session.query("SELECT pg_advisory_lock(hashtext($1))", [.text(lockKey)])
+            // Behind another load, which DuckDB may take minutes over: no I/O timeout.
+            try await session.query("SELECT pg_advisory_lock(hashtext($1))", [.text(lockKey)], waitingUpTo: .seconds(7 * 24 * 3600))
             do {
                 let rows = try await writeLocked(change, returning: returning, accept: accept, afterCommit: afterCommit) {
                     // A session lock ends with its session: when the connection broke during the

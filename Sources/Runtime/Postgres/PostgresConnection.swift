@@ -99,22 +99,58 @@ final class PostgresConnection: PoolableConnection {
 
     // MARK: Statements
 
-    /// Runs one statement with parameters (extended protocol) and returns its rows.
-    func query(_ sql: String, _ parameters: [PostgresValue]) throws -> PostgresRows {
+    /// Runs one statement with parameters (extended protocol) and returns its rows. `timeout`
+    /// (default: the configuration's `ioTimeout`) bounds the silence of the server, as
+    /// `awaitResult` says; a statement meant to wait long (a blocking advisory lock) passes
+    /// its own.
+    func query(_ sql: String, _ parameters: [PostgresValue], timeout: Duration? = nil) throws -> PostgresRows {
         let handle = try requireHandle()
         let idle = PQtransactionStatus(handle) == PQTRANS_IDLE
         let name = preparedName(handle, sql, parameters)
         return try retryingUnprepared(idle: idle, wasPrepared: { _ in name != nil }) { usePrepared in
-            let result = try Self.withParameters(parameters) { types, values, lengths, formats in
+            let sent = try Self.withParameters(parameters) { types, values, lengths, formats in
                 if usePrepared, let name {
-                    PQexecPrepared(handle, name, Int32(parameters.count), values, lengths, formats, 0)
+                    PQsendQueryPrepared(handle, name, Int32(parameters.count), values, lengths, formats, 0)
                 } else {
-                    PQexecParams(handle, sql, Int32(parameters.count), types, values, lengths, formats, 0)
+                    PQsendQueryParams(handle, sql, Int32(parameters.count), types, values, lengths, formats, 0)
                 }
             }
+            let result = try awaitResult(handle, sent: sent, timeout: timeout)
             defer { PQclear(result) }
             return try rows(from: result, statementIndex: nil)
         }
+    }
+
+    /// The last result of what was just sent (`sent`: the `PQsend...` call's return), as
+    /// `PQexec` gives it, but waiting for the server at most `timeout` (default `ioTimeout`) of
+    /// silence: `PQexec` blocks for as long as the server does (a lock held for minutes, a
+    /// backend stopped), and its caller with it. Past it the connection is closed (its
+    /// protocol state is unknown) and the call fails with `connectionLost`: the statement may
+    /// still run, or have run, on the server.
+    func awaitResult(_ handle: OpaquePointer, sent: Int32, timeout: Duration? = nil) throws -> OpaquePointer? {
+        guard sent == 1 else { return nil }
+        let limit = timeout ?? configuration.ioTimeout
+        var heardFrom = ContinuousClock.now
+        while PQisBusy(handle) == 1 {
+            let remaining = limit - (ContinuousClock.now - heardFrom)
+            switch Socket.wait(PQsocket(handle), write: false, timeoutMilliseconds: max(0, Int32(clamping: remaining.nanoseconds / 1_000_000))) {
+            case .ready:
+                heardFrom = .now
+                if PQconsumeInput(handle) != 1 { return PQgetResult(handle) }
+            case .timedOut:
+                close()
+                throw PostgresError(code: .connectionLost, message: "no answer from the server within \(limit)")
+            case .failed:
+                return nil
+            }
+        }
+        var last: OpaquePointer?
+        while let result = PQgetResult(handle) {
+            if let previous = last { PQclear(previous) }
+            last = result
+            if PQresultStatus(result) == PGRES_COPY_IN || PQresultStatus(result) == PGRES_COPY_OUT { break }
+        }
+        return last
     }
 
     /// The name `sql` runs under as a prepared statement of this connection, preparing it now
@@ -129,9 +165,12 @@ final class PostgresConnection: PoolableConnection {
         case .unnamed:
             return nil
         case .prepare(let name):
-            let result = key.types.withUnsafeBufferPointer { types in
-                PQprepare(handle, name, sql, Int32(types.count), types.baseAddress)
+            let sent = key.types.withUnsafeBufferPointer { types in
+                PQsendPrepare(handle, name, sql, Int32(types.count), types.baseAddress)
             }
+            // A prepare that times out has closed the connection; the statement then fails
+            // with `connectionLost` when it is sent.
+            let result = try? awaitResult(handle, sent: sent)
             defer { PQclear(result) }
             guard PQresultStatus(result) == PGRES_COMMAND_OK else {
                 // Its error (or a lost connection) is reported when it runs unprepared.
@@ -144,7 +183,7 @@ final class PostgresConnection: PoolableConnection {
     }
 
     private func deallocateForgotten(_ handle: OpaquePointer) {
-        let result = PQexec(handle, "DEALLOCATE ALL")
+        let result = try? awaitResult(handle, sent: PQsendQuery(handle, "DEALLOCATE ALL"))
         defer { PQclear(result) }
         // Otherwise (a lost connection) it is tried again at the next statement; nothing is
         // prepared meanwhile, and a new connection starts without statements anyway.
@@ -186,7 +225,7 @@ final class PostgresConnection: PoolableConnection {
     @discardableResult
     func simpleQuery(_ sql: String) throws -> PostgresRows {
         let handle = try requireHandle()
-        let result = PQexec(handle, sql)
+        let result = try awaitResult(handle, sent: PQsendQuery(handle, sql))
         defer { PQclear(result) }
         if PreparedStatementCache.mayDeallocate(sql) {
             // It may have dropped some of them only: the rest go at the next idle statement.

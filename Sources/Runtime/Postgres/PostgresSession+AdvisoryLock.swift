@@ -8,7 +8,8 @@ extension PostgresSession {
     /// session: the lock is free either way, so that failure is not reported.
     public func withAdvisoryLock<T>(_ key: String, wait: Bool = false, _ body: () async throws -> T) async throws -> T? {
         if wait {
-            try await query("SELECT pg_advisory_lock(\(key))")
+            // The holder may work for long (a lifecycle run, a migration): no I/O timeout.
+            try await query("SELECT pg_advisory_lock(\(key))", waitingUpTo: .seconds(7 * 24 * 3600))
         } else {
             guard try await query("SELECT pg_try_advisory_lock(\(key)) AS locked")[0].decode("locked", as: Bool.self) else { return nil }
         }

@@ -14,6 +14,13 @@ public class PostgresSession: @unchecked Sendable {
         try await lease.run { try $0.query(sql, parameters) }
     }
 
+    /// `query` for a statement meant to wait (a blocking advisory lock behind another
+    /// process's long work): the server's silence is bounded by `timeout`, not `ioTimeout`.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PostgresValue] = [], waitingUpTo timeout: Duration) async throws -> PostgresRows {
+        try await lease.run { try $0.query(sql, parameters, timeout: timeout) }
+    }
+
     @discardableResult
     public func execute(script sql: String) async throws -> PostgresRows {
         try await lease.run { try $0.simpleQuery(sql) }
