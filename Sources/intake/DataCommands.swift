@@ -208,7 +208,7 @@ struct WarehouseSQL: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The SQL, e.g. \"SELECT * FROM daily_sales LIMIT 10\".") var sql: String
     @Option(help: "box, csv or json.") var format: String = "box"
-    @Option(help: "Stop the query after this many seconds (1 to 86400).") var timeout: Int = 600
+    @Option(parsing: .unconditional, help: "Stop the query after this many seconds (1 to 86400).") var timeout: Int = 600
 
     func run() async throws {
         try await reportingErrors {

@@ -54,7 +54,7 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Customers placing the orders.")
     var users = 16
 
-    @Option(help: "How long to drive load: seconds or 30s, 2m.")
+    @Option(parsing: .unconditional, help: "How long to drive load: seconds or 30s, 2m.")
     var duration: String?
 
     @Option(help: "Stop after this many requests (instead of, or before, --duration).")

@@ -13,7 +13,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Interface to listen on (INTAKE_HOST, default 127.0.0.1).")
     var host: String?
 
-    @Option(help: "Port to listen on (INTAKE_PORT, default 8080).")
+    @Option(parsing: .unconditional, help: "Port to listen on (INTAKE_PORT, default 8080).")
     var port: Int?
 
     @Option(help: "Unpaid PENDING orders are canceled after this: seconds, 90s, 15m, 1h (INTAKE_PAYMENT_TTL, default 15m).")

@@ -13,7 +13,11 @@ extension DataIntegrationTests {
     /// ones while the newest run record said otherwise (hostile review, session 16).
     @Suite("daily_sales: the later snapshot of a day wins")
     struct SupersededLoadTests {
-        @Test func aRunThatExtractedFirstAndFinishesLastLoadsNothing() async throws {
+        /// With `warehouseLost`, the warehouse file is removed before the stalled run goes on:
+        /// the rebuild from the lake keeps each day's snapshot (its lineage had none, so the
+        /// older run's rows replaced the re-run's; hostile review, session 16).
+        @Test(arguments: [false, true])
+        func aRunThatExtractedFirstAndFinishesLastLoadsNothing(warehouseLost: Bool) async throws {
             try await DataHarness.with { h in
                 try await DailySalesPipelineTests.seed(h)
                 let day = try #require(LogicalDate(DailySalesPipelineTests.dayA))
@@ -33,6 +37,7 @@ extension DataIntegrationTests {
                     #expect(newer.status == .succeeded, "\(newer.error ?? "")")
                     #expect(newer.revenue == "102.00")
 
+                    if warehouseLost { try FileManager.default.removeItem(at: h.platform.settings.warehousePath) }
                     // The stalled run goes on from its next step and reaches its load last.
                     try await h.db.query(
                         "UPDATE jobs SET run_at = now(), args = jsonb_set(args, '{step}', '\"anonymize\"') WHERE unique_key = $1",

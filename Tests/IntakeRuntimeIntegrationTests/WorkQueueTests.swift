@@ -292,7 +292,7 @@ struct WorkQueueTests {
             // Restarted with another schedule: the next slot follows it at once, not after the
             // old slot.
             let hourly = PeriodicJob(name: "nightly-etl", schedule: .cron(try CronSchedule("0 * * * *")), request: JobRequest(kind: "etl"))
-            let changed = JobScheduler(client: db, jobs: [hourly])
+            let changed = JobScheduler(client: db, jobs: [hourly], claimAfter: .zero)
             #expect(try await changed.tick(now: lateNight.addingTimeInterval(60)).isEmpty)
             let moved = try await db.query("SELECT next_run_at FROM job_schedules WHERE name = 'nightly-etl'")[0].decode("next_run_at", as: Date.self)
             #expect(moved == utc("2026-11-28T03:00:00Z"))
@@ -313,7 +313,7 @@ struct WorkQueueTests {
             let everyMinute = PeriodicJob(name: "etl", schedule: .cron(try CronSchedule("* * * * *")), request: JobRequest(kind: "etl"))
             let start = try #require(utc("2026-11-27T20:00:10Z"))
             let old = JobScheduler(client: db, jobs: [nightly], configuredAt: start.addingTimeInterval(-3600))
-            let new = JobScheduler(client: other, jobs: [everyMinute], configuredAt: start)
+            let new = JobScheduler(client: other, jobs: [everyMinute], configuredAt: start, claimAfter: .zero)
             var enqueued = 0
             // Three minutes of both ticking every 250 ms, the older process first each time.
             for step in 0..<(3 * 60 * 4) {
@@ -334,8 +334,13 @@ struct WorkQueueTests {
             for step in 0..<(2 * 60 * 4) { alone += try await old.tick(now: later.addingTimeInterval(Double(step) * 0.25)).count }
             #expect(alone == 2)
 
-            // A process configured later still, with the nightly schedule, takes over.
-            let newest = JobScheduler(client: db, jobs: [nightly], configuredAt: start.addingTimeInterval(60))
+            // A process just started, configured later still, changes nothing until it has run
+            // a while (a `serve` that fails to start must not move the fleet's schedule); then it
+            // takes over.
+            let starting = JobScheduler(client: db, jobs: [nightly], configuredAt: start.addingTimeInterval(60), claimAfter: .seconds(600))
+            _ = try await starting.tick(now: later.addingTimeInterval(140))
+            #expect(try await db.query("SELECT schedule FROM job_schedules WHERE name = 'etl'")[0].decode("schedule", as: String.self) == "* * * * *")
+            let newest = JobScheduler(client: db, jobs: [nightly], configuredAt: start.addingTimeInterval(60), claimAfter: .zero)
             #expect(try await newest.tick(now: later.addingTimeInterval(150)).isEmpty)
             #expect(try await db.query("SELECT schedule FROM job_schedules WHERE name = 'etl'")[0].decode("schedule", as: String.self) == "0 2 * * *")
         }

@@ -46,8 +46,8 @@ enum DailySalesSQL {
         let runID = SQLText.literal(run.id.lowercasedString)
         // A run extracted before snapshots were recorded has none: it replaces the day as
         // every run did then, and leaves the day's lineage without a position.
-        let xmax = run.snapshot.map { String($0.xmax) } ?? "NULL"
-        let at = run.snapshot.map { "make_timestamp(\(Int64(($0.at.timeIntervalSince1970 * 1_000_000).rounded())))" } ?? "NULL"
+        let xmax = SQLText.integer(run.snapshot?.xmax)
+        let at = SQLText.timestamp(run.snapshot?.at)
         return """
             BEGIN TRANSACTION;
             SELECT error(\(SQLText.literal(supersededMarker)) || etl_run_id) FROM daily_sales_lineage
@@ -94,6 +94,16 @@ enum DailySalesSQL {
 
 /// SQL text for DuckDB scripts.
 enum SQLText {
+    /// The number, or `NULL`.
+    static func integer(_ value: Int64?) -> String {
+        value.map(String.init) ?? "NULL"
+    }
+
+    /// A `TIMESTAMP` (UTC, to the microsecond) of `date`, or `NULL`.
+    static func timestamp(_ date: Date?) -> String {
+        date.map { "make_timestamp(\(Int64(($0.timeIntervalSince1970 * 1_000_000).rounded())))" } ?? "NULL"
+    }
+
     /// `'text'` with quotes doubled.
     static func literal(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "''") + "'"

@@ -97,7 +97,7 @@ public struct Warehouse: Sendable {
             Files.removeQuietly(copy, logger: logger)
             Files.removeQuietly(URL(fileURLWithPath: copy.path + ".wal"), logger: logger)
         }
-        var rebuild = ""
+        var rebuilt = ""
         if fileManager.fileExists(atPath: path.path) {
             do {
                 try fileManager.copyItem(at: path, to: copy)
@@ -110,10 +110,10 @@ public struct Warehouse: Sendable {
                 logger.warning(
                     "the warehouse file is missing: rebuilding it from the lake",
                     metadata: ["warehouse": "\(path.path)", "days": "\(days.count)"])
-                rebuild = Self.rebuild(from: days)
+                rebuilt = try await rebuild(from: days)
             }
         }
-        let rows = try await duckdb.rows(Row.self, Self.schema + "\n" + rebuild + change, database: copy.path, background: true)
+        let rows = try await duckdb.rows(Row.self, Self.schema + "\n" + rebuilt + change, database: copy.path, background: true)
         try accept(rows)
         // DuckDB checkpoints on a clean exit: a WAL left beside the copy means it did not.
         guard !fileManager.fileExists(atPath: copy.path + ".wal") else {
@@ -145,16 +145,41 @@ public struct Warehouse: Sendable {
     }
 
     /// SQL that fills a new warehouse with the lake's days: their rows, and per day a lineage
-    /// row naming the run whose rows they are (its snapshot unknown).
-    static func rebuild(from days: [URL]) -> String {
+    /// row naming the run whose rows they are with that run's snapshot (from `etl_runs`), so
+    /// that a run with an older snapshot still cannot replace the day after a rebuild.
+    func rebuild(from days: [URL]) async throws -> String {
         let files = "[" + days.map { SQLText.literal($0.path) }.joined(separator: ", ") + "]"
-        return """
+        struct RunOfDay: Decodable, Sendable {
+            var day: String
+            var etl_run_id: String
+        }
+        let loaded = try await duckdb.rows(
+            RunOfDay.self, "SELECT DISTINCT sale_date::VARCHAR AS day, etl_run_id FROM read_parquet(\(files)) ORDER BY day;", background: true)
+        let ids = Set(loaded.compactMap { UUID(canonical: $0.etl_run_id) })
+        var snapshots: [String: (xmax: Int64, at: Date)] = [:]
+        if !ids.isEmpty {
+            for row in try await db.query(
+                "SELECT id::text AS id, snapshot_xmax, snapshot_at FROM etl_runs WHERE id = ANY($1) AND snapshot_xmax IS NOT NULL",
+                [.uuidArray(Array(ids))])
+            {
+                snapshots[try row.decode("id")] = (try row.decode("snapshot_xmax"), try row.decode("snapshot_at"))
+            }
+        }
+        var seen = Set<String>()
+        let lineage = loaded.filter { seen.insert($0.day).inserted }.map { run -> String in
+            let snapshot = snapshots[run.etl_run_id.lowercased()]
+            return "(DATE \(SQLText.literal(run.day)), \(SQLText.literal(run.etl_run_id)), \(SQLText.integer(snapshot?.xmax)), "
+                + "\(SQLText.timestamp(snapshot?.at)), now()::TIMESTAMP)"
+        }
+        var sql = """
             INSERT INTO daily_sales
                 SELECT sale_date, product_id, sku, region, orders, units, revenue, etl_run_id FROM read_parquet(\(files));
-            INSERT INTO daily_sales_lineage
-                SELECT sale_date, min(etl_run_id), NULL, NULL, now()::TIMESTAMP FROM daily_sales GROUP BY sale_date;
 
             """
+        if !lineage.isEmpty {
+            sql += "INSERT INTO daily_sales_lineage VALUES \(lineage.joined(separator: ", "));\n"
+        }
+        return sql
     }
 
     /// Creates the warehouse when there is none yet: rebuilt from the lake's days, or empty

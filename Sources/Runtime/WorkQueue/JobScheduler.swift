@@ -22,16 +22,22 @@ public struct JobScheduler: Service {
     /// When this process's schedules were configured: a row recorded by a process configured
     /// later is followed, not overwritten.
     let configuredAt: Date
+    /// A scheduler overwrites another process's recorded schedule only once it has existed
+    /// this long: a `serve` that fails to start (its port taken) must not change the fleet's
+    /// schedule. A missing row is recorded at once.
+    let claimAfter: Duration
+    private let created = ContinuousClock.now
     private let overridden = OverriddenSchedules()
 
     public init(
         client: PostgresClient, jobs: [PeriodicJob], tickInterval: Duration = .milliseconds(250), configuredAt: Date = Date(),
-        logger: Logger = Logger(label: "intake.jobs")
+        claimAfter: Duration = .seconds(10), logger: Logger = Logger(label: "intake.jobs")
     ) {
         self.client = client
         self.jobs = jobs
         self.tickInterval = tickInterval
         self.configuredAt = configuredAt
+        self.claimAfter = claimAfter
         self.logger = logger
     }
 
@@ -77,7 +83,7 @@ public struct JobScheduler: Service {
         var enqueued: [String] = []
         for job in jobs {
             var current = recorded[job.name]
-            if current.map({ !follows($0, job) }) ?? true { current = try await record(job, now: now) }
+            if current.map({ !follows($0, job, now: now) }) ?? true { current = try await record(job, now: now) }
             guard let current, current.slot <= now, let schedule = effectiveSchedule(current, job) else { continue }
             if try await enqueue(job, on: schedule, slot: current.slot, now: now) { enqueued.append(job.name) }
         }
@@ -93,10 +99,12 @@ public struct JobScheduler: Service {
     }
 
     /// Whether this process goes by `row` as it is: it records this process's schedule, or one
-    /// configured later (that this process can read).
-    private func follows(_ row: Recorded, _ job: PeriodicJob) -> Bool {
+    /// (that this process can read) configured later — or by any process, while this scheduler
+    /// has existed for less than `claimAfter`.
+    private func follows(_ row: Recorded, _ job: PeriodicJob, now: Date) -> Bool {
         if row.schedule == job.schedule.description { return true }
-        return row.configuredAt > configuredAt && PeriodicJob.Schedule(recorded: row.schedule) != nil
+        guard PeriodicJob.Schedule(recorded: row.schedule) != nil else { return false }
+        return row.configuredAt > configuredAt || ContinuousClock.now < created + claimAfter
     }
 
     /// The schedule `row` is computed from, saying once when it is not this process's own.
