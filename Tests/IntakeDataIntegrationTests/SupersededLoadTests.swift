@@ -61,5 +61,27 @@ extension DataIntegrationTests {
                 }
             }
         }
+
+        /// After a point-in-time restore the cluster's transaction ids start lower again: a run
+        /// on it, with a lower xmax but a later clock than the day's lineage, replaces the day
+        /// (it was refused `superseded` until the old timeline's ids were reached again;
+        /// hostile review, session 16).
+        @Test func aRunOnARestoredClusterReplacesTheDay() async throws {
+            try await DataHarness.with { h in
+                try await DailySalesPipelineTests.seed(h)
+                try await withRunningServices([h.workQueue()]) {
+                    let before = try await h.run(DailySalesPipelineTests.dayA)
+                    #expect(before.status == .succeeded)
+                    struct Nothing: Decodable, Sendable {}
+                    // The lineage as the abandoned timeline left it: ids far beyond the restored cluster's.
+                    _ = try await h.platform.warehouse.write(
+                        "UPDATE daily_sales_lineage SET snapshot_xmax = snapshot_xmax + 1000000000; SELECT 1 AS one WHERE false;",
+                        returning: Nothing.self, accept: { _ in })
+                    let after = try await h.run(DailySalesPipelineTests.dayA)
+                    #expect(after.status == .succeeded, "\(after.error ?? "")")
+                    #expect(try await h.warehouseRows(DailySalesPipelineTests.dayA).allSatisfy { $0.etl_run_id == after.id.lowercasedString })
+                }
+            }
+        }
     }
 }

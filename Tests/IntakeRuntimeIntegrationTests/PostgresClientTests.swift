@@ -388,31 +388,42 @@ struct PostgresClientTests {
     /// statement goes on a new connection. Before, `PQexec` blocked for as long as the server
     /// did (a request held 200 s by a 200 s table lock; hostile review, session 16): here the
     /// read was answered when the holder's 10 s ended.
-    @Test func aStatementTheServerLeavesUnansweredTimesOut() async throws {
+    ///
+    /// `preparedOnThisUse`: the statement's second use on its connection, which prepares it
+    /// first; the preparation is what the server leaves unanswered (parsing waits for the
+    /// table's lock). A timed-out preparation had closed the connection, the error was
+    /// dropped, and the statement was then sent on the freed handle.
+    @Test(arguments: [false, true])
+    func aStatementTheServerLeavesUnansweredTimesOut(preparedOnThisUse: Bool) async throws {
         try await TestServices.withSchema(poolSize: 2, ioTimeout: .seconds(2)) { db, configuration in
             try await db.query("CREATE TABLE held (id int)")
             var patient = configuration
             patient.ioTimeout = .seconds(60)
             let other = PostgresClient(configuration: patient)
             defer { other.shutdown() }
-            let holder = Task {
-                try await other.withTransaction { transaction in
-                    try await transaction.query("LOCK TABLE held IN ACCESS EXCLUSIVE MODE")
-                    try await transaction.query("SELECT pg_sleep(10)")
+            let read = "SELECT count(*) FROM held"
+            try await db.withConnection { session in
+                // The statement's first use on this connection, before the lock: the next one prepares it.
+                if preparedOnThisUse { _ = try await session.query(read) }
+                let holder = Task {
+                    try await other.withTransaction { transaction in
+                        try await transaction.query("LOCK TABLE held IN ACCESS EXCLUSIVE MODE")
+                        try await transaction.query("SELECT pg_sleep(10)")
+                    }
                 }
+                try await waitUntil("the table is locked") {
+                    try await !other.query(
+                        "SELECT 1 FROM pg_locks WHERE relation = 'held'::regclass AND mode = 'AccessExclusiveLock' AND granted").isEmpty
+                }
+                do {
+                    _ = try await session.query(read)
+                    Issue.record("the read waited for the lock to be released")
+                } catch let error as PostgresError {
+                    #expect(error.code == .connectionLost, "\(error)")
+                    #expect(error.message.contains("no answer from the server within"))
+                }
+                try await holder.value
             }
-            try await waitUntil("the table is locked") {
-                try await !db.query(
-                    "SELECT 1 FROM pg_locks WHERE relation = 'held'::regclass AND mode = 'AccessExclusiveLock' AND granted").isEmpty
-            }
-            do {
-                _ = try await db.query("SELECT count(*) FROM held")
-                Issue.record("the read waited for the lock to be released")
-            } catch let error as PostgresError {
-                #expect(error.code == .connectionLost, "\(error)")
-                #expect(error.message.contains("no answer from the server within"))
-            }
-            try await holder.value
             #expect(try await db.query("SELECT count(*)::int AS n FROM held")[0].decode("n", as: Int.self) == 0)
         }
     }

@@ -14,7 +14,7 @@ extension PostgresConnection {
     func pipeline(_ statements: [PostgresStatement]) throws -> [PostgresRows] {
         let handle = try requireHandle()
         let idle = PQtransactionStatus(handle) == PQTRANS_IDLE
-        let names = statements.map { preparedName(handle, $0.sql, $0.parameters) }
+        let names = try statements.map { try preparedName(handle, $0.sql, $0.parameters) }
         return try retryingUnprepared(idle: idle, wasPrepared: { index in index.map { names.indices.contains($0) && names[$0] != nil } ?? false }) {
             try pipeline(statements, names: $0 ? names : statements.map { _ in nil }, handle: handle)
         }

@@ -61,7 +61,7 @@ extension PostgresConnection {
                     // was sent, queued again) whatever fails.
                     if inFlight.isEmpty { heardFrom = .now }
                     inFlight.append(InFlight(batch: batch, reader: PipelineReader(statementCount: batch.statements.count)))
-                    let names = batch.statements.map { preparedName(handle, $0.sql, $0.parameters) }
+                    let names = try batch.statements.map { try preparedName(handle, $0.sql, $0.parameters) }
                     let encoded: [EncodedParameters]
                     do {
                         encoded = try batch.statements.enumerated().map { index, statement in

@@ -106,7 +106,7 @@ final class PostgresConnection: PoolableConnection {
     func query(_ sql: String, _ parameters: [PostgresValue], timeout: Duration? = nil) throws -> PostgresRows {
         let handle = try requireHandle()
         let idle = PQtransactionStatus(handle) == PQTRANS_IDLE
-        let name = preparedName(handle, sql, parameters)
+        let name = try preparedName(handle, sql, parameters)
         return try retryingUnprepared(idle: idle, wasPrepared: { _ in name != nil }) { usePrepared in
             let sent = try Self.withParameters(parameters) { types, values, lengths, formats in
                 if usePrepared, let name {
@@ -155,9 +155,12 @@ final class PostgresConnection: PoolableConnection {
 
     /// The name `sql` runs under as a prepared statement of this connection, preparing it now
     /// when `PreparedStatementCache` says so (one round trip, once); nil: send its text.
-    func preparedName(_ handle: OpaquePointer, _ sql: String, _ parameters: [PostgresValue]) -> String? {
+    /// A server that leaves the preparation unanswered past the I/O timeout closes the
+    /// connection (`awaitResult`), and this throws `connectionLost`: `handle` is gone then,
+    /// and must not be used to send the statement after all.
+    func preparedName(_ handle: OpaquePointer, _ sql: String, _ parameters: [PostgresValue]) throws -> String? {
         let idle = PQtransactionStatus(handle) == PQTRANS_IDLE
-        if forgottenOnServer, idle { deallocateForgotten(handle) }
+        if forgottenOnServer, idle { try deallocateForgotten(handle) }
         let key = PreparedStatementCache.Key(sql: sql, types: parameters.map(\.typeOID))
         switch prepared.decide(key, idle: idle && !forgottenOnServer) {
         case .execute(let name):
@@ -168,9 +171,7 @@ final class PostgresConnection: PoolableConnection {
             let sent = key.types.withUnsafeBufferPointer { types in
                 PQsendPrepare(handle, name, sql, Int32(types.count), types.baseAddress)
             }
-            // A prepare that times out has closed the connection; the statement then fails
-            // with `connectionLost` when it is sent.
-            let result = try? awaitResult(handle, sent: sent)
+            let result = try awaitResult(handle, sent: sent)
             defer { PQclear(result) }
             guard PQresultStatus(result) == PGRES_COMMAND_OK else {
                 // Its error (or a lost connection) is reported when it runs unprepared.
@@ -182,8 +183,8 @@ final class PostgresConnection: PoolableConnection {
         }
     }
 
-    private func deallocateForgotten(_ handle: OpaquePointer) {
-        let result = try? awaitResult(handle, sent: PQsendQuery(handle, "DEALLOCATE ALL"))
+    private func deallocateForgotten(_ handle: OpaquePointer) throws {
+        let result = try awaitResult(handle, sent: PQsendQuery(handle, "DEALLOCATE ALL"))
         defer { PQclear(result) }
         // Otherwise (a lost connection) it is tried again at the next statement; nothing is
         // prepared meanwhile, and a new connection starts without statements anyway.
@@ -214,7 +215,7 @@ final class PostgresConnection: PoolableConnection {
             return try body(true)
         } catch let error as PostgresError where PreparedStatementCache.invalidates(sqlState: error.sqlState) {
             forgetPreparedIfInvalidated(by: error)
-            if let handle, PQtransactionStatus(handle) == PQTRANS_IDLE { deallocateForgotten(handle) }
+            if let handle, PQtransactionStatus(handle) == PQTRANS_IDLE { try deallocateForgotten(handle) }
             guard idle, wasPrepared(error.statementIndex) else { throw error }
             return try body(false)
         }
